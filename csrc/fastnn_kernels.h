@@ -1,0 +1,114 @@
+/* fastnn plain-C kernels: pointwise and per-row math only.
+ *
+ * No BLAS, no Python, no allocation. Every kernel has an _f32 and an _f64 form;
+ * argument names carry their shapes (z_nu is n rows of u columns, row-major).
+ * Reductions over rows are accumulated in double in a fixed order so results are
+ * reproducible and float32 twin tests do not flake.
+ */
+#ifndef FASTNN_KERNELS_H
+#define FASTNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- activations.c --------------------------------------------------------- */
+enum fastnn_activation {
+    FASTNN_LINEAR = 0,
+    FASTNN_RELU = 1,
+    FASTNN_SIGMOID = 2,
+    FASTNN_TANH = 3,
+    FASTNN_SOFTMAX = 4,
+    FASTNN_LEAKY_RELU = 5, /* negative slope 0.2, as Keras 3 */
+    FASTNN_ELU = 6         /* alpha 1.0 */
+};
+
+/* z = act(z + b) in place; b_u may be NULL (no bias). */
+void bias_act_forward_f32(float *z_nu, const float *b_u, ptrdiff_t n, ptrdiff_t u, int act);
+void bias_act_forward_f64(double *z_nu, const double *b_u, ptrdiff_t n, ptrdiff_t u, int act);
+/* dz = dy * act'(.) in place, computed from the forward output y (dz holds dy on entry). */
+void act_backward_f32(float *dz_nu, const float *y_nu, ptrdiff_t n, ptrdiff_t u, int act);
+void act_backward_f64(double *dz_nu, const double *y_nu, ptrdiff_t n, ptrdiff_t u, int act);
+/* db = sum over rows of dz (overwrites db). */
+void bias_grad_f32(float *db_u, const float *dz_nu, ptrdiff_t n, ptrdiff_t u);
+void bias_grad_f64(double *db_u, const double *dz_nu, ptrdiff_t n, ptrdiff_t u);
+
+/* ---- losses.c ---------------------------------------------------------------
+ * Every loss returns the weighted mean over the n samples (Keras
+ * "sum_over_batch_size": sum_i w_i * loss_i / n, each loss_i being a mean over
+ * the d outputs of sample i where Keras takes one), and, when g_nd is not NULL,
+ * writes the gradient of that value with respect to its first input.
+ * w_n may be NULL (all weights 1). Fused kinds take logits z and also write the
+ * activated output p (softmax or sigmoid) when p_nd is not NULL.
+ * Sparse kinds read integer class labels stored as floats in t_n.
+ */
+enum fastnn_loss {
+    FASTNN_LOSS_MSE = 0,
+    FASTNN_LOSS_MAE = 1,
+    FASTNN_LOSS_BCE = 2,              /* from probabilities, clipped to [1e-7, 1-1e-7] */
+    FASTNN_LOSS_BCE_LOGITS = 3,       /* sigmoid fused: input logits */
+    FASTNN_LOSS_CCE = 4,              /* from probabilities (normalised, clipped) */
+    FASTNN_LOSS_CCE_LOGITS = 5,       /* softmax fused: input logits */
+    FASTNN_LOSS_SPARSE_CCE = 6,       /* from probabilities */
+    FASTNN_LOSS_SPARSE_CCE_LOGITS = 7 /* softmax fused: input logits */
+};
+double loss_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n, float *g_nd,
+                float *p_nd, ptrdiff_t n, ptrdiff_t d);
+double loss_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n, double *g_nd,
+                double *p_nd, ptrdiff_t n, ptrdiff_t d);
+
+/* Metrics: the weighted SUM over samples of the per-sample value (caller divides). */
+enum fastnn_metric {
+    FASTNN_METRIC_BINARY_ACCURACY = 0,      /* mean over d of (y > 0.5) == t */
+    FASTNN_METRIC_CATEGORICAL_ACCURACY = 1, /* argmax y == argmax t */
+    FASTNN_METRIC_SPARSE_ACCURACY = 2,      /* argmax y == t (d == 1: y > 0.5 == t) */
+    FASTNN_METRIC_MSE = 3,
+    FASTNN_METRIC_MAE = 4
+};
+double metric_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n, ptrdiff_t n,
+                  ptrdiff_t d, ptrdiff_t t_d);
+double metric_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n, ptrdiff_t n,
+                  ptrdiff_t d, ptrdiff_t t_d);
+
+/* ---- optimizers.c -----------------------------------------------------------
+ * In-place updates of n parameters w from gradients g (read as g * gscale, which
+ * is how clipnorm / global_clipnorm are applied without a separate pass).
+ * wd_lr = weight_decay * learning_rate (Keras decoupled decay: w -= w * wd_lr first).
+ */
+double sumsq_f32(const float *g, ptrdiff_t n);
+double sumsq_f64(const double *g, ptrdiff_t n);
+void clip_values_f32(float *g, ptrdiff_t n, float limit);
+void clip_values_f64(double *g, ptrdiff_t n, double limit);
+/* m == NULL: plain SGD. Else Keras momentum m = mu*m - lr*g; w += m (nesterov: w += mu*m - lr*g). */
+void sgd_update_f32(float *w, const float *g, float *m, ptrdiff_t n, float lr, float mu,
+                    int nesterov, float gscale, float wd_lr);
+void sgd_update_f64(double *w, const double *g, double *m, ptrdiff_t n, double lr, double mu,
+                    int nesterov, double gscale, double wd_lr);
+/* a += g^2; w -= lr * g / sqrt(a + eps) */
+void adagrad_update_f32(float *w, const float *g, float *a, ptrdiff_t n, float lr, float eps,
+                        float gscale, float wd_lr);
+void adagrad_update_f64(double *w, const double *g, double *a, ptrdiff_t n, double lr, double eps,
+                        double gscale, double wd_lr);
+/* v = rho*v + (1-rho)*g^2; inc = lr*g/sqrt(v + eps); m == NULL: w -= inc; else m = mu*m + inc; w -= m */
+void rmsprop_update_f32(float *w, const float *g, float *v, float *m, ptrdiff_t n, float lr,
+                        float rho, float mu, float eps, float gscale, float wd_lr);
+void rmsprop_update_f64(double *w, const double *g, double *v, double *m, ptrdiff_t n, double lr,
+                        double rho, double mu, double eps, double gscale, double wd_lr);
+/* m += (g-m)(1-b1); v += (g^2-v)(1-b2); w -= alpha * m / (sqrt(v) + eps),
+ * alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) computed by the caller in double. */
+void adam_update_f32(float *w, const float *g, float *m, float *v, ptrdiff_t n, float alpha,
+                     float b1, float b2, float eps, float gscale, float wd_lr);
+void adam_update_f64(double *w, const double *g, double *m, double *v, ptrdiff_t n, double alpha,
+                     double b1, double b2, double eps, double gscale, double wd_lr);
+
+/* ---- random.c ---------------------------------------------------------------
+ * Counter-based splitmix64 so the NumPy twin can reproduce the same stream with
+ * vectorised uint64 arithmetic. u = top 24 bits / 2^24 (same for f32 and f64).
+ * Dropout: mask = (u >= rate) / (1 - rate), written as the scale to apply.
+ */
+void dropout_mask_f32(float *mask, ptrdiff_t n, float rate, uint64_t seed, uint64_t counter);
+void dropout_mask_f64(double *mask, ptrdiff_t n, double rate, uint64_t seed, uint64_t counter);
+/* y = x * mask (elementwise; also used in backward: dx = dy * mask). */
+void mul_inplace_f32(float *y, const float *mask, ptrdiff_t n);
+void mul_inplace_f64(double *y, const double *mask, ptrdiff_t n);
+
+#endif

@@ -1,0 +1,33 @@
+# The only place that touches BLAS: row-major GEMM over scipy's Fortran BLAS.
+#
+# Row-major C = alpha * op(A) @ op(B) + beta * C is the column-major product
+# C^T = op(B)^T @ op(A)^T, so B goes first and the transpose flags swap roles.
+# Leading dimensions are the stored row lengths, which lets callers pass strided
+# row blocks (a batch-first time slice x[:, t, :] has ld = T*F) without copies.
+# Calls with a zero dimension are skipped: the BLAS error handler fires on them.
+from cython cimport floating
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                      const floating *a, int lda, const floating *b, int ldb,
+                      floating beta, floating *c, int ldc) noexcept nogil:
+    cdef char ta = b'T' if trans_b else b'N'
+    cdef char tb = b'T' if trans_a else b'N'
+    if m <= 0 or n <= 0:
+        return
+    if k <= 0:
+        # op(A) @ op(B) is an all-zero (m, n) block: C = beta * C, without BLAS.
+        _scale_rows(m, n, beta, c, ldc)
+        return
+    if floating is float:
+        sgemm(&ta, &tb, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda, &beta, c, &ldc)
+    else:
+        dgemm(&ta, &tb, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda, &beta, c, &ldc)
+
+
+cdef inline void _scale_rows(int m, int n, floating beta, floating *c, int ldc) noexcept nogil:
+    cdef int i, j
+    for i in range(m):
+        for j in range(n):
+            c[i * ldc + j] = 0 if beta == 0 else beta * c[i * ldc + j]

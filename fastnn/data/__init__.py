@@ -1,0 +1,1 @@
+"""Small data files shipped inside the fastnn package (read with importlib.resources)."""

@@ -1,0 +1,108 @@
+"""Build script: compiles the Cython kernels in fastnn/_kernels with the C in csrc/.
+
+Switches (environment variables read at build time):
+  FASTNN_NO_OPENMP=1  skip the OpenMP probe (the build then reports "OpenMP: off").
+  FASTNN_DEBUG=1      Cython bounds checks + -fsanitize=address,undefined, -O1 -g.
+  FASTNN_ONLY=a,b     build only these kernel modules (development).
+"""
+import os
+import sys
+import tempfile
+import textwrap
+from glob import glob
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+DEBUG = os.environ.get("FASTNN_DEBUG", "") not in ("", "0")
+
+# All Cython compiler directives live here, in one place.
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+# One extension per fastnn/_kernels/<name>.pyx. FASTNN_ONLY=a,b builds a subset
+# (handy while working on one kernel).
+KERNELS = sorted(os.path.basename(p)[:-4] for p in glob(os.path.join("fastnn", "_kernels", "*.pyx")))
+if os.environ.get("FASTNN_ONLY"):
+    KERNELS = [k for k in KERNELS if k in os.environ["FASTNN_ONLY"].split(",")]
+C_SOURCES = sorted(glob(os.path.join("csrc", "*.c")))
+
+
+def _probe_openmp(compiler, flag):
+    """True when the real compiler can build and link an OpenMP program."""
+    src = textwrap.dedent(
+        """
+        #include <omp.h>
+        int main(void) { int n = 0;
+        #pragma omp parallel reduction(+:n)
+          n += 1;
+          return omp_get_max_threads() > 0 ? 0 : 1; }
+        """
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "probe.c")
+        with open(path, "w") as fh:
+            fh.write(src)
+        try:
+            objs = compiler.compile([path], output_dir=tmp, extra_postargs=[flag])
+            compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=[flag])
+        except Exception:  # any failure means "no OpenMP", never a failed build
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """Picks optimisation flags for the compiler in use and probes OpenMP."""
+
+    def build_extensions(self):
+        msvc = self.compiler.compiler_type == "msvc"
+        if msvc:
+            opt, omp = ["/O2"], "/openmp"
+        elif DEBUG:
+            opt = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined"]
+            omp = "-fopenmp"
+        else:
+            # -O3 only: no -ffast-math (it flips flush-to-zero process-wide on import
+            # and drops isfinite checks). Pointwise loops are written to vectorise.
+            opt, omp = ["-O3", "-fno-math-errno"], "-fopenmp"
+        use_omp = False
+        if os.environ.get("FASTNN_NO_OPENMP", "") in ("", "0"):
+            use_omp = _probe_openmp(self.compiler, omp)
+            if not use_omp:
+                print("warning: OpenMP not available with this compiler; building without it")
+        else:
+            print("note: FASTNN_NO_OPENMP set; building without OpenMP")
+        for ext in self.extensions:
+            ext.extra_compile_args = opt + ([omp] if use_omp else [])
+            link = ["-fsanitize=address,undefined"] if DEBUG and not msvc else []
+            ext.extra_link_args = link + ([omp] if use_omp and not msvc else [])
+            ext.define_macros = list(ext.define_macros or []) + [
+                ("FASTNN_OPENMP", "1" if use_omp else "0"),
+                ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+            ]
+        super().build_extensions()
+
+
+extensions = [
+    Extension(
+        f"fastnn._kernels.{name}",
+        [f"fastnn/_kernels/{name}.pyx"] + C_SOURCES,
+        include_dirs=["csrc", numpy.get_include()],
+    )
+    for name in KERNELS
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions, compiler_directives=DIRECTIVES, build_dir="build/cython" if DEBUG else None
+    ),
+    cmdclass={"build_ext": BuildExt},
+)
