@@ -1,0 +1,30 @@
+"""fastnn: dense and recurrent neural networks on the CPU, fast.
+
+Compiled kernels (Cython + C, BLAS through scipy) under a Keras-shaped API:
+
+    import fastnn
+    from fastnn.layers import Dense
+    model = fastnn.Sequential([Dense(32, activation="relu", input_shape=(20,)), Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=10)
+"""
+__version__ = "0.1.0"
+
+from fastnn import _backend
+
+# No silent fallback: without the compiled kernels importing fastnn fails, saying
+# how to build them, unless the NumPy reference was chosen explicitly.
+if _backend.get_backend() == "compiled":
+    _backend.import_compiled()
+
+from fastnn import activations, callbacks, initializers, layers, losses, metrics, optimizers  # noqa: E402
+from fastnn import datasets, preprocessing  # noqa: E402
+from fastnn._backend import get_backend, set_backend  # noqa: E402
+from fastnn._config import get_num_threads, set_num_threads, show_config  # noqa: E402
+from fastnn._random import set_seed  # noqa: E402
+from fastnn.model import Sequential  # noqa: E402
+from fastnn import models  # noqa: E402
+
+__all__ = ["Sequential", "layers", "losses", "metrics", "optimizers", "callbacks", "activations",
+           "initializers", "datasets", "preprocessing", "models", "set_seed", "set_backend",
+           "get_backend", "set_num_threads", "get_num_threads", "show_config", "__version__"]

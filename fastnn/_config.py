@@ -1,0 +1,77 @@
+"""show_config() and set_num_threads(): what was built and how many threads run."""
+import sys
+
+import numpy as np
+
+from fastnn import _backend
+
+_threads = None
+
+
+def _kernel_config():
+    try:
+        from fastnn._kernels import _config
+        return {"openmp": _config.OPENMP}
+    except ImportError:
+        return {"openmp": None}
+
+
+def blas_info():
+    """The BLAS libraries in use (scipy's is the one the kernels call) with their threads."""
+    from threadpoolctl import threadpool_info
+
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS so threadpoolctl sees it)
+    return [{k: d.get(k) for k in ("internal_api", "prefix", "version", "num_threads",
+                                   "filepath", "user_api")} for d in threadpool_info()]
+
+
+def set_num_threads(n):
+    """Use n threads in every BLAS (numpy's and scipy's OpenBLAS) and OpenMP pool.
+    fastnn's kernels call scipy's BLAS; limiting numpy's too keeps the two pools
+    from oversubscribing the cores."""
+    global _threads, _limiter
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"set_num_threads expected a positive int. Received: n={n!r}")
+    from threadpoolctl import threadpool_limits
+
+    import scipy.linalg  # noqa: F401
+    _limiter = threadpool_limits(limits=int(n))
+    _threads = int(n)
+
+
+def get_num_threads():
+    """Threads of scipy's BLAS (the one the kernels call)."""
+    for d in blas_info():
+        if "scipy" in (d.get("filepath") or "") and d.get("user_api") == "blas":
+            return d["num_threads"]
+    return _threads
+
+
+def config():
+    from fastnn import __version__
+
+    return {
+        "fastnn": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scipy": __import__("scipy").__version__,
+        "backend": _backend.get_backend(),
+        "openmp": _kernel_config()["openmp"],
+        "blas": blas_info(),
+    }
+
+
+def show_config(file=None):
+    """Print version, BLAS libraries and their threads, OpenMP on/off and backend."""
+    c = config()
+    out = file or sys.stdout
+    omp = {True: "on", False: "off", None: "unknown (compiled kernels not built)"}[c["openmp"]]
+    print(f"fastnn {c['fastnn']} (python {c['python']}, numpy {c['numpy']}, scipy {c['scipy']})",
+          file=out)
+    print(f"backend: {c['backend']}", file=out)
+    print(f"OpenMP: {omp}", file=out)
+    for d in c["blas"]:
+        lib = "scipy" if "scipy" in (d.get("filepath") or "") else (
+            "numpy" if "numpy" in (d.get("filepath") or "") else "other")
+        print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({lib}'s), "
+              f"threads: {d['num_threads']}, {d['filepath']}", file=out)

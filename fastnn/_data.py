@@ -1,0 +1,114 @@
+"""Validation and one-time casting of user arrays at the Python boundary.
+
+Every check runs before anything touches the model, so bad input never changes
+weights. Messages name the argument, what was expected and what was received.
+"""
+import math
+
+import numpy as np
+
+
+def as_float_array(a, name, dtype):
+    """a as a C-contiguous array of the model dtype, cast once when needed."""
+    if a is None:
+        raise ValueError(f"expected {name} as an array. Received: None")
+    if not isinstance(a, np.ndarray):
+        try:
+            a = np.asarray(a)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"expected {name} as an array of numbers. Received: {type(a).__name__} "
+                            f"that NumPy cannot convert ({exc})") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"expected {name} with a numeric or bool dtype. Received: "
+                        f"{name}.dtype={a.dtype}")
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a, dtype=dtype)
+    return a
+
+
+def check_finite(a, name):
+    # A float64 sum is non-finite exactly when an element is (float32 values cannot
+    # overflow it) and, unlike np.isfinite(a).all(), allocates no array of a's size.
+    if a.size and not math.isfinite(a.sum(dtype=np.float64)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"expected finite values in {name}. Received: {a[tuple(bad)]} at index "
+                         f"{tuple(int(i) for i in bad)}")
+
+
+def check_features(a, name, shape):
+    """a has shape (n,) + shape."""
+    if a.ndim != len(shape) + 1 or tuple(a.shape[1:]) != tuple(shape):
+        want = "(n, " + ", ".join(map(str, shape)) + ")"
+        raise ValueError(f"expected {name} of shape {want}. Received: {name}.shape={a.shape}")
+
+
+def check_lengths(**arrays):
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"len({k})={n}" for k, n in lengths.items())
+        raise ValueError(f"expected arrays with the same number of samples. Received: {listed}")
+    if 0 in lengths.values():
+        raise ValueError(f"expected at least one sample. Received: {lengths}")
+
+
+def prepare_targets(y, dtype, out_shape, sparse, n_classes):
+    """Targets as the flat float array the Net reads: (n,) + out_shape for dense
+    targets, (n,) + out_shape[:-1] of integer labels for sparse ones."""
+    y = as_float_array(y, "y", dtype)
+    if sparse:
+        want = tuple(out_shape[:-1])
+        if y.shape[1:] == want + (1,):
+            y = y.reshape(y.shape[:-1])
+        if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
+            raise ValueError(f"expected y of integer class labels of shape (n{''.join(', ' + str(s) for s in want)}) "
+                             f"for a sparse categorical loss. Received: y.shape={y.shape}")
+        check_finite(y, "y")
+        if y.size:
+            lo, hi = float(y.min()), float(y.max())
+            if lo < 0 or hi > n_classes - 1:
+                raise ValueError(f"expected labels in [0, {n_classes - 1}] (the model has "
+                                 f"{n_classes} outputs). Received: labels from {lo:g} to {hi:g}")
+            if not np.array_equal(y, np.floor(y)):
+                raise ValueError("expected integer class labels in y. Received: non-integer values")
+        return y
+    want = tuple(out_shape)
+    if y.ndim == len(want) and want[-1] == 1 and tuple(y.shape[1:]) == want[:-1]:
+        y = y.reshape(y.shape + (1,))
+    if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
+        hint = ""
+        if y.ndim == 1 and want[-1] > 1:
+            hint = (" (integer class labels need loss='sparse_categorical_crossentropy', or "
+                    "one-hot encode them with fastnn.preprocessing.to_categorical)")
+        raise ValueError(f"expected y of shape (n, {', '.join(map(str, want))}) to match the model "
+                         f"output. Received: y.shape={y.shape}{hint}")
+    check_finite(y, "y")
+    return y
+
+
+def prepare_weights(sample_weight, class_weight, y_labels, n, dtype, steps):
+    """Per-row weights (n * steps,) or None. class_weight maps class -> weight and
+    is looked up from the integer labels (or argmax of one-hot / 0.5 threshold)."""
+    w = None
+    if sample_weight is not None:
+        w = as_float_array(sample_weight, "sample_weight", dtype)
+        if w.ndim != 1 or len(w) != n:
+            raise ValueError(f"expected sample_weight of shape ({n},). Received: "
+                             f"sample_weight.shape={w.shape}")
+        check_finite(w, "sample_weight")
+        if (w < 0).any():
+            raise ValueError("expected non-negative sample_weight values. Received: a negative weight")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"expected class_weight as a dict {{class: weight}}. Received: "
+                            f"{type(class_weight).__name__}")
+        labels = y_labels
+        table = np.ones(max(int(k) for k in class_weight) + 1 if class_weight else 1)
+        for k, v in class_weight.items():
+            table[int(k)] = float(v)
+        if labels.size and labels.max() >= len(table):
+            table = np.concatenate([table, np.ones(int(labels.max()) + 1 - len(table))])
+        cw = table[labels.astype(np.int64)].reshape(n, -1).mean(axis=1).astype(dtype)
+        w = cw if w is None else (w * cw).astype(dtype)
+    if w is not None and steps > 1:
+        w = np.ascontiguousarray(np.repeat(w, steps))
+    return w

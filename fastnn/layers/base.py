@@ -1,0 +1,84 @@
+"""Layer base class.
+
+A layer stores its configuration in __init__. Once the model knows the input
+shape it asks the layer for its weight specs (name, shape, initializer); the
+model allocates every weight inside one flat parameter buffer and hands each
+layer views (`layer.weights`, `layer.grads`). For training and inference the
+layer contributes Ops (compiled or NumPy twin) to the model's Net.
+Shapes exclude the batch dimension.
+"""
+import itertools
+
+_counter = itertools.count()
+
+
+def _to_shape(shape, name):
+    if shape is None:
+        return None
+    try:
+        shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    except (TypeError, ValueError):
+        raise TypeError(f"expected {name} as a tuple of positive ints. Received: {name}={shape!r}")
+    if any(s <= 0 for s in shape):
+        raise ValueError(f"expected {name} of positive sizes. Received: {name}={shape}")
+    return shape
+
+
+class Layer:
+    trainable_weights_names = ()
+
+    def __init__(self, *, name=None, input_shape=None, input_dim=None, batch_input_shape=None,
+                 dtype=None, trainable=True, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) "
+                            f"{sorted(kwargs)}")
+        if not trainable:
+            raise NotImplementedError("trainable=False layers are not supported yet")
+        self.name = name or f"{type(self).__name__.lower()}_{next(_counter)}"
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self.input_shape_arg = _to_shape(input_shape, "input_shape")
+        self.dtype = dtype
+        self.weights = []   # views into the model's flat parameter buffer
+        self.grads = []     # views into the model's flat gradient buffer
+        self.input_shape = None
+        self.output_shape = None
+
+    # --- shape and weights -------------------------------------------------
+    def weight_specs(self, input_shape):
+        """[(name, shape, initializer)] for this input shape. Default: no weights."""
+        return []
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def count_params(self):
+        return sum(w.size for w in self.weights)
+
+    # --- ops -----------------------------------------------------------------
+    @property
+    def activation_name(self):
+        """The activation a loss may fuse with, when this layer ends the model."""
+        return getattr(self, "activation", "linear")
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        """Ops for this layer (an empty list for layers that only reshape).
+        `backend(name)` returns the kernel module (compiled or reference).
+        fuse_activation: build without the output activation (a fused loss takes it)."""
+        return []
+
+    # --- config --------------------------------------------------------------
+    def get_config(self):
+        cfg = {"name": self.name}
+        if self.input_shape_arg is not None:
+            cfg["input_shape"] = list(self.input_shape_arg)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"

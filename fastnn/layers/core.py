@@ -1,0 +1,131 @@
+"""Dense, Activation, Dropout, Flatten and the input layer."""
+import numpy as np
+
+from fastnn import activations as _activations
+from fastnn import initializers
+from fastnn.layers.base import Layer, _to_shape
+
+
+class InputLayer(Layer):
+    """Declares the input shape (without the batch dimension). Adds no op."""
+
+    def __init__(self, input_shape=None, shape=None, name=None, **kwargs):
+        super().__init__(name=name, input_shape=input_shape if input_shape is not None else shape,
+                         **kwargs)
+        if self.input_shape_arg is None:
+            raise ValueError("InputLayer expected input_shape (or shape). Received: None")
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs):
+    """Keras-style `Input(shape=(784,))`, usable as the first entry of Sequential."""
+    return InputLayer(shape=shape, name=name, dtype=dtype, **kwargs)
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias); kernel (n_in, units), bias (units,).
+    On a sequence input (T, F) it applies to every timestep."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense expected units to be a positive int. Received: units={units!r}")
+        for arg, val in (("kernel_regularizer", kernel_regularizer),
+                         ("bias_regularizer", bias_regularizer),
+                         ("activity_regularizer", activity_regularizer),
+                         ("kernel_constraint", kernel_constraint),
+                         ("bias_constraint", bias_constraint)):
+            if val is not None:
+                raise NotImplementedError(f"Dense({arg}=...) is not supported yet")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def weight_specs(self, input_shape):
+        specs = [("kernel", (input_shape[-1], self.units), self.kernel_initializer)]
+        if self.use_bias:
+            specs.append(("bias", (self.units,), self.bias_initializer))
+        return specs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
+        b, db = (self.weights[1], self.grads[1]) if self.use_bias else (None, None)
+        act = "linear" if fuse_activation else self.activation
+        return [backend("dense").DenseOp(self.weights[0], b, self.grads[0], db, act, need_dx, steps)]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class Activation(Layer):
+    """Applies an activation to its input (softmax over the last axis)."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        if fuse_activation:
+            return []
+        units = self.input_shape[-1]
+        steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
+        return [backend("activations").ActivationOp(units, self.activation, self.dtype_, need_dx,
+                                                    steps)]
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of its inputs in training and scales the rest by
+    1/(1-rate); identity at inference."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout expected rate in [0, 1). Received: rate={rate!r}")
+        if noise_shape is not None:
+            raise NotImplementedError("Dropout(noise_shape=...) is not supported yet")
+        self.rate = float(rate)
+        self.seed = seed
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        size = int(np.prod(self.input_shape))
+        seed = seed if self.seed is None else int(self.seed)
+        return [backend("dropout").DropoutOp(size, self.rate, self.dtype_, need_dx, seed)]
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """Flattens each sample to one dimension (no copy: samples are contiguous)."""
+
+    def compute_output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+
+class Reshape(Layer):
+    """Reshapes each sample to target_shape (no copy)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = _to_shape(target_shape, "target_shape")
+
+    def compute_output_shape(self, input_shape):
+        if int(np.prod(input_shape)) != int(np.prod(self.target_shape)):
+            raise ValueError(f"Reshape expected an input of {int(np.prod(self.target_shape))} "
+                             f"values per sample. Received: input shape {tuple(input_shape)}")
+        return self.target_shape
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
