@@ -27,8 +27,8 @@ def _uniform24(seed, counter, n):
 def dropout_mask(n, rate, seed, counter, dtype=np.float32):
     """Scale mask of n elements: 1/(1-rate) where kept, 0 where dropped."""
     dtype = np.dtype(dtype)
-    keep = dtype.type(1.0 / (1.0 - rate))
-    rate_t = float(dtype.type(rate))  # the C f32 kernel compares with the float32 rate
+    rate_t = float(dtype.type(rate))  # the C f32 kernel works with the float32 rate
+    keep = dtype.type(1.0 / (1.0 - rate_t))
     return np.where(_uniform24(seed, counter, n) >= rate_t, keep, dtype.type(0)).astype(dtype)
 
 

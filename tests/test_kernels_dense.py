@@ -1,0 +1,175 @@
+"""Dense, activation, dropout and BLAS kernels against their NumPy twins, and
+float64 central-difference checks of the reference."""
+import numpy as np
+import pytest
+
+from conftest import DTYPES, TOL
+from fastnn._kernels import _blas, activations as c_act, dense as c_dense, dropout as c_drop
+from fastnn.reference import activations as r_act, dense as r_dense, dropout as r_drop
+
+ACTS = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu"]
+# (n, n_in, units): all-1 sizes first, then odd shapes, then a bigger one
+SHAPES = [(1, 1, 1), (1, 3, 1), (2, 1, 4), (7, 5, 3), (33, 17, 9), (64, 300, 129), (0, 4, 3)]
+
+
+def _data(rng, n, i, u, dt, bias=True):
+    x = rng.standard_normal((n, i)).astype(dt)
+    W = (rng.standard_normal((i, u)) / np.sqrt(max(i, 1))).astype(dt)
+    b = rng.standard_normal(u).astype(dt) if bias else None
+    return x, W, b
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dense_twin(rng, dt, act, shape):
+    x, W, b = _data(rng, *shape, dt)
+    yc = c_dense.dense_forward(x, W, b, act)
+    yr = r_dense.dense_forward(x, W, b, act)
+    np.testing.assert_allclose(yc, yr, **TOL[dt])
+    dy = rng.standard_normal(yc.shape).astype(dt)
+    gc = c_dense.dense_backward(x, W, yc, dy.copy(), act)
+    gr = r_dense.dense_backward(x, W, yr, dy.copy(), act)
+    for name, a, b_ in zip(("dx", "dW", "db"), gc, gr):
+        np.testing.assert_allclose(a, b_, **TOL[dt], err_msg=name)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_dense_twin_random_sweep(dt):
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        n, i, u = rng.integers(1, 40, 3)
+        act = ACTS[rng.integers(len(ACTS))]
+        use_bias = bool(rng.integers(2))
+        x, W, b = _data(rng, n, i, u, dt, use_bias)
+        yc, yr = c_dense.dense_forward(x, W, b, act), r_dense.dense_forward(x, W, b, act)
+        np.testing.assert_allclose(yc, yr, **TOL[dt])
+        dy = rng.standard_normal(yc.shape).astype(dt)
+        gc = c_dense.dense_backward(x, W, yc, dy.copy(), act, use_bias=use_bias, need_dx=False)
+        gr = r_dense.dense_backward(x, W, yr, dy.copy(), act, use_bias=use_bias, need_dx=False)
+        assert gc[0] is None and gr[0] is None
+        assert (gc[2] is None) == (not use_bias)
+        for a, b_ in zip(gc[1:], gr[1:]):
+            if a is not None:
+                np.testing.assert_allclose(a, b_, **TOL[dt])
+
+
+def _numeric_grad(f, arr, eps=1e-6):
+    g = np.zeros_like(arr)
+    it = np.nditer(arr, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = arr[i]
+        arr[i] = old + eps
+        fp = f()
+        arr[i] = old - eps
+        fm = f()
+        arr[i] = old
+        g[i] = (fp - fm) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_reference_dense_central_differences(rng, act):
+    """float64 central differences of L = sum(dy * dense(x)) against the backward."""
+    x, W, b = _data(rng, 4, 3, 5, np.float64)
+    if act in ("relu", "leaky_relu", "elu"):
+        x += np.sign(x) * 0.05  # stay away from the kink at 0
+    dy = rng.standard_normal((4, 5))
+
+    def loss():
+        return float((dy * r_dense.dense_forward(x, W, b, act)).sum())
+
+    y = r_dense.dense_forward(x, W, b, act)
+    dx, dW, db = r_dense.dense_backward(x, W, y, dy.copy(), act)
+    for name, analytic, arr in (("dx", dx, x), ("dW", dW, W), ("db", db, b)):
+        np.testing.assert_allclose(analytic, _numeric_grad(loss, arr), rtol=1e-6, atol=1e-8,
+                                   err_msg=name)
+
+
+def test_hand_worked_dense():
+    """Constant weights, numbers worked by hand: x=[1,2], W=0.5, b=[0.1,-2]."""
+    x = np.array([[1.0, 2.0]])
+    W = np.full((2, 2), 0.5)
+    b = np.array([0.1, -2.0])
+    # z = [1.5+0.1, 1.5-2] = [1.6, -0.5]; relu -> [1.6, 0]
+    for mod in (c_dense, r_dense):
+        y = mod.dense_forward(x, W, b, "relu")
+        np.testing.assert_allclose(y, [[1.6, 0.0]], rtol=1e-15)
+        # dy = [1, 1] -> dz = [1, 0]; dW = x.T dz = [[1,0],[2,0]]; db = [1,0]; dx = dz W.T = [.5,.5]
+        dx, dW, db = mod.dense_backward(x, W, y, np.ones((1, 2)), "relu")
+        np.testing.assert_allclose(dW, [[1, 0], [2, 0]])
+        np.testing.assert_allclose(db, [1, 0])
+        np.testing.assert_allclose(dx, [[0.5, 0.5]])
+        s = mod.dense_forward(x, W, b, "sigmoid")
+        np.testing.assert_allclose(s, 1 / (1 + np.exp(-np.array([[1.6, -0.5]]))), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_activation_extremes_are_finite(dt):
+    z = np.array([[-1e4, -100.0, -1e-8, 0.0, 1e-8, 100.0, 1e4]], dtype=dt)
+    for act in ACTS:
+        y = c_act.bias_act_forward(z.copy(), None, act)
+        assert np.isfinite(y).all(), act
+        np.testing.assert_allclose(y, r_act.bias_act_forward(z.copy(), None, act),
+                                   rtol=TOL[dt]["rtol"], atol=1e-30 if act != "softmax" else 1e-7)
+
+
+def test_float32_sigmoid_accuracy():
+    """The vectorisable float32 exp keeps sigmoid within 2 float32 ulps of float64 math."""
+    z = np.linspace(-80, 80, 200001).astype(np.float32)
+    y = c_act.bias_act_forward(z.reshape(1, -1).copy(), None, "sigmoid").ravel()
+    ref = 1 / (1 + np.exp(-z.astype(np.float64)))
+    assert (np.abs(y - ref) / ref).max() < 2.4e-7
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_bias_grad_and_act_backward_twins(rng, dt):
+    dz = rng.standard_normal((300, 257)).astype(dt)  # > 256 columns: two stack chunks
+    np.testing.assert_allclose(c_act.bias_grad(dz), r_act.bias_grad(dz), **TOL[dt])
+    y = rng.uniform(0.01, 0.99, (300, 257)).astype(dt)
+    for act in ACTS:
+        np.testing.assert_allclose(c_act.act_backward(dz.copy(), y, act),
+                                   r_act.act_backward(dz.copy(), y, act), **TOL[dt])
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_dropout_mask_twin(dt):
+    for rate, seed, counter in ((0.0, 1, 0), (0.3, 5, 7), (0.5, 2**63, 2**40), (0.9, 0, 1)):
+        mc = c_drop.dropout_mask(5000, rate, seed, counter, dt)
+        mr = r_drop.dropout_mask(5000, rate, seed, counter, dt)
+        np.testing.assert_array_equal(mc, mr)
+        kept = mc != 0
+        assert abs(kept.mean() - (1 - rate)) < 0.03
+        np.testing.assert_allclose(mc[kept], 1 / (1 - rate), rtol=1e-6)
+    # counter-based: the stream from counter c, shifted by k, equals the stream from c + k
+    a = c_drop.dropout_mask(100, 0.5, 9, 10, dt)
+    b = c_drop.dropout_mask(90, 0.5, 9, 20, dt)
+    np.testing.assert_array_equal(a[10:], b)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_gemm_rowmajor(rng, dt, ta, tb):
+    for m, n, k in ((1, 1, 1), (3, 5, 4), (17, 9, 33), (2, 3, 0)):
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(dt)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(dt)
+        c = rng.standard_normal((m, n)).astype(dt)
+        want = 2.0 * (a.T if ta else a) @ (b.T if tb else b) + 0.5 * c
+        got = _blas.gemm_rowmajor(a, b, c.copy(), ta, tb, alpha=2.0, beta=0.5)
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dt == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("mod", [c_dense, r_dense])
+def test_dense_kernel_errors(mod):
+    x = np.zeros((2, 3), np.float32)
+    W = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"x.dtype=float32, W.dtype=float64"):
+        mod.dense_forward(x, W.astype(np.float64), None, "relu")
+    with pytest.raises(ValueError, match=r"expected x of shape \(\?, 3\). Received: x.shape=\(2, 4\)"):
+        mod.dense_forward(np.zeros((2, 4), np.float32), W, None, "relu")
+    with pytest.raises(ValueError, match="unknown activation"):
+        mod.dense_forward(x, W, None, "swish")
+    with pytest.raises(ValueError, match="C-contiguous"):
+        mod.dense_forward(np.zeros((3, 2), np.float32).T, W, None, "relu")
