@@ -3,7 +3,7 @@ float64 central-difference checks of the reference."""
 import numpy as np
 import pytest
 
-from conftest import DTYPES, TOL
+from helpers import DTYPES, TOL, numeric_grad
 from fastnn._kernels import _blas, activations as c_act, dense as c_dense, dropout as c_drop
 from fastnn.reference import activations as r_act, dense as r_dense, dropout as r_drop
 
@@ -54,21 +54,6 @@ def test_dense_twin_random_sweep(dt):
                 np.testing.assert_allclose(a, b_, **TOL[dt])
 
 
-def _numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros_like(arr)
-    it = np.nditer(arr, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = arr[i]
-        arr[i] = old + eps
-        fp = f()
-        arr[i] = old - eps
-        fm = f()
-        arr[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
-
-
 @pytest.mark.parametrize("act", ACTS)
 def test_reference_dense_central_differences(rng, act):
     """float64 central differences of L = sum(dy * dense(x)) against the backward."""
@@ -83,7 +68,7 @@ def test_reference_dense_central_differences(rng, act):
     y = r_dense.dense_forward(x, W, b, act)
     dx, dW, db = r_dense.dense_backward(x, W, y, dy.copy(), act)
     for name, analytic, arr in (("dx", dx, x), ("dW", dW, W), ("db", db, b)):
-        np.testing.assert_allclose(analytic, _numeric_grad(loss, arr), rtol=1e-6, atol=1e-8,
+        np.testing.assert_allclose(analytic, numeric_grad(loss, arr), rtol=1e-6, atol=1e-8,
                                    err_msg=name)
 
 

@@ -73,7 +73,7 @@ cdef class Net:
         self.loss_kind = LOSS_KINDS[loss]
         self.out_act = ACTIVATIONS[out_activation]
         self.in_size = (<Op>ops[0]).in_size
-        self.out_size = (<Op>ops[-1]).out_size
+        self.out_size = (<Op>ops[len(ops) - 1]).out_size
         self.out_steps = out_steps
         self.units = self.out_size // out_steps
         self.target_cols = self.units if target_cols is None else target_cols

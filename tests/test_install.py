@@ -1,0 +1,123 @@
+"""The suite tests the installed, compiled package; a broken build fails loudly;
+show_config / `python -m fastnn info` report what was built."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastnn
+
+SOURCE = os.environ.get("FASTNN_SOURCE_DIR")
+
+
+def _run(code, env=None, cwd=None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=300)
+
+
+def test_imported_copy_is_the_installed_package():
+    """A top-level fastnn/ folder would shadow the installed package (no compiled
+    modules there). Unless a developer opts in to an in-place build, the tests must
+    run against the installed copy."""
+    here = os.path.dirname(os.path.abspath(fastnn.__file__))
+    if os.environ.get("FASTNN_TEST_INPLACE") == "1":
+        pytest.skip("in-place development build requested with FASTNN_TEST_INPLACE=1")
+    assert "site-packages" in here or "dist-packages" in here, here
+    if SOURCE:
+        assert not here.startswith(os.path.abspath(SOURCE)), here
+    import fastnn._kernels.network as net
+    assert net.__file__.endswith((".so", ".pyd")), net.__file__
+
+
+def test_compiled_backend_is_default():
+    if os.environ.get("FASTNN_BACKEND", "compiled") == "compiled":
+        assert fastnn.get_backend() == "compiled"
+
+
+def test_broken_extension_fails_loudly_with_build_instructions(tmp_path):
+    """Copy the package without one compiled module: import must raise ImportError
+    saying how to build, not fall back to NumPy."""
+    pkg = os.path.dirname(os.path.abspath(fastnn.__file__))
+    dst = tmp_path / "fastnn"
+    shutil.copytree(pkg, dst)
+    for name in os.listdir(dst / "_kernels"):
+        if name.startswith("network.") and name.endswith((".so", ".pyd")):
+            os.remove(dst / "_kernels" / name)
+    r = _run("import fastnn", env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "compiled"},
+             cwd=tmp_path)
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr
+    assert "pip install ." in r.stderr and "FASTNN_BACKEND=numpy" in r.stderr
+    # the explicit opt-in still imports (and runs on the NumPy reference)
+    r = _run("import fastnn; print(fastnn.get_backend())",
+             env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "numpy"}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "numpy"
+
+
+def test_show_config_and_cli_info():
+    import io
+    buf = io.StringIO()
+    fastnn.show_config(file=buf)
+    text = buf.getvalue()
+    assert f"fastnn {fastnn.__version__}" in text
+    assert "OpenMP: on" in text or "OpenMP: off" in text
+    assert "backend: compiled" in text or "backend: numpy" in text
+    assert "blas:" in text and "threads:" in text
+    r = subprocess.run([sys.executable, "-m", "fastnn", "info"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "OpenMP:" in r.stdout and "blas:" in r.stdout
+    assert shutil.which("fastnn") is None or subprocess.run(
+        ["fastnn", "info"], capture_output=True, timeout=120).returncode == 0
+
+
+def test_set_num_threads():
+    r = _run("""
+        import fastnn
+        fastnn.set_num_threads(1); print(fastnn.get_num_threads())
+        fastnn.set_num_threads(2); print(fastnn.get_num_threads())
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "2"]
+    with pytest.raises(ValueError, match="positive int"):
+        fastnn.set_num_threads(0)
+
+
+@pytest.mark.skipif(not SOURCE, reason="needs the source tree (FASTNN_SOURCE_DIR)")
+def test_build_without_openmp_reports_off(tmp_path):
+    """Force the OpenMP probe off: the build still succeeds and reports OpenMP: off."""
+    src = tmp_path / "src"
+    shutil.copytree(SOURCE, src, ignore=shutil.ignore_patterns(
+        "build", "dist", ".venv*", ".git", "*.so", "_kernels/*.c"))
+    r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=src,
+                       capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "FASTNN_NO_OPENMP": "1", "FASTNN_ONLY": "_config"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "building without OpenMP" in r.stdout + r.stderr
+    r = _run("import sys, types; m = types.ModuleType('fastnn'); m.__path__ = ['fastnn'];"
+             "sys.modules['fastnn'] = m; from fastnn._kernels import _config; print(_config.OPENMP)",
+             cwd=src)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
+def test_backend_switch_runs_same_model_on_both():
+    from fastnn.layers import Dense
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    m = fastnn.Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(2)])
+    a = m.predict(x)
+    fastnn.set_backend("numpy")
+    try:
+        b = m.predict(x)
+    finally:
+        fastnn.set_backend("compiled")
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="set_backend expected one of"):
+        fastnn.set_backend("torch")

@@ -1,0 +1,149 @@
+import numpy as np
+import pytest
+
+from fastnn.preprocessing import StandardScaler, encode_labels, one_hot, to_categorical
+
+# Column 0 has mean 5 and population standard deviation 2 (worked by hand:
+# squared deviations 9+1+1+1+0+0+4+16 = 32, 32/8 = 4). Column 1 is constant
+# (0.1 is not exact in binary, which tempts a float64 mean off by an ulp).
+# Column 2 alternates -1/+1: mean 0, standard deviation 1.
+HAND = np.array(
+    [[2, 0.1, -1], [4, 0.1, 1], [4, 0.1, -1], [4, 0.1, 1],
+     [5, 0.1, -1], [5, 0.1, 1], [7, 0.1, -1], [9, 0.1, 1]]
+)
+HAND_SCALED = np.array(
+    [[-1.5, 0, -1], [-0.5, 0, 1], [-0.5, 0, -1], [-0.5, 0, 1],
+     [0, 0, -1], [0, 0, 1], [1, 0, -1], [2, 0, 1]]
+)
+
+
+def test_scaler_matches_hand_computation():
+    scaler = StandardScaler().fit(HAND)
+    np.testing.assert_allclose(scaler.mean_, [5, 0.1, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scaler.var_, [4, 0, 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scaler.scale_, [2, 1, 1], rtol=0, atol=1e-12)
+    assert scaler.n_features_in_ == 3 and scaler.n_samples_seen_ == 8
+    np.testing.assert_allclose(scaler.transform(HAND), HAND_SCALED, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaler_keeps_float_dtype(dtype):
+    x = HAND.astype(dtype)
+    scaler = StandardScaler()
+    out = scaler.fit_transform(x)
+    assert out.dtype == dtype
+    assert scaler.mean_.dtype == dtype and scaler.scale_.dtype == dtype
+    np.testing.assert_allclose(out, HAND_SCALED, atol=1e-6)
+    # the constant column is centred to ~0, not blown up by a tiny scale
+    assert np.abs(out[:, 1]).max() < 1e-6
+
+
+def test_scaler_integer_input_becomes_float32():
+    out = StandardScaler().fit_transform(np.array([[1, 2], [3, 2]]))
+    assert out.dtype == np.float32
+    assert out.tolist() == [[-1, 0], [1, 0]]
+
+
+def test_scaler_statistics_are_accumulated_in_float64():
+    rng = np.random.default_rng(0)
+    x = (1000 + rng.standard_normal((10_000, 4))).astype(np.float32)
+    scaler = StandardScaler().fit(x)
+    exact = x.astype(np.float64)
+    assert np.array_equal(scaler.mean_, exact.mean(0).astype(np.float32))
+    assert np.array_equal(scaler.scale_, exact.std(0).astype(np.float32))
+
+
+def test_scaler_on_sequences_uses_the_last_axis():
+    rng = np.random.default_rng(1)
+    x = rng.normal([1.0, -2.0, 30.0], [0.5, 3.0, 10.0], size=(20, 7, 3))
+    scaler = StandardScaler().fit(x)
+    flat = StandardScaler().fit(x.reshape(-1, 3))
+    np.testing.assert_array_equal(scaler.mean_, flat.mean_)
+    np.testing.assert_array_equal(scaler.scale_, flat.scale_)
+    out = scaler.transform(x)
+    assert out.shape == (20, 7, 3)
+    np.testing.assert_allclose(out.mean(axis=(0, 1)), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=(0, 1)), 1, rtol=1e-12)
+    # a scaler fitted on sequences also accepts plain rows with the same features
+    assert scaler.transform(x[:, 0, :]).shape == (20, 3)
+
+
+@pytest.mark.parametrize("shape", [(50, 4), (6, 5, 4)])
+def test_scaler_inverse_round_trip(shape):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-100, 100, shape)
+    scaler = StandardScaler().fit(x)
+    back = scaler.inverse_transform(scaler.transform(x))
+    np.testing.assert_allclose(back, x, rtol=1e-12)
+    # zero in scaled units is the mean in original units
+    origin = scaler.inverse_transform(np.zeros((1, 4)))
+    np.testing.assert_allclose(origin[0], scaler.mean_)
+
+
+def test_scaler_refuses_use_before_fit():
+    with pytest.raises(RuntimeError, match="before fit"):
+        StandardScaler().transform(HAND)
+    with pytest.raises(RuntimeError, match="before fit"):
+        StandardScaler().inverse_transform(HAND)
+
+
+def test_scaler_validates_inputs():
+    scaler = StandardScaler().fit(HAND)
+    message = r"last dimension 3. Received: x.shape=\(8, 2\)"
+    with pytest.raises(ValueError, match=message):
+        scaler.transform(HAND[:, :2])
+    with pytest.raises(ValueError, match=r"Received: x.shape=\(5,\)"):
+        StandardScaler().fit(np.arange(5.0))
+    with pytest.raises(ValueError, match="at least one sample"):
+        StandardScaler().fit(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        StandardScaler().fit([[1.0, np.nan], [2.0, 3.0]])
+    with pytest.raises(ValueError, match="real numeric"):
+        StandardScaler().fit([["a", "b"]])
+
+
+def test_to_categorical_basic():
+    out = to_categorical([0, 2, 1, 2])
+    assert out.dtype == np.float32 and out.shape == (4, 3)
+    assert out.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1]]
+
+
+def test_to_categorical_shapes_follow_keras():
+    assert to_categorical(np.array([[1], [0]]), 4).shape == (2, 4)  # (N, 1) squeezed
+    seq = to_categorical(np.array([[0, 1, 2], [2, 2, 0]]))
+    assert seq.shape == (2, 3, 3)
+    assert np.array_equal(seq.argmax(-1), [[0, 1, 2], [2, 2, 0]])
+    assert to_categorical(3, num_classes=5).tolist() == [0, 0, 0, 1, 0]
+
+
+def test_to_categorical_options_and_alias():
+    out = to_categorical(np.array([1.0, 0.0]), num_classes=3, dtype="int8")
+    assert out.dtype == np.int8 and out.tolist() == [[0, 1, 0], [1, 0, 0]]
+    assert one_hot is to_categorical
+
+
+@pytest.mark.parametrize(
+    "y,kwargs,message",
+    [
+        ([0, 3], {"num_classes": 3}, r"\[0, 3\). Received: labels from 0 to 3"),
+        ([-1, 1], {}, r"labels in \[0, 2\)"),
+        ([0.5, 1.0], {}, "non-integral"),
+        (["a"], {}, "integer labels"),
+        ([0, 1], {"num_classes": 0}, "positive integer"),
+        ([], {}, "num_classes when y is empty"),
+    ],
+)
+def test_to_categorical_errors(y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        to_categorical(y, **kwargs)
+
+
+def test_encode_labels():
+    codes, classes = encode_labels(["dog", "cat", "emu", "cat"])
+    assert codes.dtype == np.int64
+    assert codes.tolist() == [1, 0, 2, 0]
+    assert classes.tolist() == ["cat", "dog", "emu"]
+    y = np.array([[10, 30], [20, 10]])
+    codes, classes = encode_labels(y)
+    assert codes.shape == (2, 2)
+    assert np.array_equal(classes[codes], y)
