@@ -34,6 +34,8 @@ KERNELS = sorted(os.path.basename(p)[:-4] for p in glob(os.path.join("fastnn", "
 if os.environ.get("FASTNN_ONLY"):
     KERNELS = [k for k in KERNELS if k in os.environ["FASTNN_ONLY"].split(",")]
 C_SOURCES = sorted(glob(os.path.join("csrc", "*.c")))
+# headers and .inc templates: editing one must rebuild the extensions
+C_DEPENDS = sorted(glob(os.path.join("csrc", "*.h")) + glob(os.path.join("csrc", "*.inc")))
 
 
 def _probe_openmp(compiler, flag):
@@ -96,6 +98,7 @@ extensions = [
         f"fastnn._kernels.{name}",
         [f"fastnn/_kernels/{name}.pyx"] + C_SOURCES,
         include_dirs=["csrc", numpy.get_include()],
+        depends=C_DEPENDS,
     )
     for name in KERNELS
 ]

@@ -115,7 +115,9 @@ class StandardScaler:
                 f"StandardScaler.{func} expected input with last dimension "
                 f"{self.n_features_in_}. Received: x.shape={x.shape}"
             )
+        # Cast ints first: int64 - float32 would otherwise promote to float64.
         dtype = _float_dtype(x)
+        x = x.astype(dtype, copy=False)
         return x, self.mean_.astype(dtype), self.scale_.astype(dtype)
 
     def transform(self, x):
