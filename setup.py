@@ -4,6 +4,7 @@ Switches (environment variables read at build time):
   FASTNN_NO_OPENMP=1  skip the OpenMP probe (the build then reports "OpenMP: off").
   FASTNN_DEBUG=1      Cython bounds checks + -fsanitize=address,undefined, -O1 -g.
   FASTNN_ONLY=a,b     build only these kernel modules (development).
+  FASTNN_NO_CLONES=1  no AVX2/AVX-512 clones of the element-wise kernels.
 """
 import os
 import sys
@@ -69,12 +70,15 @@ class BuildExt(build_ext):
         if msvc:
             opt, omp = ["/O2"], "/openmp"
         elif DEBUG:
-            opt = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined"]
+            opt = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                   "-ffp-contract=off"]
             omp = "-fopenmp"
         else:
             # -O3 only: no -ffast-math (it flips flush-to-zero process-wide on import
             # and drops isfinite checks). Pointwise loops are written to vectorise.
-            opt, omp = ["-O3", "-fno-math-errno"], "-fopenmp"
+            # -ffp-contract=off: no FMA contraction, so the SSE2/AVX2/AVX-512 clones of
+            # the element-wise kernels (csrc/fastnn_math.h) give identical results.
+            opt, omp = ["-O3", "-fno-math-errno", "-ffp-contract=off"], "-fopenmp"
         use_omp = False
         if os.environ.get("FASTNN_NO_OPENMP", "") in ("", "0"):
             use_omp = _probe_openmp(self.compiler, omp)
@@ -86,7 +90,8 @@ class BuildExt(build_ext):
             ext.extra_compile_args = opt + ([omp] if use_omp else [])
             link = ["-fsanitize=address,undefined"] if DEBUG and not msvc else []
             ext.extra_link_args = link + ([omp] if use_omp and not msvc else [])
-            ext.define_macros = list(ext.define_macros or []) + [
+            clones = [("FASTNN_NO_CLONES", "1")] if os.environ.get("FASTNN_NO_CLONES") else []
+            ext.define_macros = list(ext.define_macros or []) + clones + [
                 ("FASTNN_OPENMP", "1" if use_omp else "0"),
                 ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
             ]

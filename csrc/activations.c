@@ -8,7 +8,7 @@
 #define EXP(x) fastnn_expf(x)
 #define EXPM1(x) expm1f(x)
 #define SIGMOID(x) fastnn_sigmoidf(x)
-#define TANH(x) tanhf(x)
+#define TANH(x) fastnn_tanhf(x)
 #include "activations_impl.inc"
 #undef T
 #undef SFX

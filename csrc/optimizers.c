@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "fastnn_kernels.h"
+#include "fastnn_math.h"
 
 /* The wrappers never pass overlapping arrays (they check), so the definitions may
  * promise it: top-level qualifiers on parameters do not change the declared type. */

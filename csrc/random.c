@@ -3,6 +3,7 @@
  * (fastnn/reference/dropout.py) reproduces the same bits with vectorised
  * uint64 arithmetic, and so a saved (seed, counter) pair resumes the stream. */
 #include "fastnn_kernels.h"
+#include "fastnn_math.h"
 
 static inline double uniform24(uint64_t seed, uint64_t k)
 {
@@ -14,13 +15,13 @@ static inline double uniform24(uint64_t seed, uint64_t k)
 }
 
 #define DEFINE_DROPOUT(T, SFX)                                                          \
-    void dropout_mask_##SFX(T *mask, ptrdiff_t n, T rate, uint64_t seed, uint64_t counter) \
+    FASTNN_CLONES void dropout_mask_##SFX(T *mask, ptrdiff_t n, T rate, uint64_t seed, uint64_t counter) \
     {                                                                                   \
         T keep = (T)(1.0 / (1.0 - (double)rate));                                       \
         for (ptrdiff_t k = 0; k < n; k++)                                               \
             mask[k] = uniform24(seed, counter + (uint64_t)k) >= (double)rate ? keep : 0; \
     }                                                                                   \
-    void mul_inplace_##SFX(T *y, const T *mask, ptrdiff_t n)                            \
+    FASTNN_CLONES void mul_inplace_##SFX(T *y, const T *mask, ptrdiff_t n)                            \
     {                                                                                   \
         for (ptrdiff_t k = 0; k < n; k++) y[k] *= mask[k];                              \
     }

@@ -158,3 +158,17 @@ def test_dense_kernel_errors(mod):
         mod.dense_forward(x, W, None, "swish")
     with pytest.raises(ValueError, match="C-contiguous"):
         mod.dense_forward(np.zeros((3, 2), np.float32).T, W, None, "relu")
+
+
+def test_float32_tanh_accuracy():
+    """The vectorisable float32 tanh stays within 3 ulps of float64 tanh, keeps
+    tiny inputs exact in relative terms, and propagates NaN and infinities."""
+    z = np.concatenate([np.linspace(-20, 20, 200001), np.geomspace(1e-30, 1, 5000),
+                        -np.geomspace(1e-30, 1, 5000), [0.0, 88.0, -88.0]]).astype(np.float32)
+    y = c_act.bias_act_forward(z.reshape(1, -1).copy(), None, "tanh").ravel()
+    ref = np.tanh(z.astype(np.float64))
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    assert (np.abs(y - ref) / ulp).max() <= 3
+    special = np.array([[np.nan, np.inf, -np.inf]], np.float32)
+    out = c_act.bias_act_forward(special, None, "tanh")
+    assert np.isnan(out[0, 0]) and out[0, 1] == 1 and out[0, 2] == -1
