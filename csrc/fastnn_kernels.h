@@ -111,4 +111,12 @@ void dropout_mask_f64(double *mask, ptrdiff_t n, double rate, uint64_t seed, uin
 void mul_inplace_f32(float *y, const float *mask, ptrdiff_t n);
 void mul_inplace_f64(double *y, const double *mask, ptrdiff_t n);
 
+/* ---- checks.c ---------------------------------------------------------------
+ * Index of the first non-finite value / first value that is not an integer
+ * label in [0, d), or -1. */
+ptrdiff_t first_nonfinite_f32(const float *a, ptrdiff_t n);
+ptrdiff_t first_nonfinite_f64(const double *a, ptrdiff_t n);
+ptrdiff_t first_bad_label_f32(const float *t, ptrdiff_t n, ptrdiff_t d);
+ptrdiff_t first_bad_label_f64(const double *t, ptrdiff_t n, ptrdiff_t d);
+
 #endif

@@ -37,7 +37,7 @@ def kernels(name, backend=None):
     return importlib.import_module(f"{package}.{name}")
 
 
-COMPILED_MODULES = ("_blas", "_config", "_op", "activations", "dense", "dropout", "losses",
+COMPILED_MODULES = ("_blas", "_config", "_op", "activations", "checks", "dense", "dropout", "losses",
                     "optimizers", "network")
 
 

@@ -22,7 +22,8 @@ def blas_info():
 
     import scipy.linalg  # noqa: F401  (loads scipy's BLAS so threadpoolctl sees it)
     return [{k: d.get(k) for k in ("internal_api", "prefix", "version", "num_threads",
-                                   "filepath", "user_api")} for d in threadpool_info()]
+                                   "filepath", "user_api", "architecture")}
+            for d in threadpool_info()]
 
 
 def set_num_threads(n):
@@ -42,7 +43,7 @@ def set_num_threads(n):
 def get_num_threads():
     """Threads of scipy's BLAS (the one the kernels call)."""
     for d in blas_info():
-        if "scipy" in (d.get("filepath") or "") and d.get("user_api") == "blas":
+        if _owner(d).startswith("scipy") and d.get("user_api") == "blas":
             return d["num_threads"]
     return _threads
 
@@ -71,7 +72,15 @@ def show_config(file=None):
     print(f"backend: {c['backend']}", file=out)
     print(f"OpenMP: {omp}", file=out)
     for d in c["blas"]:
-        lib = "scipy" if "scipy" in (d.get("filepath") or "") else (
-            "numpy" if "numpy" in (d.get("filepath") or "") else "other")
-        print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({lib}'s), "
+        print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({_owner(d)}), "
               f"threads: {d['num_threads']}, {d['filepath']}", file=out)
+
+
+def _owner(d):
+    """Which package bundles this library, from its folder (numpy.libs, scipy.libs)."""
+    path = (d.get("filepath") or "").replace("\\", "/")
+    if "/scipy.libs/" in path or "/scipy/" in path:
+        return "scipy's: the one fastnn's kernels call"
+    if "/numpy.libs/" in path or "/numpy/" in path:
+        return "numpy's"
+    return "other"

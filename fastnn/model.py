@@ -151,9 +151,11 @@ class Sequential:
             metrics = []
         elif isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__"):
             metrics = [metrics]
-        resolved = [_metrics.resolve(m, self.loss) for m in metrics]
-        self._metric_names = [r[0] for r in resolved]
-        self._metric_kinds = [r[1] for r in resolved]
+        metrics = list(metrics)
+        for m in metrics:  # unknown names fail here; 'accuracy' is resolved once the
+            _metrics.resolve(m, self.loss)  # output width is known (binary for 1 unit)
+        self._metrics_arg = metrics
+        self._metric_names = [_metrics.resolve(m, self.loss)[0] for m in metrics]
         self._net = self._updater = None
         self.compiled = True
 
@@ -189,10 +191,17 @@ class Sequential:
         out_shape = last.output_shape
         steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
         sparse = kind.startswith("sparse")
+        resolved = [_metrics.resolve(m, loss, output_dim=out_shape[-1])
+                    for m in getattr(self, "_metrics_arg", [])]
+        self._metric_names = [r[0] for r in resolved]
+        self._metric_kinds = [r[1] for r in resolved]
         self._net = kernels("network").Net(
             ops, kind, last.activation_name if fused else "linear", steps, updater,
             metrics=self._metric_kinds, target_cols=1 if sparse else None, dtype=self.dtype)
         self._updater, self._net_backend, self._sparse = updater, backend, sparse
+        self._n_out = out_shape[-1]
+        self._x_shape = tuple(self.layers[0].input_shape)
+        self._y_shape = tuple(out_shape[:-1]) if sparse else tuple(out_shape)
         self._dropout_ops = [op for op in ops if hasattr(op, "counter")]
         return self._net
 
@@ -235,8 +244,20 @@ class Sequential:
         """One training step on one batch. Returns the loss (a list [loss, *metrics]
         when metrics were compiled, a dict with return_dict=True)."""
         self._require_compiled("train_on_batch")
-        x, y, w = self._prepare(x, y, sample_weight, class_weight)
-        net = self._get_net()
+        net = self._net
+        if (net is not None and self._net_backend == _backend.get_backend()
+                and sample_weight is None and class_weight is None and self._fast_ok(x, y)):
+            # the common case (arrays already of the model dtype and shape) skips the
+            # casting machinery: two C checks for NaN / labels, then one Net call
+            _data.check_finite(x, "x")
+            if self._sparse:
+                _data.check_labels(y, self._n_out)
+            else:
+                _data.check_finite(y, "y")
+            w = None
+        else:
+            x, y, w = self._prepare(x, y, sample_weight, class_weight)
+            net = self._get_net()
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this model is already being trained or used by another thread; "
                                "train one model from one thread at a time")
@@ -248,6 +269,14 @@ class Sequential:
             raise FloatingPointError(f"train_on_batch: the loss is {loss} (non-finite) or the "
                                      f"gradient norm is; the weights were not updated")
         return self._step_result(loss, net, len(x), w, return_dict)
+
+    def _fast_ok(self, x, y):
+        """x and y are C-contiguous arrays of the model dtype with the exact shapes
+        the Net reads."""
+        return (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == self.dtype
+                and y.dtype == self.dtype and x.flags.c_contiguous and y.flags.c_contiguous
+                and x.shape[1:] == self._x_shape and y.shape[1:] == self._y_shape
+                and len(x) == len(y) and len(x) > 0)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without updating the model."""
@@ -275,7 +304,7 @@ class Sequential:
         x = _data.as_float_array(x, "x", self.dtype)
         self._check_x(x)
         net = self._get_net()
-        batch_size = _positive_int(batch_size or 32, "batch_size")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
         out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
         with self._lock:
             for s in range(0, len(x), batch_size):

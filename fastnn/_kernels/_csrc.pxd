@@ -58,3 +58,8 @@ cdef extern from "fastnn_kernels.h" nogil:
                           uint64_t counter)
     void mul_inplace_f32(float *y, const float *mask, Py_ssize_t n)
     void mul_inplace_f64(double *y, const double *mask, Py_ssize_t n)
+
+    Py_ssize_t first_nonfinite_f32(const float *a, Py_ssize_t n)
+    Py_ssize_t first_nonfinite_f64(const double *a, Py_ssize_t n)
+    Py_ssize_t first_bad_label_f32(const float *t, Py_ssize_t n, Py_ssize_t d)
+    Py_ssize_t first_bad_label_f64(const double *t, Py_ssize_t n, Py_ssize_t d)
