@@ -52,15 +52,7 @@ cdef inline char *_ptr(a):
 
 
 def _check(func, x, W, b, activation):
-    dt = _checks.same_float_dtype(func, x=x, W=W, b=b)
-    _checks.shape(func, "W", W, (None, None))
-    _checks.shape(func, "x", x, (None, W.shape[0]))
-    if b is not None:
-        _checks.shape(func, "b", b, (W.shape[1],))
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"{func} got unknown activation {activation!r}; known: {sorted(ACTIVATIONS)}")
-    _checks.c_contiguous(func, x=x, W=W, b=b)
-    return dt
+    return _checks.dense_args(func, x, W, b, activation, ACTIVATIONS)
 
 
 def dense_forward(x, W, b, activation, out=None):

@@ -17,6 +17,7 @@ from fastnn._kernels._csrc cimport (
     loss_f32, loss_f64, metric_f32, metric_f64, bias_act_forward_f32, bias_act_forward_f64)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn._kernels.losses import LOSS_KINDS, METRIC_KINDS
+from fastnn import _checks
 
 cnp.import_array()
 
@@ -56,17 +57,9 @@ cdef class Net:
         metrics: METRIC_KINDS names. target_cols: target values per output row
         (1 for sparse labels; default the output units)."""
         dtype = np.dtype(dtype)
-        if not ops:
-            raise ValueError("Net expected at least one op. Received: ops=[]")
-        if len(metrics) > MAX_METRICS:
-            raise ValueError(f"Net expected at most {MAX_METRICS} metrics. Received: {len(metrics)}")
         for op in ops:
-            if (<Op?>op).dtype != dtype:
-                raise ValueError(f"Net expected ops of dtype {dtype}. Received: {op.dtype}")
-        for a, b in zip(ops[:-1], ops[1:]):
-            if (<Op>a).out_size != (<Op>b).in_size:
-                raise ValueError(f"Net expected each op's input size to match the previous "
-                                 f"output size. Received: {a.out_size} -> {b.in_size}")
+            <Op?>op  # compiled ops only: their cdef methods are called through the vtable
+        _checks.net_args(ops, metrics, dtype, MAX_METRICS)
         self.ops = list(ops)
         self.n_ops = len(ops)
         self.f64 = dtype == np.float64

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from fastnn import _checks
 from fastnn.reference.activations import ACTIVATIONS, bias_act_forward
 from fastnn.reference.losses import LOSS_KINDS, METRIC_KINDS, loss_value_and_grad, metric_sum
 
@@ -27,17 +28,7 @@ class Net:
         metrics: METRIC_KINDS names. target_cols: target values per output row
         (1 for sparse labels; default the output units)."""
         dtype = np.dtype(dtype)
-        if not ops:
-            raise ValueError("Net expected at least one op. Received: ops=[]")
-        if len(metrics) > MAX_METRICS:
-            raise ValueError(f"Net expected at most {MAX_METRICS} metrics. Received: {len(metrics)}")
-        for op in ops:
-            if op.dtype != dtype:
-                raise ValueError(f"Net expected ops of dtype {dtype}. Received: {op.dtype}")
-        for a, b in zip(ops[:-1], ops[1:]):
-            if a.out_size != b.in_size:
-                raise ValueError(f"Net expected each op's input size to match the previous "
-                                 f"output size. Received: {a.out_size} -> {b.in_size}")
+        _checks.net_args(ops, metrics, dtype, MAX_METRICS)
         self.ops = list(ops)
         self.n_ops = len(ops)
         self.f64 = dtype == np.float64
