@@ -155,3 +155,31 @@ def test_central_difference_through_model_float64():
             fastnn.set_backend("compiled")
         for a, n_ in zip(analytic, numeric):
             np.testing.assert_allclose(a, n_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
+def test_hand_worked_training_step(backend):
+    """x=[1,2], y=1; Dense(2, relu, W=0.5, b=0) -> Dense(1, W=1, b=0); MSE; SGD(0.1).
+    h = relu(1*0.5 + 2*0.5) = [1.5, 1.5]; out = 3; loss = (3-1)^2 = 4.
+    dout = 2*(3-1) = 4; dW2 = h*4 = [6, 6]; db2 = 4; dh = 4*W2 = [4, 4];
+    dW1 = x.T dh = [[4, 4], [8, 8]]; db1 = [4, 4].
+    After SGD: W1 = [[.1, .1], [-.3, -.3]], b1 = [-.4, -.4], W2 = [.4, .4], b2 = -.4;
+    then h = relu(.1 - .6 - .4) = 0 and the prediction is b2 = -0.4."""
+    from fastnn.initializers import Constant
+    fastnn.set_backend(backend)
+    try:
+        m = fastnn.Sequential([
+            Dense(2, activation="relu", kernel_initializer=Constant(0.5), input_shape=(2,)),
+            Dense(1, kernel_initializer=Constant(1.0))], dtype="float64")
+        m.compile(fastnn.optimizers.SGD(0.1), "mse")
+        x, y = np.array([[1.0, 2.0]]), np.array([[1.0]])
+        assert m.predict(x)[0, 0] == 3.0
+        assert m.train_on_batch(x, y) == 4.0
+        W1, b1, W2, b2 = m.get_weights()
+        np.testing.assert_allclose(W1, [[0.1, 0.1], [-0.3, -0.3]], atol=1e-15)
+        np.testing.assert_allclose(b1, [-0.4, -0.4], atol=1e-15)
+        np.testing.assert_allclose(W2, [[0.4], [0.4]], atol=1e-15)
+        np.testing.assert_allclose(b2, [-0.4], atol=1e-15)
+        np.testing.assert_allclose(m.predict(x), [[-0.4]], atol=1e-15)
+    finally:
+        fastnn.set_backend("compiled")
