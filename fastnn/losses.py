@@ -201,6 +201,17 @@ class _Crossentropy(Loss):
         return config
 
 
+def _crossentropy_init(default_name):
+    """The __init__ of a _Crossentropy subclass: Keras' arguments, name defaulting to
+    `default_name`."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
+                 name=default_name, dtype=None):
+        _Crossentropy.__init__(self, from_logits, label_smoothing, axis, reduction, name, dtype)
+
+    return __init__
+
+
 class BinaryCrossentropy(_Crossentropy):
     """-mean(t log p + (1 - t) log(1 - p), axis=-1): p clipped to [1e-7, 1 - 1e-7],
     or, from logits z, mean(max(z, 0) - t z + log(1 + exp(-|z|)), axis=-1).
@@ -210,10 +221,7 @@ class BinaryCrossentropy(_Crossentropy):
     LOGITS_KIND = "bce_logits"
     FUSES_WITH = "sigmoid"
     DEFAULT_NAME = "binary_crossentropy"
-
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
-                 name="binary_crossentropy", dtype=None):
-        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
+    __init__ = _crossentropy_init(DEFAULT_NAME)
 
 
 class CategoricalCrossentropy(_Crossentropy):
@@ -225,10 +233,7 @@ class CategoricalCrossentropy(_Crossentropy):
     LOGITS_KIND = "cce_logits"
     FUSES_WITH = "softmax"
     DEFAULT_NAME = "categorical_crossentropy"
-
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
-                 name="categorical_crossentropy", dtype=None):
-        super().__init__(from_logits, label_smoothing, axis, reduction, name, dtype)
+    __init__ = _crossentropy_init(DEFAULT_NAME)
 
 
 class SparseCategoricalCrossentropy(Loss):

@@ -16,10 +16,9 @@ As in Keras 3, at most one of clipnorm, clipvalue and global_clipnorm may be set
 gradient norm is computed (clipnorm or global_clipnorm) and is not finite, the step is
 skipped: parameters, slots and iterations stay as they were.
 """
-import math
-import numbers
-
 import numpy as np
+
+from fastnn._optimizer_args import _check_iterations, _check_real
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "get", "serialize"]
 
@@ -29,18 +28,8 @@ _KERAS_ONLY = {"use_ema": (False,), "ema_momentum": None, "ema_overwrite_frequen
                "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}
 
 
-def _real(owner, name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{owner} expected {name} to be a real number. "
-                         f"Received: {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{owner} expected {name} to be finite. Received: {name}={value!r}")
-    return value
-
-
 def _checked(owner, name, value, ok, rule):
-    value = _real(owner, name, value)
+    value = _check_real(owner, name, value)
     if not ok(value):
         raise ValueError(f"{owner} expected {name} {rule}. Received: {name}={value!r}")
     return value
@@ -129,13 +118,9 @@ class Optimizer:
 
     @iterations.setter
     def iterations(self, value):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-                or value < 0:
-            raise ValueError(f"{type(self).__name__} expected iterations to be an integer "
-                             f">= 0. Received: iterations={value!r}")
-        self._iterations = int(value)
+        self._iterations = _check_iterations(type(self).__name__, value)
         if self._updater is not None:
-            self._updater.iterations = int(value)
+            self._updater.iterations = self._iterations
 
     @property
     def updater(self):

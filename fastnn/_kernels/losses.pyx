@@ -32,6 +32,10 @@ from fastnn._kernels._csrc cimport (
     metric_f64,
 )
 
+# Argument checks and constants: one copy, shared with the NumPy twin.
+from fastnn._loss_args import (  # noqa: F401  (EPSILON: re-exported)
+    EPSILON, _bad_label, _check_loss_args, _check_metric_args)
+
 cnp.import_array()
 
 # name -> value of enum fastnn_loss / enum fastnn_metric in csrc/fastnn_kernels.h
@@ -52,80 +56,6 @@ METRIC_KINDS = {
     "mse": FASTNN_METRIC_MSE,
     "mae": FASTNN_METRIC_MAE,
 }
-
-EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
-
-_SPARSE_LOSSES = ("sparse_cce", "sparse_cce_logits")
-
-
-# ---------------------------------------------------------------------------
-# argument checks (identical in the reference twin)
-
-
-def _kind_code(kind, table, what):
-    if isinstance(kind, str) and kind in table:
-        return table[kind]
-    raise ValueError(f"Unknown {what} kind {kind!r}. Known kinds: {', '.join(table)}")
-
-
-def _validate(fname, y_pred, y_true, sparse, sample_weight, outputs):
-    """Checks types, the common float dtype, shapes, layout; returns (n, d)."""
-    named = [("y_pred", y_pred), ("y_true", y_true)]
-    if sample_weight is not None:
-        named.append(("sample_weight", sample_weight))
-    named += [(name, a) for name, a in outputs if a is not None]
-    for name, a in named:
-        if not isinstance(a, np.ndarray):
-            raise TypeError(
-                f"{fname} expected a NumPy array for {name}. "
-                f"Received: {name} of type {type(a).__name__}"
-            )
-    if len({a.dtype for _, a in named}) != 1 or y_pred.dtype not in (np.float32, np.float64):
-        got = ", ".join(f"{name}.dtype={a.dtype}" for name, a in named)
-        raise ValueError(
-            f"{fname} expected arrays of one float dtype (float32 or float64). Received: {got}"
-        )
-    if y_pred.ndim != 2 or y_pred.shape[1] < 1:
-        raise ValueError(
-            f"{fname} expected y_pred with shape (n, d), d >= 1. "
-            f"Received: y_pred.shape={y_pred.shape}"
-        )
-    n, d = y_pred.shape
-    if sparse:
-        if y_true.shape != (n,) and y_true.shape != (n, 1):
-            raise ValueError(
-                f"{fname} expected y_true (class labels) with shape ({n},) or ({n}, 1). "
-                f"Received: y_true.shape={y_true.shape}"
-            )
-    elif y_true.shape != (n, d):
-        raise ValueError(
-            f"{fname} expected y_true with shape {(n, d)} (that of y_pred). "
-            f"Received: y_true.shape={y_true.shape}"
-        )
-    if sample_weight is not None and sample_weight.shape != (n,):
-        raise ValueError(
-            f"{fname} expected sample_weight with shape ({n},). "
-            f"Received: sample_weight.shape={sample_weight.shape}"
-        )
-    for name, a in outputs:
-        if a is not None and a.shape != (n, d):
-            raise ValueError(
-                f"{fname} expected {name} with shape {(n, d)} (that of y_pred). "
-                f"Received: {name}.shape={a.shape}"
-            )
-    for name, a in named:
-        if not (a.flags.c_contiguous and a.flags.aligned):
-            raise ValueError(
-                f"{fname} expected C-contiguous aligned arrays. "
-                f"Received: {name} with strides {a.strides}"
-            )
-    written = [(name, a) for name, a in outputs if a is not None]
-    for name, a in written:
-        if not a.flags.writeable:
-            raise ValueError(f"{fname} expected a writeable {name}. Received: a read-only {name}")
-    if len(written) == 2 and np.may_share_memory(written[0][1], written[1][1]):
-        raise ValueError(f"{fname} expected grad and probs not to overlap. Received: overlapping arrays")
-    return n, d
 
 
 ctypedef fused real:
@@ -153,10 +83,7 @@ def _check_labels(fname, y_true, d):
     else:
         i = _first_bad_label[double](<const double *>cnp.PyArray_DATA(<cnp.ndarray>t), n, d)
     if i >= 0:
-        raise ValueError(
-            f"{fname} expected y_true class labels as integers in [0, {d}). "
-            f"Received: y_true[{i}]={float(y_true.reshape(-1)[i])}"
-        )
+        raise _bad_label(fname, d, i, y_true.reshape(-1)[i])
 
 
 cdef inline void *_data(object a):
@@ -164,6 +91,33 @@ cdef inline void *_data(object a):
     if a is None:
         return NULL
     return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef double _run(bint loss, int code, y_pred, y_true, sample_weight, grad, probs,
+                 Py_ssize_t n, Py_ssize_t d, Py_ssize_t td):
+    """One call of the C loss (loss=True) or metric kernel on checked arrays, in their
+    dtype; td: y_true values per row of the metric kernel."""
+    cdef const void *y = _data(y_pred)
+    cdef const void *t = _data(y_true)
+    cdef const void *w = _data(sample_weight)
+    cdef void *g = _data(grad)
+    cdef void *p = _data(probs)
+    cdef bint f32 = y_pred.dtype == np.float32
+    cdef double value
+    with nogil:
+        if loss and f32:
+            value = loss_f32(code, <const float *>y, <const float *>t, <const float *>w,
+                             <float *>g, <float *>p, n, d)
+        elif loss:
+            value = loss_f64(code, <const double *>y, <const double *>t, <const double *>w,
+                             <double *>g, <double *>p, n, d)
+        elif f32:
+            value = metric_f32(code, <const float *>y, <const float *>t, <const float *>w,
+                               n, d, td)
+        else:
+            value = metric_f64(code, <const double *>y, <const double *>t, <const double *>w,
+                               n, d, td)
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -187,30 +141,11 @@ def loss_value_and_grad(kind, y_pred, y_true, sample_weight=None, grad=None, pro
     All arrays are C-contiguous and share one dtype, float32 or float64.
     Returns the loss value as a Python float (computed in double).
     """
-    cdef int code = _kind_code(kind, LOSS_KINDS, "loss")
-    sparse = kind in _SPARSE_LOSSES
-    n, d = _validate(
-        "loss_value_and_grad", y_pred, y_true, sparse, sample_weight,
-        (("grad", grad), ("probs", probs)),
-    )
+    code, sparse, n, d = _check_loss_args(LOSS_KINDS, kind, y_pred, y_true, sample_weight,
+                                          grad, probs)
     if sparse:
         _check_labels("loss_value_and_grad", y_true, d)
-    cdef Py_ssize_t cn = n, cd = d
-    cdef void *y = _data(y_pred)
-    cdef void *t = _data(y_true)
-    cdef void *w = _data(sample_weight)
-    cdef void *g = _data(grad)
-    cdef void *p = _data(probs)
-    cdef double value
-    if y_pred.dtype == np.float32:
-        with nogil:
-            value = loss_f32(code, <const float *>y, <const float *>t, <const float *>w,
-                             <float *>g, <float *>p, cn, cd)
-    else:
-        with nogil:
-            value = loss_f64(code, <const double *>y, <const double *>t, <const double *>w,
-                             <double *>g, <double *>p, cn, cd)
-    return value
+    return _run(True, code, y_pred, y_true, sample_weight, grad, probs, n, d, d)
 
 
 def metric_sum(kind, y_pred, y_true, sample_weight=None):
@@ -226,20 +161,5 @@ def metric_sum(kind, y_pred, y_true, sample_weight=None):
     sample_weight: optional (n,) weights. Returns sum_i w_i m_i as a Python float.
     All arrays are C-contiguous and share one dtype, float32 or float64.
     """
-    cdef int code = _kind_code(kind, METRIC_KINDS, "metric")
-    sparse = kind == "sparse_categorical_accuracy"
-    n, d = _validate("metric_sum", y_pred, y_true, sparse, sample_weight, ())
-    cdef Py_ssize_t cn = n, cd = d, td = 1 if sparse else d
-    cdef void *y = _data(y_pred)
-    cdef void *t = _data(y_true)
-    cdef void *w = _data(sample_weight)
-    cdef double value
-    if y_pred.dtype == np.float32:
-        with nogil:
-            value = metric_f32(code, <const float *>y, <const float *>t, <const float *>w,
-                               cn, cd, td)
-    else:
-        with nogil:
-            value = metric_f64(code, <const double *>y, <const double *>t, <const double *>w,
-                               cn, cd, td)
-    return value
+    code, sparse, n, d = _check_metric_args(METRIC_KINDS, kind, y_pred, y_true, sample_weight)
+    return _run(False, code, y_pred, y_true, sample_weight, None, None, n, d, 1 if sparse else d)

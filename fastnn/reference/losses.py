@@ -10,6 +10,10 @@ Reduction is Keras' "sum_over_batch_size": value = sum_i w_i * loss_i / n.
 """
 import numpy as np
 
+# Argument checks and constants: one copy, shared with the compiled module.
+from fastnn._loss_args import (  # noqa: F401  (EPSILON: re-exported)
+    EPSILON, _bad_label, _check_loss_args, _check_metric_args)
+
 # name -> value of enum fastnn_loss / enum fastnn_metric in csrc/fastnn_kernels.h
 LOSS_KINDS = {
     "mse": 0,
@@ -29,80 +33,6 @@ METRIC_KINDS = {
     "mae": 4,
 }
 
-EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
-
-_SPARSE_LOSSES = ("sparse_cce", "sparse_cce_logits")
-
-
-# ---------------------------------------------------------------------------
-# argument checks (identical in the compiled module)
-
-
-def _kind_code(kind, table, what):
-    if isinstance(kind, str) and kind in table:
-        return table[kind]
-    raise ValueError(f"Unknown {what} kind {kind!r}. Known kinds: {', '.join(table)}")
-
-
-def _validate(fname, y_pred, y_true, sparse, sample_weight, outputs):
-    """Checks types, the common float dtype, shapes, layout; returns (n, d)."""
-    named = [("y_pred", y_pred), ("y_true", y_true)]
-    if sample_weight is not None:
-        named.append(("sample_weight", sample_weight))
-    named += [(name, a) for name, a in outputs if a is not None]
-    for name, a in named:
-        if not isinstance(a, np.ndarray):
-            raise TypeError(
-                f"{fname} expected a NumPy array for {name}. "
-                f"Received: {name} of type {type(a).__name__}"
-            )
-    if len({a.dtype for _, a in named}) != 1 or y_pred.dtype not in (np.float32, np.float64):
-        got = ", ".join(f"{name}.dtype={a.dtype}" for name, a in named)
-        raise ValueError(
-            f"{fname} expected arrays of one float dtype (float32 or float64). Received: {got}"
-        )
-    if y_pred.ndim != 2 or y_pred.shape[1] < 1:
-        raise ValueError(
-            f"{fname} expected y_pred with shape (n, d), d >= 1. "
-            f"Received: y_pred.shape={y_pred.shape}"
-        )
-    n, d = y_pred.shape
-    if sparse:
-        if y_true.shape != (n,) and y_true.shape != (n, 1):
-            raise ValueError(
-                f"{fname} expected y_true (class labels) with shape ({n},) or ({n}, 1). "
-                f"Received: y_true.shape={y_true.shape}"
-            )
-    elif y_true.shape != (n, d):
-        raise ValueError(
-            f"{fname} expected y_true with shape {(n, d)} (that of y_pred). "
-            f"Received: y_true.shape={y_true.shape}"
-        )
-    if sample_weight is not None and sample_weight.shape != (n,):
-        raise ValueError(
-            f"{fname} expected sample_weight with shape ({n},). "
-            f"Received: sample_weight.shape={sample_weight.shape}"
-        )
-    for name, a in outputs:
-        if a is not None and a.shape != (n, d):
-            raise ValueError(
-                f"{fname} expected {name} with shape {(n, d)} (that of y_pred). "
-                f"Received: {name}.shape={a.shape}"
-            )
-    for name, a in named:
-        if not (a.flags.c_contiguous and a.flags.aligned):
-            raise ValueError(
-                f"{fname} expected C-contiguous aligned arrays. "
-                f"Received: {name} with strides {a.strides}"
-            )
-    written = [(name, a) for name, a in outputs if a is not None]
-    for name, a in written:
-        if not a.flags.writeable:
-            raise ValueError(f"{fname} expected a writeable {name}. Received: a read-only {name}")
-    if len(written) == 2 and np.may_share_memory(written[0][1], written[1][1]):
-        raise ValueError(f"{fname} expected grad and probs not to overlap. Received: overlapping arrays")
-    return n, d
-
 
 def _check_labels(fname, y_true, d):
     """Sparse targets must be integer class labels in [0, d)."""
@@ -110,10 +40,7 @@ def _check_labels(fname, y_true, d):
     bad = np.flatnonzero(~((t >= 0) & (t < d) & (t == np.floor(t))))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
-            f"{fname} expected y_true class labels as integers in [0, {d}). "
-            f"Received: y_true[{i}]={float(t[i])}"
-        )
+        raise _bad_label(fname, d, i, t[i])
 
 
 # ---------------------------------------------------------------------------
@@ -266,12 +193,8 @@ def loss_value_and_grad(kind, y_pred, y_true, sample_weight=None, grad=None, pro
     All arrays are C-contiguous and share one dtype, float32 or float64.
     Returns the loss value as a Python float (computed in double).
     """
-    _kind_code(kind, LOSS_KINDS, "loss")
-    sparse = kind in _SPARSE_LOSSES
-    n, d = _validate(
-        "loss_value_and_grad", y_pred, y_true, sparse, sample_weight,
-        (("grad", grad), ("probs", probs)),
-    )
+    _, sparse, n, d = _check_loss_args(LOSS_KINDS, kind, y_pred, y_true, sample_weight, grad,
+                                       probs)
     if sparse:
         _check_labels("loss_value_and_grad", y_true, d)
     if n == 0:
@@ -302,9 +225,7 @@ def metric_sum(kind, y_pred, y_true, sample_weight=None):
     sample_weight: optional (n,) weights. Returns sum_i w_i m_i as a Python float.
     All arrays are C-contiguous and share one dtype, float32 or float64.
     """
-    _kind_code(kind, METRIC_KINDS, "metric")
-    sparse = kind == "sparse_categorical_accuracy"
-    n, d = _validate("metric_sum", y_pred, y_true, sparse, sample_weight, ())
+    _, sparse, n, d = _check_metric_args(METRIC_KINDS, kind, y_pred, y_true, sample_weight)
     if n == 0:
         return 0.0
     w = np.ones(n) if sample_weight is None else sample_weight.astype(np.float64)
