@@ -28,14 +28,14 @@ import fastnn
 WARMUP = 50
 STEPS = 1000
 
-# Net traced-memory change allowed over a measurement window, in bytes. Between the
-# two readings the measuring code itself leaves a few small objects behind (the int
-# holding the first reading, 28-32 B; a float or tuple free list being refilled,
-# 24-64 B each), independent of the number of steps: measured here at 0-100 B.
-# 256 B is a few such objects. A real leak cannot hide below it: the smallest heap
-# block is 16 B, so leaking even one block every 100 steps adds 320 B over the
-# 2,000-step window, and the 1,000- and 2,000-step windows must also agree within
-# the same slack.
+# Net change allowed over a measurement window, in bytes. What the measuring code
+# itself may leave behind between two readings is a few small objects, independent
+# of the number of steps: an int holding a reading (28-32 B), a float or tuple
+# free list being refilled (24-64 B each). With gc.collect() before both readings the
+# windows measure 0 B today; 256 B is a few such objects of headroom. A real leak
+# cannot hide below it: the smallest heap block is 16 B, so leaking one block every
+# 100 steps already adds 320 B over the 2,000-step window, and the 1,000- and
+# 2,000-step windows must also agree within the same slack.
 MEASUREMENT_SLACK = 256
 
 MARK = "ALLOC-REPORT "
