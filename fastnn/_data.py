@@ -22,8 +22,14 @@ def as_float_array(a, name, dtype):
         raise TypeError(f"expected {name} with a numeric or bool dtype. Received: "
                         f"{name}.dtype={a.dtype}")
     if a.dtype != dtype or not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a, dtype=dtype)
+        with np.errstate(over="ignore"):   # values too large for dtype: check_finite says so
+            a = np.ascontiguousarray(a, dtype=dtype)
     return a
+
+
+def _shape_text(sample_shape):
+    """'(n, 3)' for samples of shape (3,); '(n,)' for scalars."""
+    return "(n" + "".join(f", {s}" for s in sample_shape) + ("," if not sample_shape else "") + ")"
 
 
 def check_finite(a, name):
@@ -52,11 +58,11 @@ def check_features(a, name, shape):
 
 def check_lengths(**arrays):
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    listed = ", ".join(f"len({k})={n}" for k, n in lengths.items())
     if len(set(lengths.values())) > 1:
-        listed = ", ".join(f"len({k})={n}" for k, n in lengths.items())
         raise ValueError(f"expected arrays with the same number of samples. Received: {listed}")
     if 0 in lengths.values():
-        raise ValueError(f"expected at least one sample. Received: {lengths}")
+        raise ValueError(f"expected at least one sample. Received: {listed}")
 
 
 def prepare_targets(y, dtype, out_shape, sparse, n_classes):
@@ -65,11 +71,15 @@ def prepare_targets(y, dtype, out_shape, sparse, n_classes):
     y = as_float_array(y, "y", dtype)
     if sparse:
         want = tuple(out_shape[:-1])
-        if y.shape[1:] == want + (1,):
+        if y.ndim == len(want) + 2 and y.shape[1:] == want + (1,):
             y = y.reshape(y.shape[:-1])
         if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
-            raise ValueError(f"expected y of integer class labels of shape (n{''.join(', ' + str(s) for s in want)}) "
-                             f"for a sparse categorical loss. Received: y.shape={y.shape}")
+            hint = ""
+            if y.ndim == len(want) + 2 and y.shape[-1] == n_classes:
+                hint = (" (one-hot targets need loss='categorical_crossentropy'; or pass the "
+                        "class indices, y.argmax(axis=-1))")
+            raise ValueError(f"expected y of integer class labels of shape {_shape_text(want)} "
+                             f"for a sparse categorical loss. Received: y.shape={y.shape}{hint}")
         check_labels(y, n_classes)
         return y
     want = tuple(out_shape)
@@ -77,10 +87,11 @@ def prepare_targets(y, dtype, out_shape, sparse, n_classes):
         y = y.reshape(y.shape + (1,))
     if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
         hint = ""
-        if y.ndim == 1 and want[-1] > 1:
+        labels_like = y.ndim == len(want) or (y.ndim == len(want) + 1 and y.shape[-1] == 1)
+        if want[-1] > 1 and labels_like and tuple(y.shape[1:len(want)]) == want[:-1]:
             hint = (" (integer class labels need loss='sparse_categorical_crossentropy', or "
                     "one-hot encode them with fastnn.preprocessing.to_categorical)")
-        raise ValueError(f"expected y of shape (n, {', '.join(map(str, want))}) to match the model "
+        raise ValueError(f"expected y of shape {_shape_text(want)} to match the model "
                          f"output. Received: y.shape={y.shape}{hint}")
     check_finite(y, "y")
     return y
@@ -96,12 +107,24 @@ def prepare_weights(sample_weight, class_weight, y_labels, n, dtype, steps):
             raise ValueError(f"expected sample_weight of shape ({n},). Received: "
                              f"sample_weight.shape={w.shape}")
         check_finite(w, "sample_weight")
-        if (w < 0).any():
-            raise ValueError("expected non-negative sample_weight values. Received: a negative weight")
+        neg = np.flatnonzero(w < 0)
+        if neg.size:
+            raise ValueError(f"expected non-negative sample_weight values. Received: "
+                             f"sample_weight[{int(neg[0])}]={w[neg[0]]:g}")
     if class_weight is not None:
         if not isinstance(class_weight, dict):
             raise TypeError(f"expected class_weight as a dict {{class: weight}}. Received: "
                             f"{type(class_weight).__name__}")
+        for k, v in class_weight.items():
+            if (isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer))
+                    or k < 0):
+                raise ValueError(f"expected class_weight keys as non-negative int class "
+                                 f"indices. Received: key {k!r}")
+            if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
+                                                                       np.floating))
+                    or not np.isfinite(v) or v < 0):
+                raise ValueError(f"expected class_weight values as finite non-negative "
+                                 f"numbers. Received: class_weight[{k!r}]={v!r}")
         labels = y_labels
         table = np.ones(max(int(k) for k in class_weight) + 1 if class_weight else 1)
         for k, v in class_weight.items():

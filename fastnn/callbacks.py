@@ -103,14 +103,41 @@ class ProgbarLogger(Callback):
 
 
 class CallbackList:
+    """Calls one hook on every callback, in list order. Hooks a callback does not
+    override are skipped, so an idle callback costs nothing per batch."""
+
+    HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+             "on_train_batch_begin", "on_train_batch_end")
+
     def __init__(self, callbacks, model, params):
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
+        self._bound = {}
+        for hook in self.HOOKS:
+            base = getattr(Callback, hook)
+            bound = (getattr(cb, hook) for cb in self.callbacks)
+            self._bound[hook] = [fn for fn in bound if getattr(fn, "__func__", None) is not base]
 
-    def __getattr__(self, hook):
-        def call(*args):
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args)
-        return call
+    def _call(self, hook, *args):
+        for fn in self._bound[hook]:
+            fn(*args)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs)

@@ -5,6 +5,7 @@ are views), so one compiled Net call runs a whole training step: forward, fused
 loss, backward, and the update of every parameter (DESIGN.md section 3).
 """
 import math
+import numbers
 import threading
 import warnings
 
@@ -14,7 +15,7 @@ from fastnn import _backend, _data, _random
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
-from fastnn.callbacks import CallbackList, History, ProgbarLogger
+from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from fastnn.layers import InputLayer, Layer
 
 
@@ -36,16 +37,27 @@ class Sequential:
             raise ValueError(f"Sequential expected dtype float32 or float64. Received: dtype={dtype}")
         self._layers = []
         self.built = False
+        self.compiled = False
         self.optimizer = self.loss = None
+        self._metrics_arg = []
         self._metric_names, self._metric_kinds = [], []
         self._net = None
         self._net_backend = None
         self._updater = None
+        self._dropout_ops = []
+        self._pending_dropout = None
+        self._shuffle_rng = None
         self.history = None
         self.stop_training = False
         self._seed = None
-        self._lock = threading.Lock()
-        for layer in layers or []:
+        # re-entrant: a callback may call predict/evaluate from inside fit
+        self._lock = threading.RLock()
+        if layers is None:
+            layers = []
+        elif isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential expected layers as a list of Layer objects. "
+                            f"Received: {type(layers).__name__}")
+        for layer in layers:
             self.add(layer)
 
     # ------------------------------------------------------------------ layers
@@ -65,6 +77,10 @@ class Sequential:
         self._invalidate()
 
     def pop(self):
+        """Remove and return the last layer (the others keep their weights)."""
+        if not self.layers:
+            raise ValueError("pop expected a model with at least one layer. Received: a model "
+                             "with no layers")
         layer = self._layers.pop()
         self._invalidate()
         return layer
@@ -90,10 +106,41 @@ class Sequential:
                                  f"build(input_shape), or fit/predict on data first")
             self.build()
 
+    def _layer_shapes(self, shape):
+        """[(layer, input_shape, output_shape)] of the computing layers for samples
+        of `shape`, checked against every declared input shape. Touches nothing."""
+        if not self.layers:
+            raise ValueError("the model has no layers: add some before building it")
+        shapes = []
+        shape = tuple(shape)
+        for layer in self.layers:
+            if layer.input_shape_arg is not None and tuple(layer.input_shape_arg) != shape:
+                raise ValueError(f"{layer.name} expected input of shape {layer.input_shape_arg}. "
+                                 f"Received: {shape}")
+            out = tuple(layer.compute_output_shape(shape))
+            shapes.append((layer, shape, out))
+            shape = out
+        return shapes
+
     def build(self, input_shape=None):
-        """Create the weights for samples of `input_shape` (without the batch axis)."""
+        """Create the weights for samples of `input_shape` (without the batch axis).
+        Layers that already hold weights of the right shapes (a model rebuilt after
+        add/pop) keep their values; the others are initialised."""
         if input_shape is not None:
-            input_shape = tuple(int(s) for s in input_shape)
+            given = input_shape
+            try:
+                input_shape = tuple(input_shape)
+                # Keras passes the batch dimension first, usually as None
+                if input_shape and input_shape[0] is None:
+                    input_shape = input_shape[1:]
+                input_shape = tuple(int(s) for s in input_shape)
+            except (TypeError, ValueError):
+                raise TypeError(f"build expected input_shape as a tuple of ints (the batch "
+                                f"dimension first may be None). Received: "
+                                f"input_shape={given!r}") from None
+            if not input_shape or any(s <= 0 for s in input_shape):
+                raise ValueError(f"build expected input_shape of positive sizes. "
+                                 f"Received: input_shape={given!r}")
             if self.input_shape is not None and tuple(self.input_shape) != input_shape:
                 # Keras accepts a leading batch dimension here
                 if tuple(input_shape[1:]) == tuple(self.input_shape):
@@ -101,67 +148,85 @@ class Sequential:
         shape = input_shape or self.input_shape
         if shape is None:
             raise ValueError("build expected input_shape. Received: None and no layer declares one")
-        if not self.layers:
-            raise ValueError("the model has no layers: add some before building it")
-        specs = []
+        shapes = self._layer_shapes(shape)     # raises before anything is changed
+        specs = [(layer, layer.weight_specs(ins), ins, outs) for layer, ins, outs in shapes]
+        if self._seed is None:
+            self._seed = _random.draw_seed()
+        total = sum(int(np.prod(s)) for _, ws, _, _ in specs for _, s, _ in ws)
+        params = np.zeros(total, dtype=self.dtype)
+        grads = np.zeros(total, dtype=self.dtype)
+        rng = np.random.default_rng(self._seed)
+        offset, segments = 0, [0]
+        new_views = []
+        for layer, ws, _, _ in specs:
+            old = list(layer.weights)
+            keep = (len(old) == len(ws)
+                    and all(tuple(o.shape) == tuple(s) for o, (_, s, _) in zip(old, ws)))
+            weights, layer_grads = [], []
+            for k, (_, wshape, init) in enumerate(ws):
+                size = int(np.prod(wshape))
+                view = params[offset:offset + size].reshape(wshape)
+                view[...] = old[k] if keep else init(wshape, self.dtype, rng)
+                weights.append(view)
+                layer_grads.append(grads[offset:offset + size].reshape(wshape))
+                offset += size
+                segments.append(offset)
+            new_views.append((weights, layer_grads))
+        # everything is computed: now install it
         for layer in self._layers:
             if isinstance(layer, InputLayer):
                 layer.input_shape = layer.output_shape = tuple(shape)
-                continue
-            if layer.input_shape_arg is not None and tuple(layer.input_shape_arg) != tuple(shape):
-                raise ValueError(f"{layer.name} expected input of shape {layer.input_shape_arg}. "
-                                 f"Received: {tuple(shape)}")
-            layer.input_shape = tuple(shape)
+        for (layer, _, ins, outs), (weights, layer_grads) in zip(specs, new_views):
+            layer.input_shape, layer.output_shape = ins, outs
             layer.dtype_ = self.dtype
-            specs.append((layer, layer.weight_specs(shape)))
-            shape = layer.compute_output_shape(shape)
-            layer.output_shape = tuple(shape)
-        if self._seed is None:
-            self._seed = _random.draw_seed()
-        total = sum(int(np.prod(s)) for _, ws in specs for _, s, _ in ws)
-        self._params = np.zeros(total, dtype=self.dtype)
-        self._grads = np.zeros(total, dtype=self.dtype)
-        rng = np.random.default_rng(self._seed)
-        offset, segments = 0, [0]
-        for layer, ws in specs:
-            layer.weights, layer.grads = [], []
-            for _, wshape, init in ws:
-                size = int(np.prod(wshape))
-                view = self._params[offset:offset + size].reshape(wshape)
-                view[...] = init(wshape, self.dtype, rng)
-                layer.weights.append(view)
-                layer.grads.append(self._grads[offset:offset + size].reshape(wshape))
-                offset += size
-                segments.append(offset)
+            layer.weights, layer.grads = weights, layer_grads
+        self._params, self._grads = params, grads
         self._segments = np.asarray(segments, dtype=np.int64)
         self.built = True
         self._net = self._updater = None
 
     # ------------------------------------------------------------------ compile
+    # Keras compile arguments fastnn accepts and ignores, and those it does not support
+    _COMPILE_IGNORED = ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+    _COMPILE_UNSUPPORTED = ("loss_weights", "weighted_metrics")
+
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
-        """Choose the optimizer, the loss and the metrics (Keras identifiers or objects)."""
-        unsupported = {k for k, v in kwargs.items() if v is not None and k not in ("run_eagerly", "jit_compile", "steps_per_execution")}
+        """Choose the optimizer, the loss and the metrics (Keras identifiers or objects).
+        Every argument is resolved before the model changes: a failing compile leaves
+        the previous optimizer, loss and metrics in place."""
+        unknown = sorted(k for k in kwargs
+                         if k not in self._COMPILE_IGNORED + self._COMPILE_UNSUPPORTED)
+        if unknown:
+            raise TypeError(f"compile got unexpected keyword argument(s) {unknown}. Expected "
+                            f"optimizer, loss, metrics (and the ignored Keras arguments "
+                            f"{list(self._COMPILE_IGNORED)})")
+        unsupported = sorted(k for k in self._COMPILE_UNSUPPORTED if kwargs.get(k) is not None)
         if unsupported:
-            raise TypeError(f"compile got unsupported argument(s) {sorted(unsupported)}")
+            raise TypeError(f"compile argument(s) {unsupported} are not supported by fastnn "
+                            f"(single-output models only). Received: "
+                            + ", ".join(f"{k}={kwargs[k]!r}" for k in unsupported))
         if loss is None:
             raise ValueError("compile expected a loss, e.g. loss='mse'. Received: loss=None")
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
+        new_optimizer = _optimizers.get(optimizer)
+        new_loss = _losses.get(loss)
         if metrics is None:
             metrics = []
         elif isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__"):
             metrics = [metrics]
         metrics = list(metrics)
-        for m in metrics:  # unknown names fail here; 'accuracy' is resolved once the
-            _metrics.resolve(m, self.loss)  # output width is known (binary for 1 unit)
+        # unknown names fail here; 'accuracy' is resolved again once the output width
+        # is known (binary accuracy for one output unit)
+        names = [_metrics.resolve(m, new_loss)[0] for m in metrics]
+        self.optimizer, self.loss = new_optimizer, new_loss
         self._metrics_arg = metrics
-        self._metric_names = [_metrics.resolve(m, self.loss)[0] for m in metrics]
+        self._metric_names = names
         self._net = self._updater = None
         self.compiled = True
 
     def _require_compiled(self, what):
         if self.loss is None:
-            raise ValueError(f"You must call compile(optimizer, loss) before {what}()")
+            raise ValueError(f"You must call compile(optimizer, loss) before {what}(). "
+                             f"Received: a model that was not compiled")
 
     def _get_net(self):
         """The Net for the current backend (rebuilt after set_backend, keeping
@@ -176,10 +241,25 @@ class Sequential:
         kind, fused = loss.kernel_kind(last.activation_name)
         ops, seed = [], self._seed
         op_layers = [l for l in self.layers if l.make_ops.__func__ is not Layer.make_ops]
+        if not op_layers:
+            raise ValueError("the model has no layer that computes anything (add a Dense layer)")
+        # dropout streams continue where the previous Net left them (same seed,
+        # same counter), so a backend switch or a recompile never repeats masks
+        previous = {id(layer): (op.seed, op.counter) for layer, op in self._dropout_ops}
+        pending = getattr(self, "_pending_dropout", None) or {}
+        dropout_ops = []
         for i, layer in enumerate(self.layers):
             fuse = fused and layer is op_layers[-1]
             seed = (seed * 6364136223846793005 + 1442695040888963407) % 2**64
-            ops += layer.make_ops(kernels, bool(ops), fuse, seed)
+            layer_ops = layer.make_ops(kernels, bool(ops), fuse, seed)
+            for op in layer_ops:
+                if hasattr(op, "counter"):
+                    if id(layer) in previous:
+                        op.seed, op.counter = previous[id(layer)]
+                    elif layer.name in pending:
+                        op.seed, op.counter = pending[layer.name]
+                    dropout_ops.append((layer, op))
+            ops += layer_ops
         if not ops:
             raise ValueError("the model has no layer that computes anything (add a Dense layer)")
         old, updater = self._updater, None
@@ -202,41 +282,110 @@ class Sequential:
         self._n_out = out_shape[-1]
         self._x_shape = tuple(self.layers[0].input_shape)
         self._y_shape = tuple(out_shape[:-1]) if sparse else tuple(out_shape)
-        self._dropout_ops = [op for op in ops if hasattr(op, "counter")]
+        self._dropout_ops = dropout_ops
+        self._pending_dropout = None
         return self._net
 
+    # ------------------------------------------------------------------ random state
+    def _random_state(self):
+        """The model's random streams as JSON-compatible data: its seed (initial
+        weights, derived dropout seeds), the shuffling generator's state and each
+        dropout layer's (seed, counter). Saved with the model so training resumes
+        with the same shuffles and masks."""
+        dropout = {layer.name: [int(op.seed), int(op.counter)] for layer, op in self._dropout_ops}
+        if not dropout and getattr(self, "_pending_dropout", None):
+            dropout = {k: [int(a), int(b)] for k, (a, b) in self._pending_dropout.items()}
+        rng = self._shuffle_rng
+        return {"seed": self._seed,
+                "shuffle": None if rng is None else rng.bit_generator.state,
+                "dropout": dropout}
+
+    def _set_random_state(self, state):
+        """Restore what _random_state() returned (checked first; ValueError if malformed)."""
+        if not isinstance(state, dict):
+            raise ValueError(f"random state expected a dict. Received: {type(state).__name__}")
+        seed = state.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"random state expected seed as a non-negative int or None. "
+                             f"Received: {seed!r}")
+        rng = None
+        if state.get("shuffle") is not None:
+            shuffle = state["shuffle"]
+            if not isinstance(shuffle, dict) or shuffle.get("bit_generator") != "PCG64":
+                raise ValueError("random state expected a PCG64 shuffle state")
+            rng = np.random.default_rng()
+            rng.bit_generator.state = shuffle
+        dropout = {}
+        for name, pair in (state.get("dropout") or {}).items():
+            if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                    or not all(isinstance(v, int) and 0 <= v < 2**64 for v in pair)):
+                raise ValueError(f"random state expected [seed, counter] for dropout layer "
+                                 f"{name!r}. Received: {pair!r}")
+            dropout[name] = (int(pair[0]), int(pair[1]))
+        self._seed = seed
+        self._shuffle_rng = rng
+        for layer, op in self._dropout_ops:
+            if layer.name in dropout:
+                op.seed, op.counter = dropout[layer.name]
+        self._pending_dropout = dropout
+
     # ------------------------------------------------------------------ data
-    def _prepare(self, x, y=None, sample_weight=None, class_weight=None):
-        if not self.built:
-            x0 = np.asarray(x) if not isinstance(x, np.ndarray) else x
-            if x0.ndim < 2:
-                raise ValueError(f"expected x with a batch axis, shape (n, features...). "
-                                 f"Received: x.shape={x0.shape}")
-            self.build(x0.shape[1:] if self.input_shape is None else None)
+    def _input_shape_for(self, x):
+        """The sample shape the model reads: its built or declared input shape, else
+        (a model still to be built on its first data) the shape of x's samples."""
+        if self.built:
+            return tuple(self._layers[0].input_shape)
+        if self.input_shape is not None:
+            return tuple(self.input_shape)
+        if x.ndim < 2:
+            raise ValueError(f"Sequential expected x with a batch axis, shape (n, features...). "
+                             f"Received: x.shape={x.shape}")
+        return tuple(x.shape[1:])
+
+    def _output_shape_for(self, input_shape):
+        if self.built:
+            return tuple(self.layers[-1].output_shape)
+        return self._layer_shapes(input_shape)[-1][2]
+
+    def _targets_sparse(self):
+        kind, _ = self.loss.kernel_kind(self.layers[-1].activation_name)
+        return kind.startswith("sparse")
+
+    def _prepare(self, x, y=None, sample_weight=None, class_weight=None, input_shape=None):
+        """Validated arrays (x, y, w) of the model dtype: x checked against the input
+        shape (input_shape, else the model's), y against the output shape, the weights
+        per output row. Checks only: neither builds nor changes the model."""
         x = _data.as_float_array(x, "x", self.dtype)
-        self._check_x(x)
+        shape = input_shape if input_shape is not None else self._input_shape_for(x)
+        self._check_x(x, shape)
         if y is None:
             return x, None, None
-        out_shape = self.layers[-1].output_shape
-        self._get_net()
-        y = _data.prepare_targets(y, self.dtype, out_shape, self._sparse, out_shape[-1])
-        _data.check_lengths(x=x, y=y, sample_weight=sample_weight)
+        out_shape = self._output_shape_for(shape)
+        sparse = self._targets_sparse()
+        y = _data.prepare_targets(y, self.dtype, out_shape, sparse, out_shape[-1])
+        _data.check_lengths(x=x, y=y)
         steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
         labels = None
         if class_weight is not None:
-            labels = y if self._sparse else (y.argmax(-1) if out_shape[-1] > 1 else (y > 0.5))
+            labels = y if sparse else (y.argmax(-1) if out_shape[-1] > 1 else (y > 0.5))
         w = _data.prepare_weights(sample_weight, class_weight, labels, len(x), self.dtype, steps)
         return x, y, w
 
-    def _check_x(self, x):
-        shape = self.layers[0].input_shape
-        if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
-            first = self.layers[0]
-            if x.ndim == len(shape) + 1 and x.shape[1:-1] == tuple(shape[:-1]):
-                raise ValueError(f"{type(first).__name__} expected input with last dimension "
-                                 f"{shape[-1]}. Received: x.shape={x.shape}")
-            raise ValueError(f"expected x of shape (n, {', '.join(map(str, shape))}). "
-                             f"Received: x.shape={x.shape}")
+    def _ensure_built(self, input_shape):
+        """Build on the first data (after every check passed)."""
+        if not self.built:
+            self.build(input_shape if self.input_shape is None else None)
+
+    def _check_x(self, x, shape):
+        shape = tuple(shape)
+        if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+            first = type(self.layers[0]).__name__ if self.layers else "Sequential"
+            if x.ndim == len(shape) + 1 and x.shape[1:-1] == shape[:-1]:
+                raise ValueError(f"{first} expected input with last dimension {shape[-1]}. "
+                                 f"Received: x.shape={x.shape}")
+            want = "(n, " + ", ".join(map(str, shape)) + ")"
+            raise ValueError(f"{first} expected input of shape {want}: {len(shape) + 1} "
+                             f"dimensions, the batch axis first. Received: x.shape={x.shape}")
         _data.check_finite(x, "x")
 
     # ------------------------------------------------------------------ steps
@@ -257,6 +406,7 @@ class Sequential:
             w = None
         else:
             x, y, w = self._prepare(x, y, sample_weight, class_weight)
+            self._ensure_built(x.shape[1:])
             net = self._get_net()
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this model is already being trained or used by another thread; "
@@ -282,6 +432,7 @@ class Sequential:
         """The loss (and metrics) on one batch, without updating the model."""
         self._require_compiled("test_on_batch")
         x, y, w = self._prepare(x, y, sample_weight)
+        self._ensure_built(x.shape[1:])
         net = self._get_net()
         with self._lock:
             loss = net.test_step(x, y, w)
@@ -299,12 +450,13 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for x, computed in batches of batch_size (default 32). With a
         softmax or sigmoid last layer these are probabilities (see predict_proba)."""
-        if not self.built:
-            self._prepare(x)
-        x = _data.as_float_array(x, "x", self.dtype)
-        self._check_x(x)
-        net = self._get_net()
         batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        _check_verbose(verbose, "predict")
+        x = self._prepare(x)[0]
+        if len(x) == 0:
+            raise ValueError(f"predict expected at least one sample. Received: x.shape={x.shape}")
+        self._ensure_built(x.shape[1:])
+        net = self._get_net()
         out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
         with self._lock:
             for s in range(0, len(x), batch_size):
@@ -329,44 +481,101 @@ class Sequential:
             validation_freq=1, seed=None):
         """Train for `epochs` passes over (x, y). Returns a History whose .history dict
         holds loss, metrics and val_* per epoch. verbose: 0 silent, 1 progress bar,
-        2 one line per epoch ('auto' = 1)."""
+        2 one line per epoch ('auto' = 1).
+
+        validation_split takes the last fraction of the samples (before shuffling), as
+        Keras does. seed (fastnn's addition): seeds this fit's shuffling and dropout
+        masks, and the initial weights when the model is not built yet, so two
+        identical runs give identical weights and history.
+
+        Every argument and array is checked before training starts: a failing call
+        leaves the model as it was. A non-finite loss stops training with a
+        RuntimeWarning, keeping the weights of the last finite step."""
         self._require_compiled("fit")
         if y is None:
             raise ValueError("fit expected targets y. Received: y=None")
         batch_size = _positive_int(batch_size if batch_size is not None else 32, "batch_size")
         epochs = _non_negative_int(epochs, "epochs")
         initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"fit expected verbose in (0, 1, 2, 'auto'). Received: {verbose!r}")
-        if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
-            raise ValueError(f"fit expected validation_split in [0, 1). Received: {validation_split!r}")
+        verbose = _check_verbose(verbose, "fit")
+        if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
+                or not 0 <= validation_split < 1):
+            raise ValueError(f"fit expected validation_split as a float in [0, 1). "
+                             f"Received: validation_split={validation_split!r}")
+        if steps_per_epoch is not None:
+            steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
+        if validation_batch_size is not None:
+            validation_batch_size = _positive_int(validation_batch_size, "validation_batch_size")
+        validation_freq = _positive_int(validation_freq, "validation_freq")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"fit expected shuffle as True or False. "
+                             f"Received: shuffle={shuffle!r}")
+        if seed is not None:
+            seed = _non_negative_int(seed, "seed")
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"fit expected callbacks as a list of Callback objects. "
+                            f"Received: {type(callbacks).__name__}")
+        callbacks = list(callbacks)
+        for i, c in enumerate(callbacks):
+            if not isinstance(c, Callback):
+                raise TypeError(f"fit expected callbacks as a list of fastnn.callbacks.Callback "
+                                f"objects. Received: callbacks[{i}] of type {type(c).__name__}")
         x, y, w = self._prepare(x, y, sample_weight, class_weight)
+        in_shape = x.shape[1:]
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("fit expected validation_data as (x_val, y_val) or "
-                                 "(x_val, y_val, sample_weight_val)")
-            val = self._prepare(*validation_data)
+                                 "(x_val, y_val, sample_weight_val). Received: "
+                                 f"{type(validation_data).__name__}"
+                                 + (f" of length {len(validation_data)}"
+                                    if isinstance(validation_data, (tuple, list)) else ""))
+            try:
+                val = self._prepare(*validation_data, input_shape=in_shape)
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"validation_data: {exc}") from None
         elif validation_split:
             # Keras takes the last fraction of the samples, before shuffling
             n_val = int(len(x) * validation_split)
             if n_val == 0 or n_val == len(x):
-                raise ValueError(f"validation_split={validation_split} leaves {n_val} validation "
-                                 f"samples of {len(x)}; choose a fraction that leaves both sets "
-                                 f"non-empty")
+                raise ValueError(f"fit expected a validation_split that leaves both sets "
+                                 f"non-empty. Received: validation_split={validation_split} of "
+                                 f"{len(x)} samples gives {n_val} validation samples")
             steps_out = 1 if w is None else len(w) // len(x)
             val = (x[-n_val:], y[-n_val:], None if w is None else w[-n_val * steps_out:])
             x, y = x[:-n_val], y[:-n_val]
             w = None if w is None else w[:-n_val * steps_out]
+
+        # every check passed: from here on the model changes
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this model is already being trained or used by another thread; "
+                               "train one model from one thread at a time")
+        try:
+            return self._fit_checked(x, y, w, val, in_shape, batch_size, epochs, initial_epoch,
+                                     verbose, callbacks, shuffle, steps_per_epoch,
+                                     validation_batch_size, validation_freq, seed)
+        finally:
+            self._lock.release()
+
+    def _fit_checked(self, x, y, w, val, in_shape, batch_size, epochs, initial_epoch, verbose,
+                     callbacks, shuffle, steps_per_epoch, validation_batch_size, validation_freq,
+                     seed):
+        if seed is not None and not self.built:
+            self._seed = _derive_seed(seed, 0)
+        self._ensure_built(in_shape)
         net = self._get_net()
+        if seed is not None:
+            self._shuffle_rng = np.random.default_rng(seed)
+            for i, (layer, op) in enumerate(self._dropout_ops):
+                if getattr(layer, "seed", None) is None:
+                    op.seed, op.counter = _derive_seed(seed, 1 + i), 0
+        elif self._shuffle_rng is None:
+            self._shuffle_rng = np.random.default_rng([self._seed, 1])
         n = len(x)
         bs = min(batch_size, n)
         steps = steps_per_epoch or math.ceil(n / bs)
-        if seed is not None:
-            self._shuffle_rng = np.random.default_rng(seed)
-        elif getattr(self, "_shuffle_rng", None) is None:
-            self._shuffle_rng = np.random.default_rng([self._seed, 1])
         # gather buffers for shuffled batches: allocated once per fit
         xb = np.empty((bs,) + x.shape[1:], dtype=self.dtype)
         yb = np.empty((bs,) + y.shape[1:], dtype=self.dtype)
@@ -374,32 +583,33 @@ class Sequential:
         wb = None if w is None else np.empty(bs * w_per, dtype=self.dtype)
 
         history = History()
-        cbs = [history] + list(callbacks or [])
+        cbs = [history] + callbacks
         if verbose:
             cbs.append(ProgbarLogger(verbose))
         params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": bs}
         cb = CallbackList(cbs, self, params)
         self.history = history
         self.stop_training = False
-        cb.on_train_begin()
         try:
+            logs = {}
+            cb.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 cb.on_epoch_begin(epoch)
                 order = self._shuffle_rng.permutation(n) if shuffle else None
                 logs = self._run_epoch(net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch)
-                if val is not None and (epoch + 1) % validation_freq == 0 and not self.stop_training:
+                if val is not None and (epoch + 1) % validation_freq == 0:
                     vlogs = self._evaluate_arrays(*val, validation_batch_size or bs)
                     logs.update({f"val_{k}": v for k, v in vlogs.items()})
                 cb.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
+            cb.on_train_end(dict(logs))   # the last epoch's logs, as Keras passes them
         except KeyboardInterrupt:
             # every step is one compiled call: the weights are those of the last
             # completed step and the history holds every finished epoch
             warnings.warn("fit interrupted: the model keeps the weights of the last completed "
                           "step; model.history holds the finished epochs", RuntimeWarning)
             raise
-        cb.on_train_end()
         return history
 
     def _run_epoch(self, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch):
@@ -411,6 +621,7 @@ class Sequential:
             s = (b * bs) % n
             e = min(s + bs, n)
             m = e - s
+            cb.on_train_batch_begin(b)
             if order is None:
                 xs, ys = x[s:e], y[s:e]
                 ws = None if w is None else w[s * w_per:e * w_per]
@@ -426,8 +637,13 @@ class Sequential:
             if net.skipped:
                 warnings.warn(f"fit stopped at epoch {epoch + 1}, batch {b + 1}: the loss is "
                               f"{loss} (non-finite) or the gradient norm is. The weights are "
-                              f"those of the last finite step.", RuntimeWarning)
+                              f"those of the last finite step.", RuntimeWarning, stacklevel=3)
                 self.stop_training = True
+                if not logs:
+                    # no finite step in this epoch: its history entry shows the loss that
+                    # stopped training (metrics undefined), keeping every key aligned
+                    logs = {"loss": float(loss)}
+                    logs.update({name: math.nan for name in self._metric_names})
                 break
             total_loss += loss * m
             total_rows += m
@@ -444,13 +660,17 @@ class Sequential:
     # ------------------------------------------------------------------ evaluate
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
-        """Loss (and metrics) over (x, y): a float, a [loss, *metrics] list, or a dict."""
+        """Loss (and metrics) over (x, y): a float, a [loss, *metrics] list, or a dict.
+        verbose: 0 silent, 1 / 2 / 'auto' one line with the results."""
         self._require_compiled("evaluate")
         if y is None:
             raise ValueError("evaluate expected targets y. Received: y=None")
+        batch_size = _positive_int(batch_size if batch_size is not None else 32, "batch_size")
+        verbose = _check_verbose(verbose, "evaluate")
         x, y, w = self._prepare(x, y, sample_weight)
-        logs = self._evaluate_arrays(x, y, w, _positive_int(batch_size or 32, "batch_size"))
-        if verbose == 1:
+        self._ensure_built(x.shape[1:])
+        logs = self._evaluate_arrays(x, y, w, batch_size)
+        if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
             return logs
@@ -485,25 +705,48 @@ class Sequential:
         return [w.copy() for layer in self.layers for w in layer.weights]
 
     def set_weights(self, weights):
-        """Set every weight from a list shaped like get_weights(); shapes are checked
-        before anything is written."""
+        """Set every weight from a list shaped like get_weights(). Every array is
+        checked (count, shapes, numbers, finite) before anything is written."""
         self._require_built("set_weights")
         targets = [w for layer in self.layers for w in layer.weights]
+        if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"set_weights expected a list of {len(targets)} arrays (as returned "
+                            f"by get_weights()). Received: {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != len(targets):
             raise ValueError(f"set_weights expected a list of {len(targets)} arrays. "
                              f"Received: {len(weights)}")
         arrays = []
         for i, (t, w) in enumerate(zip(targets, weights)):
-            a = np.asarray(w)
+            try:
+                a = np.asarray(w)
+            except (ValueError, TypeError):
+                raise TypeError(f"set_weights expected weights[{i}] as an array of numbers. "
+                                f"Received: {type(w).__name__} that NumPy cannot convert") from None
             if a.shape != t.shape:
                 raise ValueError(f"set_weights expected weights[{i}] of shape {t.shape}. "
-                                 f"Received: {a.shape}")
-            if a.dtype.kind not in "biuf" or not np.isfinite(a).all():
-                raise ValueError(f"set_weights expected finite numbers in weights[{i}]")
+                                 f"Received: weights[{i}].shape={a.shape}")
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"set_weights expected weights[{i}] of a real number dtype. "
+                                f"Received: weights[{i}].dtype={a.dtype}")
+            with np.errstate(over="ignore"):   # reported below as non-finite
+                a = a.astype(self.dtype)
+            bad = np.flatnonzero(~np.isfinite(a))
+            if bad.size:
+                idx = tuple(int(j) for j in np.unravel_index(bad[0], a.shape))
+                raise ValueError(f"set_weights expected finite values in weights[{i}] (in the "
+                                 f"model dtype {self.dtype}). Received: {a[idx]} at index {idx}")
             arrays.append(a)
         for t, a in zip(targets, arrays):
             t[...] = a
+
+    def save(self, filepath, include_optimizer=True):
+        """Write the model (architecture, weights, compile settings, optimizer and
+        random state) to one file, atomically (see fastnn.saving)."""
+        from fastnn import saving
+
+        meta, arrays = saving.model_archive(self, include_optimizer=include_optimizer)
+        saving.save_archive(filepath, meta, arrays)
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=None):
@@ -540,3 +783,22 @@ def _non_negative_int(v, name):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
         raise ValueError(f"expected {name} as a non-negative int. Received: {name}={v!r}")
     return int(v)
+
+
+def _check_verbose(verbose, func):
+    """0, 1 or 2 ('auto' is 1); bools count as ints, as in Keras."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ValueError(f"{func} expected verbose in (0, 1, 2, 'auto'). "
+                         f"Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def _derive_seed(seed, stream):
+    """An independent 63-bit seed for `stream` (0: initial weights, 1+: dropout
+    layers) from a user seed."""
+    state = np.random.SeedSequence([int(seed), int(stream)]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])

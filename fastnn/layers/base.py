@@ -7,9 +7,22 @@ layer views (`layer.weights`, `layer.grads`). For training and inference the
 layer contributes Ops (compiled or NumPy twin) to the model's Net.
 Shapes exclude the batch dimension.
 """
-import itertools
+import re
+from collections import defaultdict
 
-_counter = itertools.count()
+# Keras-style automatic names: dense, dense_1, dense_2, ... (one counter per prefix)
+_name_counts = defaultdict(int)
+
+
+def _snake_case(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def unique_name(prefix):
+    """prefix for the first layer of its kind, then prefix_1, prefix_2, ..."""
+    k = _name_counts[prefix]
+    _name_counts[prefix] += 1
+    return prefix if k == 0 else f"{prefix}_{k}"
 
 
 def _to_shape(shape, name):
@@ -34,7 +47,10 @@ class Layer:
                             f"{sorted(kwargs)}")
         if not trainable:
             raise NotImplementedError("trainable=False layers are not supported yet")
-        self.name = name or f"{type(self).__name__.lower()}_{next(_counter)}"
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{type(self).__name__} expected name as a non-empty str. "
+                            f"Received: name={name!r}")
+        self.name = name or unique_name(_snake_case(type(self).__name__))
         if input_dim is not None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:

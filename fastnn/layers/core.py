@@ -1,4 +1,6 @@
 """Dense, Activation, Dropout, Flatten and the input layer."""
+import numbers
+
 import numpy as np
 
 from fastnn import activations as _activations
@@ -91,10 +93,14 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"Dropout expected rate in [0, 1). Received: rate={rate!r}")
         if noise_shape is not None:
             raise NotImplementedError("Dropout(noise_shape=...) is not supported yet")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                                 or seed < 0):
+            raise ValueError(f"Dropout expected seed as a non-negative int or None. "
+                             f"Received: seed={seed!r}")
         self.rate = float(rate)
         self.seed = seed
 
