@@ -760,9 +760,6 @@ def test_non_finite_loss_in_the_first_step_of_an_epoch_keeps_history_aligned(bac
     assert same_weights(model.get_weights(), huge)
 
 
-@pytest.mark.xfail(strict=True, reason="optimizer Updater.apply() checks the gradient norm "
-                   "only when clipping: a finite loss with a non-finite gradient writes NaN "
-                   "into the weights (DESIGN.md section 4: non-finite norm skips the update)")
 def test_finite_loss_with_non_finite_gradient_skips_the_update(backend):
     # tanh saturates: the hidden gradient is inf * 0 = nan while the loss (computed in
     # double) is still finite

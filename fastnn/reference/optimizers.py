@@ -225,8 +225,8 @@ class Updater:
         global_clipnorm, clipvalue (None = off); missing keys take Keras defaults.
 
     Slots are allocated once here. apply() clips (clipvalue, then clipnorm per
-    variable, then global_clipnorm), skips the step when a computed gradient norm is
-    not finite, applies decoupled weight decay and updates every parameter in one pass.
+    variable, then global_clipnorm), skips the step when a gradient is not finite,
+    applies decoupled weight decay and updates every parameter in one pass.
     """
 
     def __init__(self, kind, params, grads, segments, hyper):
@@ -267,8 +267,9 @@ class Updater:
         """One update of all parameters from the current gradients.
 
         Returns 0 after an update (iterations is incremented), or 1 when a gradient
-        norm computed for clipping is not finite: the step is skipped and parameters,
-        slots and iterations are left untouched (clipvalue may have clipped grads).
+        is not finite (checked through the norm when clipping computes one): the step
+        is skipped and parameters, slots and iterations are left untouched (clipvalue
+        may have clipped grads).
         """
         h = self._hyper
         clipnorm, gclip = h["clipnorm"], h["global_clipnorm"]
@@ -287,7 +288,8 @@ class Updater:
             total = _sumsq(self._whole.g, self._whole.x64, self._lanes)
         else:
             total = None
-        # 3. a non-finite norm skips the step
+        # 3. a non-finite gradient skips the step: the norm tells when one was computed,
+        #    else one pass over the gradients
         if total is not None:
             norm = math.sqrt(total)
             self._last_norm = norm
@@ -295,6 +297,10 @@ class Updater:
                 return 1
         else:
             self._last_norm = math.nan
+            g = self._grads
+            # in blocks, like the C pass: no temporary of the gradients' size
+            if not all(np.isfinite(g[k:k + 8192]).all() for k in range(0, g.size, 8192)):
+                return 1
         # 4. clip factors: clipnorm / max(norm_i, clipnorm) per variable, then
         #    global_clipnorm / max(norm, global_clipnorm) on the (clipped) total
         gscale = 1.0
