@@ -748,6 +748,41 @@ class Sequential:
         meta, arrays = saving.model_archive(self, include_optimizer=include_optimizer)
         saving.save_archive(filepath, meta, arrays)
 
+    def save_weights(self, filepath):
+        """Write only the weights (same file format, atomically)."""
+        from fastnn import saving
+
+        self._require_built("save_weights")
+        saving.save_archive(filepath, {"kind": "weights"},
+                            {f"weight/{i}": w for i, w in enumerate(self.get_weights())})
+
+    def load_weights(self, filepath):
+        """Read weights written by save_weights or save (shapes checked first)."""
+        from fastnn import saving
+
+        self._require_built("load_weights")
+        _, arrays = saving.read_archive(filepath)
+        n = len(self.get_weights())
+        missing = [i for i in range(n) if f"weight/{i}" not in arrays]
+        if missing or f"weight/{n}" in arrays:
+            count = sum(k.startswith("weight/") for k in arrays)
+            raise saving.ModelFileError(f"{filepath} holds {count} weight arrays; this model "
+                                        f"has {n}")
+        self.set_weights([arrays[f"weight/{i}"] for i in range(n)])
+
+    def __getstate__(self):
+        # pickling (joblib, multiprocessing) goes through the same checked file format:
+        # no compiled object or lock is pickled
+        from fastnn import saving
+
+        return {"fastnn_model": saving.archive_bytes(*saving.model_archive(self))}
+
+    def __setstate__(self, state):
+        from fastnn import saving
+
+        model = saving.model_from_archive(*saving.read_archive(state["fastnn_model"]))
+        self.__dict__.update(model.__dict__)
+
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=None):
         """Print each layer's output shape and parameter count, and the totals."""

@@ -196,3 +196,15 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
         raise ModelFileError(f"{name}: the model description is invalid or inconsistent "
                              f"({type(exc).__name__}: {exc})") from None
     return model
+
+
+def load_model(filepath, compile=True):
+    """The model saved at filepath by model.save(): architecture, weights, compile
+    settings, optimizer and random state, ready to resume training. Raises
+    ModelFileError (a ValueError) naming the problem for truncated, corrupted,
+    wrong-version or modified files."""
+    meta, arrays = read_archive(filepath)
+    if meta.get("kind") == "weights":
+        raise ModelFileError(f"{filepath} holds only weights (written by save_weights); "
+                             f"build the model and call model.load_weights()")
+    return model_from_archive(meta, arrays, compile=compile, name=str(filepath))
