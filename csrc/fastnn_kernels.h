@@ -119,4 +119,60 @@ ptrdiff_t first_nonfinite_f64(const double *a, ptrdiff_t n);
 ptrdiff_t first_bad_label_f32(const float *t, ptrdiff_t n, ptrdiff_t d);
 ptrdiff_t first_bad_label_f64(const double *t, ptrdiff_t n, ptrdiff_t d);
 
+/* ---- recurrent.c ------------------------------------------------------------
+ * Per-timestep pointwise gate kernels of SimpleRNN, LSTM and GRU: one call per
+ * timestep over the n rows of that step, between the GEMMs done by the caller
+ * (fastnn/_kernels/recurrent.pyx). H is the number of units; gate blocks sit side
+ * by side in each row: LSTM [i | f | g | o] (4H), GRU [r | z | n] (3H).
+ * Forward kernels add the bias themselves. Backward kernels take the gradient
+ * carried back from step t+1 in dh_nh plus the output gradient of step t in
+ * dy_nh, a row block with row stride ldy (a batch-first time slice; NULL when the
+ * step has no output gradient). In-place arguments are documented per kernel.
+ */
+/* h = act(h + b) in place; h_nh holds x_t W + h_{t-1} U on entry.
+ * act is FASTNN_TANH or FASTNN_RELU. */
+void simple_rnn_step_forward_f32(float *h_nh, const float *b_h, ptrdiff_t n, ptrdiff_t h, int act);
+void simple_rnn_step_forward_f64(double *h_nh, const double *b_h, ptrdiff_t n, ptrdiff_t h, int act);
+/* da = (dh + dy) * act'(.) from the step output h_nh. */
+void simple_rnn_step_backward_f32(float *da_nh, const float *h_nh, const float *dh_nh,
+                                  const float *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h,
+                                  int act);
+void simple_rnn_step_backward_f64(double *da_nh, const double *h_nh, const double *dh_nh,
+                                  const double *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h,
+                                  int act);
+/* gates_n4h: x_t W + h_{t-1} U on entry, the activations [i | f | g | o] on exit.
+ * c = f*c_prev + i*g; tc = tanh(c) (kept for backward); h = o*tc. */
+void lstm_step_forward_f32(float *gates_n4h, const float *b_4h, const float *c_prev_nh,
+                           float *c_nh, float *tc_nh, float *h_nh, ptrdiff_t n, ptrdiff_t h);
+void lstm_step_forward_f64(double *gates_n4h, const double *b_4h, const double *c_prev_nh,
+                           double *c_nh, double *tc_nh, double *h_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n4h: the forward activations on entry, the pre-activation gradients
+ * [di | df | dg | do] on exit. dc_nh: gradient of c_t on entry (carried from
+ * t+1), of c_{t-1} on exit. dh_nh is only read (the caller's GEMM then
+ * overwrites it with dG_t U^T). */
+void lstm_step_backward_f32(float *gates_n4h, const float *tc_nh, const float *c_prev_nh,
+                            const float *dh_nh, const float *dy_nh, ptrdiff_t ldy, float *dc_nh,
+                            ptrdiff_t n, ptrdiff_t h);
+void lstm_step_backward_f64(double *gates_n4h, const double *tc_nh, const double *c_prev_nh,
+                            const double *dh_nh, const double *dy_nh, ptrdiff_t ldy,
+                            double *dc_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n3h: x_t W (no bias) on entry, the activations [r | z | n] on exit;
+ * hu_n3h = h_{t-1} U. hn = h_{t-1} U_n + b_hn (kept for backward);
+ * n = tanh(x W_n + b_in + r*hn); h = (1-z)*n + z*h_prev. */
+void gru_step_forward_f32(float *gates_n3h, const float *hu_n3h, const float *b_ih_3h,
+                          const float *b_hh_3h, const float *h_prev_nh, float *hn_nh, float *h_nh,
+                          ptrdiff_t n, ptrdiff_t h);
+void gru_step_forward_f64(double *gates_n3h, const double *hu_n3h, const double *b_ih_3h,
+                          const double *b_hh_3h, const double *h_prev_nh, double *hn_nh,
+                          double *h_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n3h: the activations [r | z | n] on entry, the hidden-side gradients
+ * [da_r | da_z | r*da_n] on exit; hn_nh: hn on entry, da_n (input-side n block)
+ * on exit. dh_nh: gradient carried from t+1 on entry, its direct part dh*z of
+ * dh_{t-1} on exit (the caller's GEMM adds the hidden-side gradients times U^T). */
+void gru_step_backward_f32(float *gates_n3h, float *hn_nh, const float *h_prev_nh, float *dh_nh,
+                           const float *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h);
+void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
+                           double *dh_nh, const double *dy_nh, ptrdiff_t ldy, ptrdiff_t n,
+                           ptrdiff_t h);
+
 #endif

@@ -38,7 +38,7 @@ def kernels(name, backend=None):
 
 
 COMPILED_MODULES = ("_blas", "_config", "_op", "activations", "checks", "dense", "dropout", "losses",
-                    "optimizers", "network")
+                    "optimizers", "network", "recurrent")
 
 
 def import_compiled():

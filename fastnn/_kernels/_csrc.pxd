@@ -63,3 +63,38 @@ cdef extern from "fastnn_kernels.h" nogil:
     Py_ssize_t first_nonfinite_f64(const double *a, Py_ssize_t n)
     Py_ssize_t first_bad_label_f32(const float *t, Py_ssize_t n, Py_ssize_t d)
     Py_ssize_t first_bad_label_f64(const double *t, Py_ssize_t n, Py_ssize_t d)
+
+    # recurrent.c: per-timestep gate kernels (SimpleRNN, LSTM, GRU)
+    void simple_rnn_step_forward_f32(float *h_nh, const float *b_h, Py_ssize_t n, Py_ssize_t h,
+                                     int act)
+    void simple_rnn_step_forward_f64(double *h_nh, const double *b_h, Py_ssize_t n,
+                                     Py_ssize_t h, int act)
+    void simple_rnn_step_backward_f32(float *da_nh, const float *h_nh, const float *dh_nh,
+                                      const float *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                                      Py_ssize_t h, int act)
+    void simple_rnn_step_backward_f64(double *da_nh, const double *h_nh, const double *dh_nh,
+                                      const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                                      Py_ssize_t h, int act)
+    void lstm_step_forward_f32(float *gates_n4h, const float *b_4h, const float *c_prev_nh,
+                               float *c_nh, float *tc_nh, float *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void lstm_step_forward_f64(double *gates_n4h, const double *b_4h, const double *c_prev_nh,
+                               double *c_nh, double *tc_nh, double *h_nh, Py_ssize_t n,
+                               Py_ssize_t h)
+    void lstm_step_backward_f32(float *gates_n4h, const float *tc_nh, const float *c_prev_nh,
+                                const float *dh_nh, const float *dy_nh, Py_ssize_t ldy,
+                                float *dc_nh, Py_ssize_t n, Py_ssize_t h)
+    void lstm_step_backward_f64(double *gates_n4h, const double *tc_nh, const double *c_prev_nh,
+                                const double *dh_nh, const double *dy_nh, Py_ssize_t ldy,
+                                double *dc_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_forward_f32(float *gates_n3h, const float *hu_n3h, const float *b_ih_3h,
+                              const float *b_hh_3h, const float *h_prev_nh, float *hn_nh,
+                              float *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_forward_f64(double *gates_n3h, const double *hu_n3h, const double *b_ih_3h,
+                              const double *b_hh_3h, const double *h_prev_nh, double *hn_nh,
+                              double *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_backward_f32(float *gates_n3h, float *hn_nh, const float *h_prev_nh,
+                               float *dh_nh, const float *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                               Py_ssize_t h)
+    void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
+                               double *dh_nh, const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                               Py_ssize_t h)
