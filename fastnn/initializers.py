@@ -168,7 +168,7 @@ class Orthogonal(Initializer):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype)
 
     def get_config(self):
         return {"gain": self.gain}

@@ -783,6 +783,12 @@ class Sequential:
         model = saving.model_from_archive(*saving.read_archive(state["fastnn_model"]))
         self.__dict__.update(model.__dict__)
 
+    def reset_states(self):
+        """Forget the state carried by stateful recurrent layers (stateful=True)."""
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=None):
         """Print each layer's output shape and parameter count, and the totals."""

@@ -15,7 +15,9 @@ _name_counts = defaultdict(int)
 
 
 def _snake_case(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    # "InputLayer" -> "input_layer"; runs of capitals stay together: "LSTM" -> "lstm",
+    # "SimpleRNN" -> "simple_rnn" (Keras' names)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def unique_name(prefix):

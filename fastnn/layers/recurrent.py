@@ -1,0 +1,282 @@
+"""SimpleRNN, LSTM and GRU with Keras arguments, trained with BPTT in compiled kernels.
+
+Weights use fastnn's layout (DESIGN.md section 2): kernel (F, gH), recurrent_kernel
+(H, gH), gate blocks i,f,g,o (LSTM) and r,z,n (GRU); SimpleRNN and LSTM have one
+bias (gH,), GRU two: bias_ih and bias_hh (3H,) each, because the hidden bias of n
+sits inside r * (h U_n + b_hn). fastnn.convert speaks the Keras and PyTorch layouts.
+
+Inside a Sequential a layer takes (batch, timesteps, features) and returns the last
+hidden state (batch, units), or every state (batch, timesteps, units) with
+return_sequences=True. Called directly, `layer(x, initial_state=[h0, (c0)])` runs
+one forward (with return_state=True it also returns the final states) and
+`layer.backward(dy, d_states)` its backward: parameter gradients land in
+`layer.grads` and the initial states' gradients are returned.
+"""
+import numpy as np
+
+from fastnn import _backend, _data, initializers
+from fastnn import activations as _activations
+from fastnn.layers.base import Layer
+
+
+class _Recurrent(Layer):
+    gates = 1
+    op_name = None
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, dropout=0.0, recurrent_dropout=0.0,
+                 unroll=False, kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"{name} expected units to be a positive int. Received: units={units!r}")
+        for arg, val in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if val:
+                raise NotImplementedError(f"{name}({arg}=...) is not supported yet; use a "
+                                          f"Dropout layer between layers")
+        for arg, val in (("kernel_regularizer", kernel_regularizer),
+                         ("recurrent_regularizer", recurrent_regularizer),
+                         ("bias_regularizer", bias_regularizer)):
+            if val is not None:
+                raise NotImplementedError(f"{name}({arg}=...) is not supported yet")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self._op = None
+        self._op_backend = None
+
+    # ------------------------------------------------------------ shapes and weights
+    def _check_input(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{type(self).__name__} expected input of shape (timesteps, "
+                             f"features) per sample. Received: {tuple(input_shape)}")
+
+    def weight_specs(self, input_shape):
+        self._check_input(input_shape)
+        gh = self.gates * self.units
+        specs = [("kernel", (input_shape[-1], gh), self.kernel_initializer),
+                 ("recurrent_kernel", (self.units, gh), self.recurrent_initializer)]
+        if self.use_bias:
+            specs += self._bias_specs()
+        return specs
+
+    def _bias_specs(self):
+        return [("bias", (self.gates * self.units,), self.bias_initializer)]
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        if self.return_sequences:
+            return (input_shape[0], self.units)
+        return (self.units,)
+
+    # ------------------------------------------------------------ ops
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        if self.return_state:
+            raise ValueError(f"{self.name}: return_state=True is for calling the layer "
+                             f"directly; inside a Sequential the layer has one output")
+        op = self._new_op(backend, need_dx)
+        op.carry_state = self.stateful
+        self._op, self._op_backend = op, backend
+        return [op]
+
+    def _new_op(self, backend, need_dx):
+        W, U = self.weights[:2]
+        dW, dU = self.grads[:2]
+        b = self.weights[2] if self.use_bias else None
+        db = self.grads[2] if self.use_bias else None
+        T = self.input_shape[0]
+        cls = getattr(backend("recurrent"), self.op_name)
+        return cls(W, U, b, dW, dU, db, T, self.return_sequences, need_dx, self.go_backwards)
+
+    def reset_states(self, states=None):
+        """Stateful layers: forget the carried state (or set it to `states`)."""
+        if self._op is not None:
+            if states is None:
+                self._op.set_initial_state(None)
+            else:
+                self._op.set_initial_state(*states)
+
+    # ------------------------------------------------------------ direct calls
+    def __call__(self, x, initial_state=None, training=False):
+        """Run the layer on x (n, T, F) (built on first call). Returns the output, and
+        with return_state=True a list [output, h_T] (LSTM: [output, h_T, c_T])."""
+        x = np.asarray(x)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(self.dtype or "float32")
+        if x.ndim != 3:
+            raise ValueError(f"{type(self).__name__} expected x of shape (n, timesteps, "
+                             f"features). Received: x.shape={x.shape}")
+        if not self.weights:
+            self._build_standalone(x.shape[1:], dtype)
+        x = _data.as_float_array(x, "x", self.weights[0].dtype)
+        if tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(f"{self.name} expected x of shape (n, {self.input_shape[0]}, "
+                             f"{self.input_shape[1]}). Received: x.shape={x.shape}")
+        _data.check_finite(x, "x")
+        backend = _backend.get_backend()
+        if self._call_op is None or self._call_backend != backend:
+            kernels = lambda name: _backend.kernels(name, backend)  # noqa: E731
+            self._call_op, self._call_backend = self._new_op(kernels, True), backend
+        op = self._call_op
+        states = list(initial_state) if initial_state is not None else []
+        if len(states) not in (0, self._n_states):
+            raise ValueError(f"{self.name} expected initial_state as a list of "
+                             f"{self._n_states} arrays of shape (n, {self.units}). "
+                             f"Received: {len(states)} arrays")
+        op.set_initial_state(*states) if states else op.set_initial_state(None)
+        out = op.py_forward(x, training)
+        out = out.reshape((len(x),) + self.compute_output_shape(self.input_shape))
+        if self.return_state:
+            return [out, *op.final_state()]
+        return out
+
+    def backward(self, dy, d_states=None):
+        """Backward of the last direct call. dy: gradient of the output (None for
+        zero); d_states: gradients of the final states ([dh_T] or [dh_T, dc_T]).
+        Parameter gradients go to self.grads. Returns (dx, [dh0] or [dh0, dc0])."""
+        op = self._call_op
+        if op is None:
+            raise RuntimeError(f"{self.name}.backward() needs a direct call first")
+        n = op.last_rows()
+        dt = self.weights[0].dtype
+        dhs = dh_last = dc_last = None
+        if dy is not None:
+            dy = _data.as_float_array(dy, "dy", dt)
+            if self.return_sequences:
+                dhs = dy
+            else:
+                dh_last = dy
+        if d_states is not None:
+            d_states = [None if d is None else _data.as_float_array(d, "d_states", dt)
+                        for d in d_states]
+            if d_states and d_states[0] is not None:
+                dh_last = d_states[0] if dh_last is None else dh_last + d_states[0]
+            if len(d_states) > 1:
+                dc_last = d_states[1]
+        if dhs is None:
+            dhs = np.zeros((n, self.input_shape[0], self.units), dt)
+        dx = op.py_backward_full(dhs, dh_last, dc_last)
+        return dx, list(op.initial_state_grad())
+
+    _call_op = None
+    _call_backend = None
+
+    @property
+    def _n_states(self):
+        return 1
+
+    def _build_standalone(self, input_shape, dtype):
+        """Own weight arrays for direct calls outside a model."""
+        from fastnn import _random
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        rng = np.random.default_rng(_random.draw_seed())
+        self.weights = [np.ascontiguousarray(init(shape, dtype, rng), dtype=dtype)
+                        for _, shape, init in self.weight_specs(input_shape)]
+        self.grads = [np.zeros_like(w) for w in self.weights]
+
+    # ------------------------------------------------------------ config
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias, "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards,
+                "stateful": self.stateful,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class SimpleRNN(_Recurrent):
+    """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias); activation
+    'tanh' (default) or 'relu'."""
+    op_name = "SimpleRNNOp"
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        if self.activation not in ("tanh", "relu"):
+            raise ValueError(f"SimpleRNN expected activation 'tanh' or 'relu'. "
+                             f"Received: activation={activation!r}")
+
+    def _new_op(self, backend, need_dx):
+        W, U = self.weights[:2]
+        dW, dU = self.grads[:2]
+        b = self.weights[2] if self.use_bias else None
+        db = self.grads[2] if self.use_bias else None
+        return backend("recurrent").SimpleRNNOp(W, U, b, dW, dU, db, self.input_shape[0],
+                                                self.activation, self.return_sequences,
+                                                need_dx, self.go_backwards)
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory, gate blocks i, f, g, o (as Keras and PyTorch):
+    c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). unit_forget_bias=True starts the forget
+    gate's bias at 1."""
+    gates = 4
+    op_name = "LSTMOp"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 unit_forget_bias=True, **kwargs):
+        if activation not in ("tanh", None) and _activations.get(activation) != "tanh":
+            raise NotImplementedError("LSTM supports activation='tanh' only")
+        if _activations.get(recurrent_activation) != "sigmoid":
+            raise NotImplementedError("LSTM supports recurrent_activation='sigmoid' only")
+        super().__init__(units, activation="tanh", **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_specs(self):
+        H, init, forget = self.units, self.bias_initializer, self.unit_forget_bias
+
+        class _LSTMBias(initializers.Initializer):
+            def __call__(self, shape, dtype, rng):
+                b = init(shape, dtype, rng)
+                if forget:
+                    b[H:2 * H] = 1  # the forget gate starts open (Keras unit_forget_bias)
+                return b
+        return [("bias", (4 * H,), _LSTMBias())]
+
+    @property
+    def _n_states(self):
+        return 2
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit, PyTorch / Keras reset_after=True form, gate blocks r, z, n:
+    n = tanh(x W_n + b_in + r * (h U_n + b_hn)), h_t = (1-z)*n + z*h_{t-1}.
+    Two biases: bias_ih and bias_hh, (3*units,) each."""
+    gates = 3
+    op_name = "GRUOp"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        if not reset_after:
+            raise NotImplementedError("GRU supports reset_after=True only (the PyTorch form)")
+        if _activations.get(activation) != "tanh":
+            raise NotImplementedError("GRU supports activation='tanh' only")
+        if _activations.get(recurrent_activation) != "sigmoid":
+            raise NotImplementedError("GRU supports recurrent_activation='sigmoid' only")
+        super().__init__(units, activation="tanh", **kwargs)
+
+    def _bias_specs(self):
+        return [("bias_ih", (3 * self.units,), self.bias_initializer),
+                ("bias_hh", (3 * self.units,), self.bias_initializer)]
+
+    def _new_op(self, backend, need_dx):
+        W, U = self.weights[:2]
+        dW, dU = self.grads[:2]
+        b_ih, b_hh = (self.weights[2], self.weights[3]) if self.use_bias else (None, None)
+        db_ih, db_hh = (self.grads[2], self.grads[3]) if self.use_bias else (None, None)
+        return backend("recurrent").GRUOp(W, U, b_ih, b_hh, dW, dU, db_ih, db_hh,
+                                          self.input_shape[0], self.return_sequences,
+                                          need_dx, self.go_backwards)
