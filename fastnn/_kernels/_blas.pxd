@@ -8,6 +8,11 @@
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
+# Small products run on one BLAS thread (see _blas.pyx): single_thread_begin(macs)
+# returns the caller's previous thread setting to hand to single_thread_end, or -1.
+cdef int single_thread_begin(long long macs) noexcept nogil
+cdef void single_thread_end(int prev) noexcept nogil
+
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                       const floating *a, int lda, const floating *b, int ldb,
@@ -20,10 +25,12 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
         # op(A) @ op(B) is an all-zero (m, n) block: C = beta * C, without BLAS.
         _scale_rows(m, n, beta, c, ldc)
         return
+    cdef int prev = single_thread_begin(<long long>m * n * k)
     if floating is float:
         sgemm(&ta, &tb, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda, &beta, c, &ldc)
     else:
         dgemm(&ta, &tb, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda, &beta, c, &ldc)
+    single_thread_end(prev)
 
 
 cdef inline void _scale_rows(int m, int n, floating beta, floating *c, int ldc) noexcept nogil:
