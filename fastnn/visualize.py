@@ -14,7 +14,8 @@ Artists carry ``gid`` tags so programs (and the tests) can tell what was drawn:
 ``"neuron"``, ``"connection"``, ``"input"``, ``"layer"``, ``"layer_label"``,
 ``"recurrent_loop"`` (plot_model); ``"train"``, ``"validation"``, ``"best"``
 (plot_history); ``"heatmap"``, ``"histogram"`` (plot_weights); ``"points"``
-(plot_decision_boundary); ``"hidden_states"`` (plot_hidden_states).
+(plot_decision_boundary); ``"hidden_states"``, ``"input_sequence"``
+(plot_hidden_states).
 
 Colours come from viridis / cividis, whose lightness rises monotonically, so the
 pictures stay readable in greyscale; training and validation curves differ in
@@ -393,11 +394,13 @@ def _draw_blocks(model, in_shape, table, show_shapes, show_params, show):
     gap, cgap = 0.42, 1.5
     width = ncols * bw + (ncols - 1) * cgap
     height = per * bh + (per - 1) * gap
-    fig = _new_figure((width + 0.9, height + 1.0), show)
+    y_lo, y_hi = -height - (0.35 if ncols > 1 else 0.1), (0.65 if ncols > 1 else 0.1)
+    # one data unit is one inch on both axes, so arrows and loops keep their shape
+    fig = _new_figure((width + 0.9, y_hi - y_lo), show)
     ax = fig.add_axes([0, 0, 1, 1])
     ax.axis("off")
     ax.set_xlim(-0.45, width + 0.45)
-    ax.set_ylim(-height - (0.35 if ncols > 1 else 0.1), 0.65 if ncols > 1 else 0.1)
+    ax.set_ylim(y_lo, y_hi)
 
     def box(i):
         col, row = divmod(i, per)
@@ -416,12 +419,14 @@ def _draw_blocks(model, in_shape, table, show_shapes, show_params, show):
         text.set_gid(f"{r['gid']}_label")
         if r["loop"]:
             yc = y - bh / 2
-            loop = FancyArrowPatch((x + bw, yc - 0.17), (x + bw, yc + 0.17),
-                                   connectionstyle="arc3,rad=1.9", arrowstyle="-|>",
+            loop = FancyArrowPatch((x + bw, yc - 0.2), (x + bw, yc + 0.2),
+                                   connectionstyle="arc3,rad=1.5", arrowstyle="-|>",
                                    mutation_scale=10, linewidth=1.3, color="0.2", zorder=3)
             loop.set_gid("recurrent_loop")
             ax.add_patch(loop)
-            ax.text(x + bw + 0.4, yc, "t-1", fontsize=7, ha="left", va="center", color="0.2")
+            # the state of step t-1 feeds step t
+            ax.text(x + bw + 0.4, yc, r"$h_{t-1}$", fontsize=8, ha="left", va="center",
+                    color="0.2")
         if i + 1 < n:
             nx, ny = box(i + 1)
             if nx == x:
@@ -601,7 +606,9 @@ def plot_history(history, metrics=None, to_file=None, show=False):
 
 def plot_weights(model, to_file=None, show=False):
     """Per layer with weights: a heatmap of its kernel (``gid="heatmap"``; rows =
-    inputs, columns = units, cividis centred on 0) and a histogram of all its
+    inputs, columns = units, cividis centred on 0; when a few weights are more
+    than twice the 99th percentile of |w| the colour scale stops there and the
+    colour bar shows arrows) and a histogram of all its
     weights, one colour per array (``gid="histogram"``). A recurrent layer's
     heatmap stacks the input kernel W over the recurrent kernel U; for LSTM and
     GRU the gate blocks (i, f, g, o / r, z, n) are separated and labelled on the
@@ -636,14 +643,24 @@ def plot_weights(model, to_file=None, show=False):
             if w.shape[1] == main.shape[1]:
                 blocks.append((nm, w))
         mat = np.vstack([np.asarray(w, dtype=float) for _, w in blocks])
-        m = float(np.abs(mat).max()) or 1.0
+        mag = np.abs(mat)
+        m = float(mag.max()) or 1.0
+        # a few large weights (often on one input) would wash everything else out to
+        # the middle colour: then the scale stops at the 99th percentile of |w|
+        q = float(np.percentile(mag, 99)) if mag.size >= 100 else 0.0
+        clipped = q > 0 and m > 2 * q
+        if clipped:
+            m = q
         im = ax_map.imshow(mat, aspect="auto", cmap=cividis, vmin=-m, vmax=m,
                            interpolation="nearest")
         im.set_gid("heatmap")
         ax_map.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax_map.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-        cb = fig.colorbar(im, ax=ax_map, fraction=0.05, pad=0.02)
+        cb = fig.colorbar(im, ax=ax_map, fraction=0.05, pad=0.02,
+                          extend="both" if clipped else "neither")
         cb.ax.tick_params(labelsize=7)
+        if clipped:
+            cb.set_label(f"clipped at \u00b1{m:.2g} (99th pct. of |w|)", fontsize=7)
         title = f"{layer.name} ({kind}): " + " over ".join(
             f"{nm} {w.shape[0]}\u00d7{w.shape[1]}" for nm, w in blocks)
         ax_map.set_title(title, fontsize=9.5)
@@ -832,13 +849,18 @@ def _truncated_copy(model, idx):
     return sub
 
 
-def plot_hidden_states(model, sequence, layer=None, to_file=None, show=False):
+def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=False,
+                       show=False):
     """Heatmap of a recurrent layer's hidden state over the timesteps of one sequence
-    (``gid="hidden_states"``; rows = hidden units, columns = time).
+    (``gid="hidden_states"``; rows = hidden units, columns = time steps, cividis
+    centred on 0).
 
     layer: index into model.layers, a layer name or the layer (default: the first
     recurrent layer). The states come from a copy of the model truncated after
     that layer, with return_sequences=True; the model itself is not changed.
+    show_input: also draw the input sequence as a heatmap above it, on the same
+    time axis (``gid="input_sequence"``; rows = features), so changes of state
+    can be matched with what came in.
     """
     _require_matplotlib("plot_hidden_states")
     path = _check_target(to_file, "plot_hidden_states")
@@ -869,25 +891,50 @@ def plot_hidden_states(model, sequence, layer=None, to_file=None, show=False):
         raise ValueError(f"plot_hidden_states expected one sequence of shape (timesteps, "
                          f"features) = {tuple(model.layers[0].input_shape)}. "
                          f"Received: shape {np.asarray(sequence).shape}")
-    states = np.asarray(_truncated_copy(model, idx).predict(seq[None]))[0]
+    states = np.asarray(_truncated_copy(model, idx).predict(seq[None], verbose=0))[0]
     if states.ndim != 2:
         raise ValueError(f"plot_hidden_states: {layers[idx].name} does not return one state "
                          f"per timestep (output shape {states.shape})")
     import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
-    fig = _new_figure((max(6.0, min(14.0, 0.12 * states.shape[0] + 3)),
-                       max(3.0, min(10.0, 0.18 * states.shape[1] + 1.5))), show,
-                      "constrained")
-    ax = fig.add_subplot()
+    steps, units = states.shape
+    n_features = seq.shape[1]
+    width = max(6.0, min(14.0, 0.12 * steps + 3))
+    h_states = max(2.6, min(9.0, 0.16 * units + 1.4))
+    h_input = max(0.9, min(3.0, 0.16 * n_features + 0.6)) if show_input else 0.0
+    fig = _new_figure((width, h_states + h_input + 0.3), show, "constrained")
+    if show_input:
+        ax_in, ax = fig.subplots(2, 1, sharex=True,
+                                 gridspec_kw=dict(height_ratios=[h_input, h_states]))
+        x_in = np.asarray(seq, dtype=float).T
+        lo, hi = float(x_in.min()), float(x_in.max())
+        im_in = ax_in.imshow(x_in, aspect="auto", cmap=matplotlib.colormaps["viridis"],
+                             vmin=lo, vmax=hi if hi > lo else lo + 1.0,
+                             interpolation="nearest", origin="lower")
+        im_in.set_gid("input_sequence")
+        ax_in.set_label("input_sequence")
+        cb = fig.colorbar(im_in, ax=ax_in, aspect=8 if n_features <= 4 else 20)
+        cb.set_label("input", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+        ax_in.set_ylabel("feature", fontsize=9)
+        ax_in.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_features, 6)))
+        ax_in.set_title("input sequence", fontsize=9.5)
+        ax_in.tick_params(labelbottom=False)
+    else:
+        ax = fig.add_subplot()
     m = float(np.abs(states).max()) or 1.0
     im = ax.imshow(states.T, aspect="auto", cmap=matplotlib.colormaps["cividis"], vmin=-m,
                    vmax=m, interpolation="nearest", origin="lower")
     im.set_gid("hidden_states")
+    ax.set_label("hidden_states")
     fig.colorbar(im, ax=ax, label="activation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("time step")
     ax.set_ylabel("hidden unit")
     ax.set_title(f"{layers[idx].name} ({_kind(layers[idx])}): hidden state over "
-                 f"{states.shape[0]} steps")
+                 f"{steps} steps", fontsize=10)
     return _finish(fig, path, show)
 
 

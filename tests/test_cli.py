@@ -13,9 +13,12 @@ import pytest
 from fastnn.__main__ import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-DEMO_PICTURES = ["digits_model.png", "digits_history.png", "digits_weights.png",
-                 "moons_model.png", "moons_history.png", "moons_weights.png",
-                 "moons_decision_boundary.png"]
+DIGITS_PICTURES = ["digits_model.png", "digits_history.png", "digits_weights.png"]
+MOONS_PICTURES = ["moons_model.png", "moons_history.png", "moons_weights.png",
+                  "moons_decision_boundary.png"]
+SEQUENCE_PICTURES = ["sequence_model.png", "sequence_history.png", "sequence_weights.png",
+                     "sequence_hidden_states.png"]
+DEMO_PICTURES = DIGITS_PICTURES + MOONS_PICTURES + SEQUENCE_PICTURES
 
 
 def is_png(path):
@@ -42,12 +45,15 @@ def test_demo_end_to_end(tmp_path, capsys):
     for name in DEMO_PICTURES:
         assert is_png(out / name), name
     assert "Epoch 1/3" in text and "Epoch 3/3" in text          # verbose=2 progress lines
-    assert "moons epoch 3/3" in text
+    assert "moons epoch 3/3" in text and "sequence epoch 3/3" in text
     assert str(out) in text
     assert re.search(r"digits: test accuracy 0\.\d{4}", text)
     assert re.search(r"moons: test accuracy [01]\.\d{4}", text)
+    assert re.search(r"sequence: test MSE \d\.\d{5} vs 0\.\d{4} for predicting the mean", text)
     assert re.search(r"total time \d+\.\d s", text)
-    assert "target" not in text          # non-default settings make no accuracy claim
+    assert "target" not in text          # non-default settings make no claim
+    # the tasks run in the order of demo.TASKS
+    assert text.index("== digits") < text.index("== moons") < text.index("== sequence")
 
 
 def test_demo_default_digits_reaches_95_percent(tmp_path, capsys):
@@ -60,7 +66,7 @@ def test_demo_default_digits_reaches_95_percent(tmp_path, capsys):
                           text).group(1))
     assert acc >= 0.95
     assert "Epoch 30/30" in text
-    assert sorted(os.listdir(out)) == sorted(DEMO_PICTURES[:3])
+    assert sorted(os.listdir(out)) == sorted(DIGITS_PICTURES)
 
 
 def test_demo_through_python_m_and_default_folder(tmp_path):
@@ -68,9 +74,55 @@ def test_demo_through_python_m_and_default_folder(tmp_path):
     proc = run_module(["demo", "--task", "moons", "--epochs", "2", "--quiet"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "fastnn-demo-output"
-    assert sorted(os.listdir(folder)) == sorted(DEMO_PICTURES[3:])
+    assert sorted(os.listdir(folder)) == sorted(MOONS_PICTURES)
     assert "moons epoch" not in proc.stdout                     # --quiet
     assert str(folder) in proc.stdout
+
+
+def test_demo_sequence_task_end_to_end(tmp_path, capsys):
+    """The LSTM on the adding problem with its default settings: it beats predicting
+    the mean by far, says so, and draws its four pictures."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    out = tmp_path / "seq"
+    rc = main(["demo", "--task", "sequence", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "== sequence: LSTM(32) -> Dense(1) on the adding problem (50 steps), 40 epochs" in text
+    assert "sequence epoch 4/40" in text and "sequence epoch 40/40" in text
+    m = re.search(r"sequence: test MSE (\d\.\d+) \(predicting the mean: (\d\.\d+)\) on 400 "
+                  r"held-out sequences", text)
+    mse, baseline = float(m.group(1)), float(m.group(2))
+    assert 0.14 < baseline < 0.2            # about 1/6, as make_adding_problem says
+    assert mse < 0.01 < baseline
+    assert re.search(r"sequence: test MSE \d\.\d{5} vs \d\.\d{4} for predicting the mean "
+                     r"\(target < 0\.01: met\)", text)
+    assert "digits" not in text and "moons" not in text
+    assert sorted(os.listdir(out)) == sorted(SEQUENCE_PICTURES)
+    for name in SEQUENCE_PICTURES:
+        assert is_png(out / name), name
+        img = matplotlib.image.imread(out / name)
+        assert img.shape[0] > 250 and img.shape[1] > 400, name
+    assert f"pictures (4) in {out}" in text
+    assert re.search(r"total time \d+\.\d s", text)
+
+
+def test_demo_task_choices_include_sequence(capsys):
+    from fastnn import demo
+    from fastnn.__main__ import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    task = next(a for a in sub.choices["demo"]._actions if a.dest == "task")
+    assert task.choices == ["digits", "moons", "sequence", "all"]
+    assert task.choices == list(demo.TASKS) + ["all"]      # every task can be chosen
+    assert parser.parse_args(["demo", "--task", "sequence"]).task == "sequence"
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "sequence" in help_text and "LSTM" in help_text
 
 
 def test_demo_bad_arguments(tmp_path, capsys):

@@ -11,7 +11,7 @@ matplotlib = pytest.importorskip("matplotlib")
 
 import fastnn  # noqa: E402
 from fastnn import visualize  # noqa: E402
-from fastnn.layers import Dense, Dropout, Input, Layer  # noqa: E402
+from fastnn.layers import GRU, LSTM, Dense, Dropout, Input, SimpleRNN  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -56,33 +56,6 @@ def mlp(sizes, activations=None, build=True, seed=0):
     if build:
         model.build()
     return model
-
-
-def _init(shape, dtype, rng):
-    return (0.3 * rng.standard_normal(shape)).astype(dtype)
-
-
-class LSTM(Layer):
-    """Stand-in with the class name, shapes and weight layout of a recurrent layer
-    (W (I, 4H), U (H, 4H), b): enough to draw it, not to run it."""
-
-    gates = 4
-
-    def __init__(self, units, return_sequences=False, **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.return_sequences, self.activation = units, return_sequences, "tanh"
-
-    def compute_output_shape(self, s):
-        return (s[0], self.units) if self.return_sequences else (self.units,)
-
-    def weight_specs(self, s):
-        g = self.gates * self.units
-        return [("kernel", (s[-1], g), _init), ("recurrent_kernel", (self.units, g), _init),
-                ("bias", (g,), _init)]
-
-
-class GRU(LSTM):
-    gates = 3
 
 
 # ---------------------------------------------------------------------------
@@ -205,6 +178,29 @@ def test_plot_model_recurrent_layers_get_a_loop_arrow():
     assert f"{3 * 32 + 8 * 32 + 32:,} params" in labels[0]
 
 
+@pytest.mark.parametrize("cell", [LSTM, GRU, SimpleRNN])
+def test_plot_model_draws_the_recurrent_loop_on_the_recurrent_block(tmp_path, cell):
+    fastnn.set_seed(0)
+    model = fastnn.Sequential([cell(16, input_shape=(30, 2)), Dense(1)], name="seq_model")
+    model.build()
+    fig = visualize.plot_model(model, to_file=tmp_path / "model.png")
+    boxes = artists(fig, "layer")
+    (loop,) = artists(fig, "recurrent_loop")            # one loop: the Dense block has none
+    assert len(boxes) == 2
+    labels = [t.get_text() for t in artists(fig, "layer_label")]
+    assert f"({cell.__name__})" in labels[0] and "16 units" in labels[0]
+    assert f"{model.layers[0].count_params():,} params" in labels[0]
+    # the arrow leaves and re-enters the right edge of the recurrent block
+    renderer = fig.canvas.get_renderer()
+    lb = loop.get_window_extent(renderer)
+    bb = boxes[0].get_window_extent(renderer)
+    assert abs(lb.x0 - bb.x1) < 6 and lb.x1 > bb.x1 + 10
+    assert bb.y0 < lb.y0 < lb.y1 < bb.y1
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    assert "$h_{t-1}$" in texts                          # the state fed back
+    assert_png(tmp_path / "model.png")
+
+
 def test_plot_model_rejects_bad_arguments(tmp_path):
     model = mlp([2, 3, 1])
     with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
@@ -325,6 +321,52 @@ def test_plot_weights_labels_gate_blocks_of_recurrent_layers():
     assert gates == [["i", "f", "g", "o"], ["r", "z", "n"]]
     rows = [t.get_text() for t in maps[0].axes.get_yticklabels()]
     assert rows == ["kernel", "recurrent_kernel"]
+    # the heatmaps are the layers' own arrays: W over U
+    for im, layer in zip(maps[:2], model.layers[:2]):
+        np.testing.assert_array_equal(im.get_array(), np.vstack(layer.weights[:2]))
+    # every weight of the layer counted once, GRU with its two biases
+    hist_axes = [ax for ax in fig.axes if any(p.get_gid() == "histogram" for p in ax.patches)]
+    for ax, layer in zip(hist_axes, model.layers):
+        total = sum(p.get_height() for p in ax.patches if p.get_gid() == "histogram")
+        assert total == layer.count_params()
+    legend = [t.get_text() for t in hist_axes[1].get_legend().get_texts()]
+    assert legend == ["kernel", "recurrent_kernel", "bias_ih", "bias_hh"]
+
+
+def test_plot_weights_gates_of_a_trained_lstm_and_gru(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6, 2)).astype(np.float32)
+    y = x[:, :, 0].sum(axis=1, keepdims=True)
+    for cell, gates in ((LSTM, ["i", "f", "g", "o"]), (GRU, ["r", "z", "n"])):
+        fastnn.set_seed(1)
+        model = fastnn.Sequential([cell(3, input_shape=(6, 2)), Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, epochs=2, verbose=0)
+        fig = visualize.plot_weights(model, to_file=tmp_path / f"{cell.__name__}.png")
+        im = artists(fig, "heatmap")[0]
+        ax = im.axes
+        assert [t.get_text() for t in ax.get_xticklabels()] == gates
+        assert ax.get_xlabel() == f"gate blocks of 3 units ({', '.join(gates)})"
+        # one tick in the middle of each block of 3 columns, white lines between blocks
+        np.testing.assert_allclose(ax.get_xticks(), 3 * np.arange(len(gates)) + 1)
+        separators = [l.get_xdata()[0] for l in ax.lines if l.get_xdata()[0] == l.get_xdata()[1]]
+        assert sorted(separators) == [3 * g - 0.5 for g in range(1, len(gates))]
+        assert_png(tmp_path / f"{cell.__name__}.png")
+
+
+def test_plot_weights_colour_scale_ignores_a_few_outliers():
+    fastnn.set_seed(0)
+    model = mlp([20, 10, 1])
+    w = model.layers[0].weights[0]
+    w[3, 4] = 50.0                                     # one weight far above the rest
+    fig = visualize.plot_weights(model)
+    im = artists(fig, "heatmap")[0]
+    np.testing.assert_array_equal(im.get_array(), w)   # the data is not clipped
+    q = np.percentile(np.abs(w), 99)
+    assert im.norm.vmax == pytest.approx(q) and im.norm.vmin == pytest.approx(-q)
+    # no outliers in the last layer: the scale is its largest |w|
+    im2 = artists(fig, "heatmap")[1]
+    assert im2.norm.vmax == pytest.approx(np.abs(model.layers[1].weights[0]).max())
 
 
 def test_plot_weights_needs_weights():
@@ -402,6 +444,159 @@ def test_plot_hidden_states_rejects_a_layer_that_is_not_recurrent():
         visualize.plot_hidden_states(model, np.zeros((5, 3)), layer=1)
 
 
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def numpy_lstm_states(x, kernel, recurrent_kernel, bias):
+    """h_t for t = 0 .. T-1 of an LSTM (gate blocks i, f, g, o), zero initial state."""
+    H = recurrent_kernel.shape[0]
+    h, c, out = np.zeros(H), np.zeros(H), []
+    for x_t in np.asarray(x, dtype=float):
+        z = x_t @ kernel + h @ recurrent_kernel + bias
+        i, f, g, o = (_sigmoid(z[:H]), _sigmoid(z[H:2 * H]), np.tanh(z[2 * H:3 * H]),
+                      _sigmoid(z[3 * H:]))
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out.append(h)
+    return np.array(out)
+
+
+def numpy_gru_states(x, kernel, recurrent_kernel, bias_ih, bias_hh):
+    """h_t of a GRU (gate blocks r, z, n, reset after the recurrent product)."""
+    H = recurrent_kernel.shape[0]
+    h, out = np.zeros(H), []
+    for x_t in np.asarray(x, dtype=float):
+        a = x_t @ kernel + bias_ih
+        b = h @ recurrent_kernel + bias_hh
+        r = _sigmoid(a[:H] + b[:H])
+        z = _sigmoid(a[H:2 * H] + b[H:2 * H])
+        n = np.tanh(a[2 * H:] + r * b[2 * H:])
+        h = (1 - z) * n + z * h
+        out.append(h)
+    return np.array(out)
+
+
+def reference_states(model, upto, seq):
+    """Every hidden state of model.layers[upto] over one sequence, from a model built
+    here from scratch (the same layer types and sizes, return_sequences=True on the
+    last one) that is given the same weights."""
+    layers = []
+    for i, layer in enumerate(model.layers[:upto + 1]):
+        seqs = True if i == upto else layer.return_sequences
+        layers.append(type(layer)(layer.units, return_sequences=seqs))
+    ref = fastnn.Sequential([Input(shape=tuple(model.layers[0].input_shape))] + layers)
+    ref.build()
+    ref.set_weights([w for layer in model.layers[:upto + 1] for w in layer.weights])
+    return np.asarray(ref.predict(seq[None], verbose=0))[0]
+
+
+def _trained(layers, steps, features, seed=0):
+    """A model of layers (+ Dense(1)) fitted for two epochs, so its weights are not
+    the initial ones, and a batch of its input sequences."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((48, steps, features)).astype(np.float32)
+    y = (x[:, : steps // 2, 0].sum(axis=1) - x[:, -1, -1])[:, None]
+    fastnn.set_seed(seed)
+    model = fastnn.Sequential([Input(shape=(steps, features))] + layers + [Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=2, verbose=0)
+    return model, x
+
+
+def assert_time_on_x(im, steps, units):
+    ax = im.axes
+    assert ax.get_xlabel() == "time step" and ax.get_ylabel() == "hidden unit"
+    assert im.get_array().shape == (units, steps)      # rows = units, columns = time
+    assert tuple(im.get_extent()) == (-0.5, steps - 0.5, -0.5, units - 0.5)
+
+
+def test_plot_hidden_states_of_an_lstm_equal_its_states_per_timestep(tmp_path):
+    T, F, H = 12, 3, 5
+    model, x = _trained([LSTM(H)], T, F)
+    before = [w.copy() for w in model.get_weights()]
+    seq = x[0]
+    fig = visualize.plot_hidden_states(model, seq, to_file=tmp_path / "lstm.png")
+    (im,) = artists(fig, "hidden_states")
+    expected = reference_states(model, 0, seq)
+    assert expected.shape == (T, H)
+    assert np.ptp(expected, axis=0).max() > 0.05       # states that move over time
+    np.testing.assert_allclose(im.get_array(), expected.T, rtol=1e-5, atol=1e-6)
+    assert_time_on_x(im, T, H)
+    # the same numbers from the LSTM equations in NumPy
+    np.testing.assert_allclose(im.get_array(), numpy_lstm_states(seq, *model.layers[0].weights).T,
+                               rtol=1e-4, atol=1e-5)
+    # the last column is the state the LSTM hands on (its output without return_sequences)
+    last_only = fastnn.Sequential([Input(shape=(T, F)), LSTM(H)])
+    last_only.build()
+    last_only.set_weights(list(model.layers[0].weights))
+    np.testing.assert_allclose(im.get_array()[:, -1], last_only.predict(seq[None], verbose=0)[0],
+                               rtol=1e-5, atol=1e-6)
+    # a (1, T, F) batch of one is accepted as well
+    im1 = artists(visualize.plot_hidden_states(model, x[:1]), "hidden_states")[0]
+    np.testing.assert_array_equal(im1.get_array(), im.get_array())
+    # the model is untouched
+    assert model.layers[0].return_sequences is False
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert_png(tmp_path / "lstm.png")
+    no_leftovers(tmp_path, ["lstm.png"])
+    no_pyplot_figures()
+
+
+def test_plot_hidden_states_of_a_gru_equal_its_states_per_timestep():
+    T, F, H = 9, 4, 6
+    model, x = _trained([GRU(H)], T, F, seed=2)
+    seq = x[3]
+    (im,) = artists(visualize.plot_hidden_states(model, seq), "hidden_states")
+    expected = reference_states(model, 0, seq)
+    np.testing.assert_allclose(im.get_array(), expected.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(im.get_array(), numpy_gru_states(seq, *model.layers[0].weights).T,
+                               rtol=1e-4, atol=1e-5)
+    assert_time_on_x(im, T, H)
+    assert "(GRU)" in im.axes.get_title() and f"over {T} steps" in im.axes.get_title()
+
+
+def test_plot_hidden_states_of_the_second_of_two_stacked_layers():
+    T, F = 10, 2
+    model, x = _trained([LSTM(4, return_sequences=True), GRU(7)], T, F, seed=1)
+    seq = x[5]
+    first = artists(visualize.plot_hidden_states(model, seq), "hidden_states")[0]
+    np.testing.assert_allclose(first.get_array(), reference_states(model, 0, seq).T,
+                               rtol=1e-5, atol=1e-6)
+    expected = reference_states(model, 1, seq)
+    assert expected.shape == (T, 7)
+    for which in (1, model.layers[1].name, model.layers[1], -2):
+        (im,) = artists(visualize.plot_hidden_states(model, seq, layer=which), "hidden_states")
+        np.testing.assert_allclose(im.get_array(), expected.T, rtol=1e-5, atol=1e-6)
+        assert_time_on_x(im, T, 7)
+
+
+def test_plot_hidden_states_show_input_draws_the_sequence_on_the_same_time_axis(tmp_path):
+    T, F, H = 15, 3, 4
+    model, x = _trained([LSTM(H)], T, F)
+    seq = x[1]
+    fig = visualize.plot_hidden_states(model, seq, show_input=True,
+                                       to_file=tmp_path / "h.png")
+    (states,) = artists(fig, "hidden_states")
+    (inputs,) = artists(fig, "input_sequence")
+    np.testing.assert_allclose(inputs.get_array(), seq.T)          # rows = features
+    np.testing.assert_allclose(states.get_array(), reference_states(model, 0, seq).T,
+                               rtol=1e-5, atol=1e-6)
+    assert inputs.axes.get_shared_x_axes().joined(inputs.axes, states.axes)
+    assert tuple(inputs.get_extent()[:2]) == tuple(states.get_extent()[:2]) == (-0.5, T - 0.5)
+    assert artists(visualize.plot_hidden_states(model, seq), "input_sequence") == []
+    assert_png(tmp_path / "h.png")
+
+
+def test_plot_hidden_states_rejects_a_sequence_of_the_wrong_shape():
+    model = fastnn.Sequential([Input(shape=(5, 3)), LSTM(4), Dense(1)])
+    with pytest.raises(ValueError, match=r"shape \(timesteps, features\) = \(5, 3\)"):
+        visualize.plot_hidden_states(model, np.zeros((6, 3)))
+    with pytest.raises(ValueError, match=r"shape \(timesteps, features\)"):
+        visualize.plot_hidden_states(model, np.zeros((2, 5, 3)))
+
+
 # ---------------------------------------------------------------------------
 # LivePlot
 
@@ -466,8 +661,7 @@ def test_liveplot_updates_one_notebook_output(monkeypatch):
 
 
 def test_truncated_copy_reproduces_the_inner_activations():
-    # the mechanism plot_hidden_states uses, checked on dense layers until the
-    # recurrent ones exist
+    # the mechanism plot_hidden_states uses, also on plain dense layers
     model = mlp([3, 5, 4, 2])
     copy = visualize._truncated_copy(model, 1)
     assert len(copy.layers) == 2 and copy is not model
