@@ -393,25 +393,29 @@ class Sequential:
         """One training step on one batch. Returns the loss (a list [loss, *metrics]
         when metrics were compiled, a dict with return_dict=True)."""
         self._require_compiled("train_on_batch")
-        net = self._net
-        if (net is not None and self._net_backend == _backend.get_backend()
-                and sample_weight is None and class_weight is None and self._fast_ok(x, y)):
-            # the common case (arrays already of the model dtype and shape) skips the
-            # casting machinery: two C checks for NaN / labels, then one Net call
-            _data.check_finite(x, "x")
-            if self._sparse:
-                _data.check_labels(y, self._n_out)
-            else:
-                _data.check_finite(y, "y")
-            w = None
-        else:
-            x, y, w = self._prepare(x, y, sample_weight, class_weight)
-            self._ensure_built(x.shape[1:])
-            net = self._get_net()
+        if y is None:
+            raise ValueError("train_on_batch expected targets y. Received: y=None")
+        # the lock covers building the Net too: two threads' first calls must not each
+        # build one (non-blocking: training one model from two threads is an error)
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this model is already being trained or used by another thread; "
                                "train one model from one thread at a time")
         try:
+            net = self._net
+            if (net is not None and self._net_backend == _backend.get_backend()
+                    and sample_weight is None and class_weight is None and self._fast_ok(x, y)):
+                # the common case (arrays already of the model dtype and shape) skips the
+                # casting machinery: two C checks for NaN / labels, then one Net call
+                _data.check_finite(x, "x")
+                if self._sparse:
+                    _data.check_labels(y, self._n_out)
+                else:
+                    _data.check_finite(y, "y")
+                w = None
+            else:
+                x, y, w = self._prepare(x, y, sample_weight, class_weight)
+                self._ensure_built(x.shape[1:])
+                net = self._get_net()
             loss = net.train_step(x, y, w)
         finally:
             self._lock.release()
@@ -431,10 +435,12 @@ class Sequential:
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without updating the model."""
         self._require_compiled("test_on_batch")
-        x, y, w = self._prepare(x, y, sample_weight)
-        self._ensure_built(x.shape[1:])
-        net = self._get_net()
+        if y is None:
+            raise ValueError("test_on_batch expected targets y. Received: y=None")
         with self._lock:
+            x, y, w = self._prepare(x, y, sample_weight)
+            self._ensure_built(x.shape[1:])
+            net = self._get_net()
             loss = net.test_step(x, y, w)
         return self._step_result(loss, net, len(x), w, return_dict)
 

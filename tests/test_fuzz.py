@@ -279,10 +279,6 @@ def test_fit_and_evaluate_without_targets_raise_value_error(method, rows):
     assert unchanged(model, before)
 
 
-@pytest.mark.xfail(strict=True, raises=SystemError, reason=(
-    "known bug: train_on_batch / test_on_batch do not check y=None, and the compiled "
-    "Net's train_step / test_step return NULL without an exception on 0 rows "
-    "(SystemError instead of ValueError)"))
 @pytest.mark.parametrize("method", ["train_on_batch", "test_on_batch"])
 def test_on_batch_without_targets_on_an_empty_batch_raises_value_error(method):
     model = small_model()

@@ -239,10 +239,7 @@ def test_a_second_thread_training_a_busy_model_gets_a_runtime_error():
     assert np.isfinite(loss) and all(np.isfinite(w).all() for w in model.get_weights())
 
 
-@pytest.mark.parametrize("built_first", [True, pytest.param(False, marks=pytest.mark.xfail(
-    strict=False, reason="known race (about 1 run in 10): the first train_on_batch calls "
-    "build the compiled Net before taking the model's lock, so two threads can each build "
-    "one and a step's optimizer state is lost (iterations 299 after 300 completed steps)"))])
+@pytest.mark.parametrize("built_first", [True, False])
 def test_two_threads_hammering_train_on_batch_on_one_model(built_first):
     """Every call either completes a whole step or raises RuntimeError; the final
     weights are exactly those of as many sequential steps as succeeded."""

@@ -106,6 +106,8 @@ cdef class Net:
         return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
 
     cdef char *_forward(self, x, Py_ssize_t n, bint training) except NULL:
+        if n <= 0:
+            raise ValueError(f"Net expected x with at least one sample. Received: {n} rows")
         self.acts[0] = self._arg(x, n * self.in_size, "x")
         self.reserve(n)
         cdef Py_ssize_t i

@@ -70,6 +70,8 @@ class Net:
         return a
 
     def _forward(self, x, n, training):
+        if n <= 0:
+            raise ValueError(f"Net expected x with at least one sample. Received: {n} rows")
         self.acts[0] = self._arg(x, n * self.in_size, "x").reshape(n, self.in_size)
         self.reserve(n)
         for i in range(self.n_ops):
