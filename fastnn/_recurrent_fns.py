@@ -4,14 +4,13 @@ fastnn.reference.recurrent both bind it to their own SimpleRNNOp, LSTMOp and GRU
 so the two modules expose the same functions, signatures and docstrings."""
 import numpy as np
 
+from fastnn._recurrent_args import check_activation, check_grads, check_sequence
+
 
 def bind(SimpleRNNOp, LSTMOp, GRUOp):
     """The six functions for these Op classes, as a tuple in the order
     (simple_rnn_forward, simple_rnn_backward, lstm_forward, lstm_backward,
     gru_forward, gru_backward). Each forward runs a fresh op, returned as the cache."""
-    # the argument checks live beside the NumPy twin (imported here: that module
-    # calls bind() at its end, once they are defined)
-    from fastnn.reference.recurrent import check_activation, check_grads, check_sequence
 
     def _grads_like(*arrays):
         return [None if a is None else np.zeros_like(a) for a in arrays]

@@ -45,7 +45,7 @@ from fastnn._kernels._csrc cimport (
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 # argument checks are shared with the twin, so both raise the same errors
-from fastnn.reference.recurrent import (
+from fastnn._recurrent_args import (
     RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
     check_grads, check_state)
 

@@ -41,88 +41,12 @@ import numpy as np
 from fastnn import _checks
 from fastnn.reference._op import Op
 from fastnn.reference.activations import _sigmoid
+from fastnn._recurrent_args import (  # noqa: F401  (shared checks, re-exported)
+    RNN_ACTIVATIONS, check_activation, check_grads, check_sequence, check_state,
+    check_timesteps, check_weights)
 
-RNN_ACTIVATIONS = ("tanh", "relu")
 SIMPLE_RNN, LSTM, GRU = 0, 1, 2
 _GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
-
-
-# ---- argument checks (shared with the compiled module) ------------------------------
-
-def check_activation(func, activation):
-    if activation not in RNN_ACTIVATIONS:
-        raise ValueError(f"{func} expected activation in {RNN_ACTIVATIONS}. "
-                         f"Received: activation={activation!r}")
-
-
-def check_weights(func, k, W, U, biases, grads=None):
-    """Shapes, dtype and C order of W (F, kH), U (H, kH), biases (kH,) and, for ops,
-    the gradient views (same shapes as their parameters). Returns (dtype, F, H)."""
-    arrays = {"W": W, "U": U, **biases, **(grads or {})}
-    dt = _checks.same_float_dtype(func, **arrays)
-    _checks.shape(func, "W", W, (None, None))
-    _checks.shape(func, "U", U, (None, None))
-    F, H = W.shape[0], U.shape[0]
-    if H < 1 or F < 1:
-        raise ValueError(f"{func} expected W (F, {k}H) and U (H, {k}H) with F, H >= 1. "
-                         f"Received: W.shape={W.shape}, U.shape={U.shape}")
-    _checks.shape(func, "U", U, (H, k * H))
-    _checks.shape(func, "W", W, (F, k * H))
-    for name, b in biases.items():
-        if b is not None:
-            _checks.shape(func, name, b, (k * H,))
-    if grads is not None:
-        for (pname, p), (gname, g) in zip({"W": W, "U": U, **biases}.items(), grads.items()):
-            if (p is None) != (g is None):
-                raise ValueError(f"{func} expected {gname} to be None exactly when {pname} is. "
-                                 f"Received: {pname} {'None' if p is None else 'given'}, "
-                                 f"{gname} {'None' if g is None else 'given'}")
-            if g is not None:
-                _checks.shape(func, gname, g, p.shape)
-    _checks.c_contiguous(func, **arrays)
-    return dt, F, H
-
-
-def check_timesteps(func, timesteps):
-    if isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer)) or timesteps < 1:
-        raise ValueError(f"{func} expected timesteps as a positive int. "
-                         f"Received: timesteps={timesteps!r}")
-
-
-def check_sequence(func, x, W, U, biases, k, h0=None, c0=None):
-    """Checks of a function-level forward call; returns (dtype, n, T, F, H)."""
-    _checks.same_float_dtype(func, x=x, W=W, U=U, **biases, h0=h0, c0=c0)  # names every dtype
-    dt, F, H = check_weights(func, k, W, U, biases)
-    _checks.shape(func, "x", x, (None, None, F))
-    n, T = x.shape[0], x.shape[1]
-    check_timesteps(func, T)
-    _checks.c_contiguous(func, x=x)
-    for name, s in (("h0", h0), ("c0", c0)):
-        if s is not None:
-            _checks.shape(func, name, s, (n, H))
-    return dt, n, T, F, H
-
-
-def check_grads(func, op, dhs, dh_last, dc_last=None):
-    """Checks of a function-level backward call against its cache (an op)."""
-    n, T, H = op.last_rows(), op.timesteps, op.units
-    _checks.same_float_dtype(func, dhs=dhs, dh_last=dh_last, dc_last=dc_last,
-                             cache=np.empty(0, op.dtype))
-    if dhs is not None:
-        _checks.shape(func, "dhs", dhs, (n, T, H))
-        _checks.c_contiguous(func, dhs=dhs)
-    for name, g in (("dh_last", dh_last), ("dc_last", dc_last)):
-        if g is not None:
-            _checks.shape(func, name, g, (n, H))
-
-
-def check_state(name, state, H):
-    """An initial state: a 2-D array (n, H); returns it as an ndarray."""
-    state = np.asarray(state)
-    if state.ndim != 2 or state.shape[1] != H:
-        raise ValueError(f"set_initial_state expected {name} of shape (?, {H}). "
-                         f"Received: {name}.shape={state.shape}")
-    return state
 
 
 # ---- twins of the C gate kernels (csrc/recurrent_impl.inc), one timestep ------------
