@@ -82,22 +82,30 @@ def glorot_uniform(rng, n_in: int, n_out: int) -> np.ndarray:
 # ----------------------------------------------------------------------- fastnn
 
 
+def import_fastnn():
+    """The fastnn package (installed copy preferred), or EngineUnavailable saying how
+    to build it; shared by the MLP and recurrent engines."""
+    try:
+        fastnn = import_preferring_installed("fastnn")
+        if getattr(fastnn, "__file__", None) is None:
+            where = ", ".join(getattr(fastnn, "__path__", [])) or "?"
+            raise ImportError(f"only a folder without __init__.py was found ({where})")
+        import fastnn.layers  # noqa: F401  (fails here when the kernels are not built)
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"fastnn could not be imported ({type(exc).__name__}: {exc}). "
+            "Build and install the package (e.g. `pip install .`) or build it in "
+            "place, then rerun; the other engines are unaffected.") from None
+    return fastnn
+
+
 class FastnnMLP:
     """fastnn's Keras-shaped API; FASTNN_BACKEND decides compiled vs NumPy."""
 
     def __init__(self, config: MLPConfig, seed: int):
-        try:
-            fastnn = import_preferring_installed("fastnn")
-            if getattr(fastnn, "__file__", None) is None:
-                where = ", ".join(getattr(fastnn, "__path__", [])) or "?"
-                raise ImportError(f"only a folder without __init__.py was found ({where})")
-            from fastnn import Sequential
-            from fastnn.layers import Dense, Input
-        except ImportError as exc:
-            raise EngineUnavailable(
-                f"fastnn could not be imported ({type(exc).__name__}: {exc}). "
-                "Build and install the package (e.g. `pip install .`) or build it in "
-                "place, then rerun; the other engines are unaffected.") from None
+        fastnn = import_fastnn()
+        from fastnn import Sequential
+        from fastnn.layers import Dense, Input
 
         self.fastnn = fastnn
         np.random.seed(seed)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.engines_mlp import _row_major_gemm, glorot_uniform
-from bench.harness import Engine, EngineUnavailable, import_preferring_installed
+from bench.engines_mlp import _row_major_gemm, glorot_uniform, import_fastnn
+from bench.harness import Engine, EngineUnavailable
 
 LEARNING_RATE = 1e-3
 BETA_1 = 0.9
@@ -127,18 +127,9 @@ class FastnnRNN:
     """fastnn's Keras-shaped API; FASTNN_BACKEND decides compiled vs NumPy."""
 
     def __init__(self, config: RNNConfig, seed: int):
-        try:
-            fastnn = import_preferring_installed("fastnn")
-            if getattr(fastnn, "__file__", None) is None:
-                where = ", ".join(getattr(fastnn, "__path__", [])) or "?"
-                raise ImportError(f"only a folder without __init__.py was found ({where})")
-            from fastnn import Sequential
-            from fastnn import layers
-        except ImportError as exc:
-            raise EngineUnavailable(
-                f"fastnn could not be imported ({type(exc).__name__}: {exc}). "
-                "Build and install the package (e.g. `pip install .`) or build it in "
-                "place, then rerun; the other engines are unaffected.") from None
+        fastnn = import_fastnn()
+        from fastnn import Sequential
+        from fastnn import layers
         present = [n for n in LAYER_NAMES.values() if hasattr(layers, n)]
         if not present:
             # No recurrent layer at all yet: the engine is unavailable (n/a) and the

@@ -15,3 +15,15 @@ from helpers import DTYPES, TOL  # noqa: E402,F401
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def backend(request):
+    """Run the test on the compiled kernels and on the NumPy reference."""
+    import fastnn
+
+    fastnn.set_backend(request.param)
+    try:
+        yield request.param
+    finally:
+        fastnn.set_backend("compiled")

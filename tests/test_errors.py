@@ -17,15 +17,6 @@ def seeded():
     fastnn.set_seed(99)
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def backend(request):
-    fastnn.set_backend(request.param)
-    try:
-        yield request.param
-    finally:
-        fastnn.set_backend("compiled")
-
-
 def _data(seed=0, n=N, f=F):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, f)).astype(np.float32)

@@ -20,15 +20,6 @@ def seeded():
     fastnn.set_seed(1234)
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def backend(request):
-    fastnn.set_backend(request.param)
-    try:
-        yield request.param
-    finally:
-        fastnn.set_backend("compiled")
-
-
 def regression_data(n=40, f=6, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, f)).astype(np.float32)

@@ -12,13 +12,6 @@ from helpers import numeric_grad
 LAYERS = [SimpleRNN, LSTM, GRU]
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def backend(request):
-    fastnn.set_backend(request.param)
-    yield request.param
-    fastnn.set_backend("compiled")
-
-
 def test_classic_tutorial_runs_unchanged():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 12, 3)).astype(np.float32)
