@@ -8,6 +8,7 @@
  * decay w -= w * wd_lr. No allocation, no Python; each loop is a plain
  * element-wise pass the compiler vectorises (sqrt vectorises under -fno-math-errno).
  */
+#include <float.h>
 #include <math.h>
 
 #include "fastnn_kernels.h"
@@ -24,15 +25,19 @@
 #define T float
 #define SFX(name) name##_f32
 #define SQRT(x) sqrtf(x)
+#define TMAX FLT_MAX
 #include "optimizers_impl.inc"
 #undef T
 #undef SFX
 #undef SQRT
+#undef TMAX
 
 #define T double
 #define SFX(name) name##_f64
 #define SQRT(x) sqrt(x)
+#define TMAX DBL_MAX
 #include "optimizers_impl.inc"
 #undef T
 #undef SFX
 #undef SQRT
+#undef TMAX

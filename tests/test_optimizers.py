@@ -345,6 +345,26 @@ def test_low_level_updates_twins(dtype, n):
         assert n == 0 or not np.array_equal(res[0][0], w), name
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_saturates_overflowing_squares_like_its_twin(dtype):
+    # finite gradients whose squares overflow: v must stay finite (no inf - inf = NaN
+    # on the next step) and the compiled kernel must agree with the twin bit for bit
+    big = np.finfo(dtype).max
+    g = np.array([big, -big, np.sqrt(big) * 4, 1.0, -3.0], dtype)
+    res = []
+    for mod in (compiled, reference):
+        w = np.ones(5, dtype)
+        m = np.array([-big, big, 0.0, 0.5, 0.0], dtype)
+        v = np.zeros(5, dtype)
+        for _ in range(3):
+            mod.adam_update(w, g, m, v, 0.001, 0.9, 0.999, 1e-7)
+            assert np.isfinite(w).all() and np.isfinite(m).all() and np.isfinite(v).all()
+        res.append((w, m, v))
+    for x, y in zip(*res):
+        np.testing.assert_array_equal(x, y)
+    assert res[0][2][0] > big / 1000  # 3 steps of c2 * big: saturated, not inf
+
+
 # ---------------------------------------------------------------------------
 # Non-finite gradient norms skip the step
 

@@ -157,7 +157,8 @@ def adam_update(w, g, m, v, alpha, beta_1, beta_2, epsilon, gscale=1.0, wd_lr=0.
     """Keras Adam step in place with alpha from adam_alpha(). Returns w.
 
     m += (g - m) * (1 - beta_1); v += (g^2 - v) * (1 - beta_2);
-    w -= alpha * m / (sqrt(v) + epsilon).
+    w -= alpha * m / (sqrt(v) + epsilon). g^2 and m saturate at the dtype's largest
+    finite value, so a finite gradient whose square overflows never makes v inf.
     """
     return _update_array(_ADAM, "adam_update", {"w": w, "g": g, "m": m, "v": v},
                          ("w", "m", "v"), m, v, alpha, b1=beta_1, b2=beta_2, eps=epsilon,

@@ -116,11 +116,15 @@ def _adam_step(w, g, m, v, alpha, b1, b2, eps, gscale, wd_lr, t1, t2):
                                          dt(wd_lr))
     c1 = dt(1) - b1                     # c1 = 1 - b1, c2 = 1 - b2 in the parameters' dtype
     c2 = dt(1) - b2
+    big = np.finfo(w.dtype).max         # saturation, as in C: g_k^2 and m clamped to it
     np.multiply(g, gscale, out=t1)      # g_k = g * gscale
-    np.subtract(t1, m, out=t2)          # m = m + (g_k - m) * c1
-    np.multiply(t2, c1, out=t2)
-    np.add(m, t2, out=m)
-    np.multiply(t1, t1, out=t2)         # v = v + (g_k^2 - v) * c2
+    with np.errstate(over="ignore"):
+        np.subtract(t1, m, out=t2)      # m = m + (g_k - m) * c1
+        np.multiply(t2, c1, out=t2)
+        np.add(m, t2, out=m)
+        np.clip(m, -big, big, out=m)
+        np.multiply(t1, t1, out=t2)     # v = v + (min(g_k^2, big) - v) * c2
+    np.minimum(t2, big, out=t2)
     np.subtract(t2, v, out=t2)
     np.multiply(t2, c2, out=t2)
     np.add(v, t2, out=v)
@@ -187,7 +191,8 @@ def adam_update(w, g, m, v, alpha, beta_1, beta_2, epsilon, gscale=1.0, wd_lr=0.
     """Keras Adam step in place with alpha from adam_alpha(). Returns w.
 
     m += (g - m) * (1 - beta_1); v += (g^2 - v) * (1 - beta_2);
-    w -= alpha * m / (sqrt(v) + epsilon).
+    w -= alpha * m / (sqrt(v) + epsilon). g^2 and m saturate at the dtype's largest
+    finite value, so a finite gradient whose square overflows never makes v inf.
     """
     _check_vectors("adam_update", {"w": w, "g": g, "m": m, "v": v},
                    writable=("w", "m", "v"))
