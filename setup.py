@@ -2,7 +2,9 @@
 
 Switches (environment variables read at build time):
   FASTNN_NO_OPENMP=1  skip the OpenMP probe (the build then reports "OpenMP: off").
-  FASTNN_DEBUG=1      Cython bounds checks + -fsanitize=address,undefined, -O1 -g.
+  FASTNN_DEBUG=1      Cython bounds checks + -fsanitize=address,undefined, -O1 -g; defines
+                      FASTNN_DEBUG_BUILD (show_config() then says "debug build (sanitizers):
+                      yes") and builds under build/debug, so release objects are never reused.
   FASTNN_ONLY=a,b     build only these kernel modules (development).
   FASTNN_NO_CLONES=1  no AVX2/AVX-512 clones of the element-wise kernels.
 """
@@ -88,10 +90,13 @@ class BuildExt(build_ext):
             print("note: FASTNN_NO_OPENMP set; building without OpenMP")
         for ext in self.extensions:
             ext.extra_compile_args = opt + ([omp] if use_omp else [])
-            link = ["-fsanitize=address,undefined"] if DEBUG and not msvc else []
+            sanitize = DEBUG and not msvc
+            link = ["-fsanitize=address,undefined"] if sanitize else []
             ext.extra_link_args = link + ([omp] if use_omp and not msvc else [])
             clones = [("FASTNN_NO_CLONES", "1")] if os.environ.get("FASTNN_NO_CLONES") else []
-            ext.define_macros = list(ext.define_macros or []) + clones + [
+            # only where the sanitizers are really compiled in (not with MSVC)
+            debug = [("FASTNN_DEBUG_BUILD", "1")] if sanitize else []
+            ext.define_macros = list(ext.define_macros or []) + clones + debug + [
                 ("FASTNN_OPENMP", "1" if use_omp else "0"),
                 ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
             ]
@@ -108,9 +113,14 @@ extensions = [
     for name in KERNELS
 ]
 
+# A debug build gets its own build folder: setuptools skips compiling an extension
+# whose library in build/lib* is newer than its sources, so a shared folder would let
+# a debug wheel pick up release objects (or the other way round).
 setup(
     ext_modules=cythonize(
-        extensions, compiler_directives=DIRECTIVES, build_dir="build/cython" if DEBUG else None
+        extensions, compiler_directives=DIRECTIVES,
+        build_dir="build/debug/cython" if DEBUG else None,
     ),
     cmdclass={"build_ext": BuildExt},
+    options={"build": {"build_base": "build/debug"}} if DEBUG else {},
 )

@@ -45,3 +45,23 @@ DEFINE_FIRST_NONFINITE(double, uint64_t, 0x7ff0000000000000ull, f64)
 
 DEFINE_FIRST_BAD_LABEL(float, f32)
 DEFINE_FIRST_BAD_LABEL(double, f64)
+
+#ifdef FASTNN_DEBUG_BUILD
+#include <stdlib.h>
+
+/* Debug builds only (setup.py FASTNN_DEBUG=1 defines FASTNN_DEBUG_BUILD), so release
+ * builds contain no deliberate bug. Writes and reads float n of an n-float heap block,
+ * one past its end: AddressSanitizer must stop the process with a heap-buffer-overflow
+ * report, which proves the sanitizer is compiled in and live (tests/test_sanitizer.py).
+ * n >= 1 (checked by the caller). volatile: the optimiser must keep the accesses. */
+float debug_heap_overflow_f32(ptrdiff_t n)
+{
+    volatile float *a = malloc((size_t)n * sizeof(float));
+    float past_end;
+    if (a == NULL) return 0.0f;
+    a[n] = 1.0f;
+    past_end = a[n];
+    free((void *)a);
+    return past_end;
+}
+#endif

@@ -118,6 +118,11 @@ ptrdiff_t first_nonfinite_f32(const float *a, ptrdiff_t n);
 ptrdiff_t first_nonfinite_f64(const double *a, ptrdiff_t n);
 ptrdiff_t first_bad_label_f32(const float *t, ptrdiff_t n, ptrdiff_t d);
 ptrdiff_t first_bad_label_f64(const double *t, ptrdiff_t n, ptrdiff_t d);
+#ifdef FASTNN_DEBUG_BUILD
+/* Debug builds only: a deliberate heap-buffer-overflow (index n of n floats) that the
+ * sanitizer must catch. */
+float debug_heap_overflow_f32(ptrdiff_t n);
+#endif
 
 /* ---- recurrent.c ------------------------------------------------------------
  * Per-timestep pointwise gate kernels of SimpleRNN, LSTM and GRU: one call per

@@ -11,9 +11,9 @@ _threads = None
 def _kernel_config():
     try:
         from fastnn._kernels import _config
-        return {"openmp": _config.OPENMP}
+        return {"openmp": _config.OPENMP, "debug_build": _config.DEBUG_BUILD}
     except ImportError:
-        return {"openmp": None}
+        return {"openmp": None, "debug_build": None}
 
 
 def blas_info():
@@ -57,13 +57,14 @@ def config():
         "numpy": np.__version__,
         "scipy": __import__("scipy").__version__,
         "backend": _backend.get_backend(),
-        "openmp": _kernel_config()["openmp"],
+        **_kernel_config(),
         "blas": blas_info(),
     }
 
 
 def show_config(file=None):
-    """Print version, BLAS libraries and their threads, OpenMP on/off and backend."""
+    """Print version, BLAS libraries and their threads, OpenMP on/off, whether the kernels
+    are a debug build (setup.py FASTNN_DEBUG=1) and the backend."""
     c = config()
     out = file or sys.stdout
     omp = {True: "on", False: "off", None: "unknown (compiled kernels not built)"}[c["openmp"]]
@@ -71,6 +72,8 @@ def show_config(file=None):
           file=out)
     print(f"backend: {c['backend']}", file=out)
     print(f"OpenMP: {omp}", file=out)
+    debug = {True: "yes", False: "no", None: "unknown (compiled kernels not built)"}
+    print(f"debug build (sanitizers): {debug[c['debug_build']]}", file=out)
     for d in c["blas"]:
         print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({_owner(d)}), "
               f"threads: {d['num_threads']}, {d['filepath']}", file=out)
