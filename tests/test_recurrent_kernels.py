@@ -76,18 +76,58 @@ def _compare(a, b, dt, what=""):
         np.testing.assert_allclose(a[k], b[k], **_tol(dt), err_msg=f"{what} {k}")
 
 
+@pytest.fixture(params=["never", "always"])
+def split(request):
+    """Compiled time loops run whole ("never") or as two batch halves on two threads
+    ("always"); the default "auto" picks by size, so both paths are tested here."""
+    prev = c_rec.set_batch_split(request.param)
+    yield request.param
+    c_rec.set_batch_split(*prev)
+
+
 # ---- compiled against the NumPy twin --------------------------------------------------
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_twin_shapes(rng, dt, kind, shape, go_backwards):
+def test_twin_shapes(rng, dt, kind, shape, go_backwards, split):
     case = _case(rng, kind, *shape, dt)
     res = [_run(mod, kind, go_backwards=go_backwards, **case) for mod in (c_rec, r_rec)]
     _compare(*res, dt, f"{kind} {shape}")
     n, T, F, H = shape
     assert res[0]["hs"].shape == (n, T, H) and res[0]["dx"].shape == (n, T, F)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("n", [2, 9, 64])
+def test_split_halves_give_the_unsplit_results(dt, kind, n):
+    # rows never interact inside a time loop, so cutting the batch in two (odd n: 4 and
+    # 5 rows) must change nothing beyond the last bits of a differently blocked GEMM
+    case = _case(np.random.default_rng(n), kind, n, 6, 5, 16, dt)
+    res = []
+    for mode in ("never", "always"):
+        prev = c_rec.set_batch_split(mode)
+        try:
+            res.append(_run(c_rec, kind, go_backwards=True, **case))
+        finally:
+            c_rec.set_batch_split(*prev)
+    tol = dict(rtol=1e-5, atol=1e-6) if dt == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    for k in res[0]:
+        np.testing.assert_allclose(res[1][k], res[0][k], **tol, err_msg=k)
+
+
+def test_set_batch_split_modes():
+    prev = c_rec.set_batch_split("never", 123)
+    try:
+        assert c_rec.set_batch_split("always") == ("never", 123)
+        assert c_rec.set_batch_split("auto") == ("always", 123)
+        with pytest.raises(ValueError, match="'auto', 'never' or 'always'. Received: 'fast'"):
+            c_rec.set_batch_split("fast")
+        assert c_rec.set_batch_split("auto")[0] == "auto"  # the bad call changed nothing
+    finally:
+        c_rec.set_batch_split(*prev)
 
 
 @pytest.mark.parametrize("dt", DTYPES)
@@ -439,7 +479,7 @@ def _torch_module(torch, kind, F, H):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("T", [1, 5])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_matches_pytorch(mod, kind, T, go_backwards):
+def test_matches_pytorch(mod, kind, T, go_backwards, split):
     """Outputs, final states and every parameter gradient plus d/dh0 (d/dc0) against
     torch.nn.RNN/LSTM/GRU in float64 with random per-gate biases and non-zero h0/c0.
     go_backwards is compared with PyTorch run on the time-reversed input."""

@@ -12,6 +12,13 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 # returns the caller's previous thread setting to hand to single_thread_end, or -1.
 cdef int single_thread_begin(long long macs) noexcept nogil
 cdef void single_thread_end(int prev) noexcept nogil
+# Every product on one BLAS thread until single_thread_end (for code that runs its
+# own threads); -1 when the BLAS cannot be told per thread.
+cdef int force_single_thread_begin() noexcept nogil
+cdef bint can_force_single_thread() noexcept nogil
+# Threads the BLAS would use for a large product (threadpoolctl / set_num_threads
+# limits included), or 0 when the BLAS cannot say (not OpenBLAS).
+cdef int blas_threads() noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

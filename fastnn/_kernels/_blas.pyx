@@ -10,31 +10,37 @@ cdef extern from *:
     #endif
     #if defined(__linux__) || defined(__APPLE__)
     #include <dlfcn.h>
-    /* openblas_set_num_threads_local from the library that holds scipy's sgemm;
-     * NULL when that BLAS is not an OpenBLAS that has it (0.3.27 and newer). */
-    static void *fastnn_find_local_threads(void *sgemm_ptr) {
+    /* A symbol (openblas_set_num_threads_local, openblas_get_num_threads) of the
+     * library that holds scipy's sgemm; NULL when that BLAS is not an OpenBLAS that
+     * has it (the per-thread setting needs 0.3.27 or newer). */
+    static void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name) {
         Dl_info info;
-        void *handle, *sym;
+        void *handle;
         if (!dladdr(sgemm_ptr, &info) || !info.dli_fname) return NULL;
         handle = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
         if (!handle) return NULL;
-        sym = dlsym(handle, "openblas_set_num_threads_local");
-        return sym;
+        return dlsym(handle, name);
     }
     #else
-    static void *fastnn_find_local_threads(void *sgemm_ptr) { (void)sgemm_ptr; return NULL; }
+    static void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name) {
+        (void)sgemm_ptr; (void)name; return NULL;
+    }
     #endif
     """
-    void *fastnn_find_local_threads(void *sgemm_ptr)
+    void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name)
 
 ctypedef int (*local_threads_t)(int) noexcept nogil
+ctypedef int (*get_threads_t)() noexcept nogil
 
 # Small products run on one BLAS thread, set for the calling thread only (other
 # threads keep their setting). Measured on 2 cores: a 64x128x512 sgemm (one LSTM(128)
 # timestep at batch 64) took 0.09-0.11 ms on 1 thread and 5-7 ms on 2 while another
 # process was busy: OpenBLAS's threads wait for a core at every call; the LSTM(128)
 # T=100 B=64 training step went from 157 ms (2 threads) to 58 ms (1 thread).
-cdef local_threads_t _local_threads = <local_threads_t>fastnn_find_local_threads(<void *>_sgemm)
+cdef local_threads_t _local_threads = <local_threads_t>fastnn_find_blas_symbol(
+    <void *>_sgemm, "openblas_set_num_threads_local")
+cdef get_threads_t _get_threads = <get_threads_t>fastnn_find_blas_symbol(
+    <void *>_sgemm, "openblas_get_num_threads")
 cdef long long _small_gemm = 1 << 23
 
 HAS_LOCAL_THREADS = _local_threads != NULL
@@ -57,6 +63,20 @@ cdef int single_thread_begin(long long macs) noexcept nogil:
 cdef void single_thread_end(int prev) noexcept nogil:
     if prev >= 0:
         _local_threads(prev)
+
+
+cdef int force_single_thread_begin() noexcept nogil:
+    if _local_threads == NULL:
+        return -1
+    return _local_threads(1)
+
+
+cdef bint can_force_single_thread() noexcept nogil:
+    return _local_threads != NULL
+
+
+cdef int blas_threads() noexcept nogil:
+    return _get_threads() if _get_threads != NULL else 0
 
 
 def gemm_rowmajor(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,

@@ -28,13 +28,16 @@ overwritten by their gradients, which leaves dG (T*n, kH) contiguous for one GEM
 each of dW = x_tm.T @ dG, dU = h_prev.T @ dG and dx_tm = dG @ W.T after the loop.
 Time loops run under nogil; workspaces belong to the op, sized once per row count.
 An op's workspaces belong to one call at a time: ops are not thread-safe (the
-model serialises calls).
+model serialises calls). A large time loop runs as two halves of the batch on two
+threads (see "the time loops" below and set_batch_split); the halves write
+disjoint rows, so results do not depend on it.
 """
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
-from fastnn._kernels._blas cimport gemm
+from fastnn._kernels._blas cimport (
+    gemm, force_single_thread_begin, single_thread_end, blas_threads, can_force_single_thread)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
@@ -48,6 +51,10 @@ from fastnn import _checks
 from fastnn._recurrent_args import (
     RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
     check_grads, check_state)
+
+cdef extern from "fastnn_threads.h" nogil:
+    ctypedef void (*fastnn_range_fn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    int fastnn_run_halves(fastnn_range_fn fn, void *ctx, Py_ssize_t n, Py_ssize_t mid)
 
 cnp.import_array()
 
@@ -98,169 +105,217 @@ cdef inline void _dense_grads(const floating *x_tm, const floating *hs, const fl
     gemm(True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
 
 
-# ---- SimpleRNN ------------------------------------------------------------------------
+# ---- the time loops, over a block of batch rows -------------------------------------------
+#
+# Inside a time loop rows never interact: step t of sample i reads only sample i's state.
+# So a loop runs over rows [lo, hi), and a large enough one is cut into two halves run on
+# two threads, each with single-threaded BLAS, joined once (csrc/threads.c). The other
+# way to use two cores, letting BLAS split each per-step product, makes its two threads
+# meet 2T times per step; that is what made small products collapse on a busy machine
+# (see _blas.pyx), so those stay on one thread. See _split_rows for when a loop splits.
 
-cdef void _simple_rnn_forward(const floating *x, floating *x_tm, const floating *w,
-                              const floating *u, const floating *b, floating *hs,
-                              int n, int T, int F, int H, int act, bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H
-    cdef int t
-    # 1. x_tm = x in time-major order (time reversed when go_backwards)
-    _to_time_major(x, x_tm, n, T, F, reverse)
-    # 2. hs[1:] = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    gemm(False, False, T * n, H, F, <floating>1, x_tm, F, w, H, <floating>0, hs + nh, H)
-    for t in range(T):
-        # 3. hs[t+1] += hs[t] @ U   4. hs[t+1] = act(hs[t+1] + b), fused
-        gemm(False, False, n, H, H, <floating>1, hs + t * nh, H, u, H, <floating>1,
-             hs + (t + 1) * nh, H)
-        if floating is float:
-            simple_rnn_step_forward_f32(hs + (t + 1) * nh, b, n, H, act)
-        else:
-            simple_rnn_step_forward_f64(hs + (t + 1) * nh, b, n, H, act)
+cdef struct Loop:
+    # one time loop of one op call; the pointers are float * or double * (f64)
+    int kind, act, T, H, kh, f64, backward
+    Py_ssize_t n
+    const void *u
+    const void *b         # SimpleRNN / LSTM bias, GRU b_ih (kH,)
+    const void *b2        # GRU b_hh (3H,)
+    void *hs              # (T+1, n, H): hs[0] the initial state, hs[t+1] = h_t
+    void *cs              # LSTM: (T+1, n, H) cell states
+    void *gates           # LSTM / GRU: (T, n, kH) gate activations, then their gradients
+    void *aux             # SimpleRNN: da (T, n, H); LSTM: tanh(c_t); GRU: hn_t, then da_n
+    void *hu              # GRU: (n, 3H) h_{t-1} @ U of the current step
+    const void *dy        # backward: batch-first (n, T, H) output gradient, or NULL
+    void *dh              # backward: (n, H) gradient of the state, in and out
+    void *dc              # backward, LSTM: (n, H) gradient of the cell state, in and out
 
 
-cdef void _simple_rnn_backward(floating *x_tm, const floating *w, const floating *u,
-                               const floating *hs, floating *da, const floating *dy,
-                               floating *dh, floating *dw, floating *du, floating *db,
-                               floating *dx, int n, int T, int F, int H, int act,
-                               bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H
-    cdef const floating *dy_t
-    cdef int t
+cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                           Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H
+    cdef const floating *u = <const floating *>L.u
+    cdef floating *hs = <floating *>L.hs + lo * H      # row lo of every step block
+    cdef floating *da = <floating *>L.aux + lo * H
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. hs[t+1] (= x_t @ W) += hs[t] @ U   2. hs[t+1] = act(hs[t+1] + b), fused
+            gemm(False, False, r, H, H, <floating>1, hs + t * nh, H, u, H, <floating>1,
+                 hs + (t + 1) * nh, H)
+            if floating is float:
+                simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
+            else:
+                simple_rnn_step_forward_f64(hs + (t + 1) * nh, <const double *>L.b, r, H, L.act)
+        return
     for t in range(T - 1, -1, -1):
         # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
-        dy_t = dy + t * H if dy != NULL else NULL  # batch-first slice dy[:, t], ld T*H
         if floating is float:
-            simple_rnn_step_backward_f32(da + t * nh, hs + (t + 1) * nh, dh, dy_t, T * H, n, H, act)
+            simple_rnn_step_backward_f32(da + t * nh, hs + (t + 1) * nh, dh,
+                                         dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
         else:
-            simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh, dy_t, T * H, n, H, act)
-        gemm(False, True, n, H, H, <floating>1, da + t * nh, H, u, H, <floating>0, dh, H)
-    # 3. dW = x_tm.T @ da   4. dU = hs[:T].T @ da   5. db = column sums of da (in double)
-    _dense_grads(x_tm, hs, da, dw, du, n, T, F, H, H)
-    if db != NULL:
-        _bias_grad(db, da, <Py_ssize_t>T * n, H)
-    # 6. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
-    if dx != NULL:
-        gemm(False, True, T * n, F, H, <floating>1, da, H, w, H, <floating>0, x_tm, F)
-        _from_time_major(x_tm, dx, n, T, F, reverse)
+            simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh,
+                                         dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
+        gemm(False, True, r, H, H, <floating>1, da + t * nh, H, u, H, <floating>0, dh, H)
 
 
-# ---- LSTM -----------------------------------------------------------------------------
-
-cdef void _lstm_forward(const floating *x, floating *x_tm, const floating *w, const floating *u,
-                        const floating *b, floating *hs, floating *cs, floating *gates,
-                        floating *tc, int n, int T, int F, int H, bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H, ng = <Py_ssize_t>n * 4 * H
-    cdef int t
-    # 1. x_tm = x in time-major order (time reversed when go_backwards)
-    _to_time_major(x, x_tm, n, T, F, reverse)
-    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    gemm(False, False, T * n, 4 * H, F, <floating>1, x_tm, F, w, 4 * H, <floating>0, gates, 4 * H)
-    for t in range(T):
-        # 3. gates_t += hs[t] @ U   4. fused gates: activations, c_t, tanh(c_t), h_t
-        gemm(False, False, n, 4 * H, H, <floating>1, hs + t * nh, H, u, 4 * H, <floating>1,
-             gates + t * ng, 4 * H)
-        if floating is float:
-            lstm_step_forward_f32(gates + t * ng, b, cs + t * nh, cs + (t + 1) * nh, tc + t * nh,
-                                  hs + (t + 1) * nh, n, H)
-        else:
-            lstm_step_forward_f64(gates + t * ng, b, cs + t * nh, cs + (t + 1) * nh, tc + t * nh,
-                                  hs + (t + 1) * nh, n, H)
-
-
-cdef void _lstm_backward(floating *x_tm, const floating *w, const floating *u, const floating *hs,
-                         const floating *cs, floating *gates, const floating *tc,
-                         const floating *dy, floating *dh, floating *dc, floating *dw,
-                         floating *du, floating *db, floating *dx, int n, int T, int F, int H,
-                         bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H, ng = <Py_ssize_t>n * 4 * H
-    cdef const floating *dy_t
-    cdef int t
+cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                     Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
+    cdef const floating *u = <const floating *>L.u
+    cdef floating *hs = <floating *>L.hs + lo * H
+    cdef floating *cs = <floating *>L.cs + lo * H
+    cdef floating *g = <floating *>L.gates + lo * kh
+    cdef floating *tc = <floating *>L.aux + lo * H
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef floating *dc = <floating *>L.dc + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. gates_t (= x_t @ W) += hs[t] @ U   2. fused: activations, c_t, tanh(c_t), h_t
+            gemm(False, False, r, kh, H, <floating>1, hs + t * nh, H, u, kh, <floating>1,
+                 g + t * ng, kh)
+            if floating is float:
+                lstm_step_forward_f32(g + t * ng, <const float *>L.b, cs + t * nh,
+                                      cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
+            else:
+                lstm_step_forward_f64(g + t * ng, <const double *>L.b, cs + t * nh,
+                                      cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
+        return
     for t in range(T - 1, -1, -1):
         # 1. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
         # 2. dh = dG_t @ U.T (the gradient of h_{t-1})
-        dy_t = dy + t * H if dy != NULL else NULL  # batch-first slice dy[:, t], ld T*H
         if floating is float:
-            lstm_step_backward_f32(gates + t * ng, tc + t * nh, cs + t * nh, dh, dy_t, T * H, dc,
-                                   n, H)
+            lstm_step_backward_f32(g + t * ng, tc + t * nh, cs + t * nh, dh,
+                                   dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
         else:
-            lstm_step_backward_f64(gates + t * ng, tc + t * nh, cs + t * nh, dh, dy_t, T * H, dc,
-                                   n, H)
-        gemm(False, True, n, H, 4 * H, <floating>1, gates + t * ng, 4 * H, u, 4 * H, <floating>0,
-             dh, H)
-    # 3. dW = x_tm.T @ dG   4. dU = hs[:T].T @ dG   5. db = column sums of dG (in double)
-    _dense_grads(x_tm, hs, gates, dw, du, n, T, F, H, 4 * H)
-    if db != NULL:
-        _bias_grad(db, gates, <Py_ssize_t>T * n, 4 * H)
-    # 6. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
-    if dx != NULL:
-        gemm(False, True, T * n, F, 4 * H, <floating>1, gates, 4 * H, w, 4 * H, <floating>0,
-             x_tm, F)
-        _from_time_major(x_tm, dx, n, T, F, reverse)
+            lstm_step_backward_f64(g + t * ng, tc + t * nh, cs + t * nh, dh,
+                                   dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
+        gemm(False, True, r, H, kh, <floating>1, g + t * ng, kh, u, kh, <floating>0, dh, H)
 
 
-# ---- GRU ------------------------------------------------------------------------------
-
-cdef void _gru_forward(const floating *x, floating *x_tm, const floating *w, const floating *u,
-                       const floating *b_ih, const floating *b_hh, floating *hs, floating *gates,
-                       floating *hn, floating *hu, int n, int T, int F, int H,
-                       bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H, ng = <Py_ssize_t>n * 3 * H
-    cdef int t
-    # 1. x_tm = x in time-major order (time reversed when go_backwards)
-    _to_time_major(x, x_tm, n, T, F, reverse)
-    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    gemm(False, False, T * n, 3 * H, F, <floating>1, x_tm, F, w, 3 * H, <floating>0, gates, 3 * H)
-    for t in range(T):
-        # 3. hu = hs[t] @ U   4. fused gates: r, z, n, hn_t, h_t
-        gemm(False, False, n, 3 * H, H, <floating>1, hs + t * nh, H, u, 3 * H, <floating>0, hu,
-             3 * H)
-        if floating is float:
-            gru_step_forward_f32(gates + t * ng, hu, b_ih, b_hh, hs + t * nh, hn + t * nh,
-                                 hs + (t + 1) * nh, n, H)
-        else:
-            gru_step_forward_f64(gates + t * ng, hu, b_ih, b_hh, hs + t * nh, hn + t * nh,
-                                 hs + (t + 1) * nh, n, H)
-
-
-cdef void _gru_backward(floating *x_tm, const floating *w, const floating *u, const floating *hs,
-                        floating *gates, floating *hn, const floating *dy, floating *dh,
-                        floating *dw, floating *du, floating *db_ih, floating *db_hh,
-                        floating *dx, int n, int T, int F, int H, bint reverse) noexcept nogil:
-    cdef Py_ssize_t nh = <Py_ssize_t>n * H, ng = <Py_ssize_t>n * 3 * H
-    cdef Py_ssize_t rows = <Py_ssize_t>T * n
-    cdef const floating *dy_t
-    cdef int t
+cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                    Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
+    cdef const floating *u = <const floating *>L.u
+    cdef floating *hs = <floating *>L.hs + lo * H
+    cdef floating *g = <floating *>L.gates + lo * kh
+    cdef floating *hn = <floating *>L.aux + lo * H
+    cdef floating *hu = <floating *>L.hu + lo * kh
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. hu = hs[t] @ U   2. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
+            gemm(False, False, r, kh, H, <floating>1, hs + t * nh, H, u, kh, <floating>0, hu, kh)
+            if floating is float:
+                gru_step_forward_f32(g + t * ng, hu, <const float *>L.b, <const float *>L.b2,
+                                     hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
+            else:
+                gru_step_forward_f64(g + t * ng, hu, <const double *>L.b, <const double *>L.b2,
+                                     hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
+        return
     for t in range(T - 1, -1, -1):
         # 1. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
         # 2. dh += G_h @ U.T (the gradient of h_{t-1})
-        dy_t = dy + t * H if dy != NULL else NULL  # batch-first slice dy[:, t], ld T*H
         if floating is float:
-            gru_step_backward_f32(gates + t * ng, hn + t * nh, hs + t * nh, dh, dy_t, T * H, n, H)
+            gru_step_backward_f32(g + t * ng, hn + t * nh, hs + t * nh, dh,
+                                  dy + t * H if dy != NULL else NULL, T * H, r, H)
         else:
-            gru_step_backward_f64(gates + t * ng, hn + t * nh, hs + t * nh, dh, dy_t, T * H, n, H)
-        gemm(False, True, n, H, 3 * H, <floating>1, gates + t * ng, 3 * H, u, 3 * H, <floating>1,
-             dh, H)
-    # 3. dU = hs[:T].T @ G_h (one GEMM)
-    # 4. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
-    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
-    gemm(True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du, 3 * H)
-    gemm(True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0, dw, 3 * H)
-    gemm(True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H, 3 * H)
-    # 5. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
-    if db_hh != NULL:
-        _bias_grad(db_hh, gates, rows, 3 * H)
-        memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
-        _bias_grad(db_ih + 2 * H, hn, rows, H)
-    # 6. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
-    if dx != NULL:
-        gemm(False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H, <floating>0,
-             x_tm, F)
-        gemm(False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1, x_tm, F)
-        _from_time_major(x_tm, dx, n, T, F, reverse)
+            gru_step_backward_f64(g + t * ng, hn + t * nh, hs + t * nh, dh,
+                                  dy + t * H if dy != NULL else NULL, T * H, r, H)
+        gemm(False, True, r, H, kh, <floating>1, g + t * ng, kh, u, kh, <floating>1, dh, H)
 
 
-# ---- dispatch (one call per op call, under nogil) ----------------------------------------
+cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # the loop of rows [lo, hi), typed by the op's dtype
+    cdef const Loop *L = <const Loop *>ctx
+    if L.kind == SIMPLE_RNN:
+        if L.f64:
+            _simple_rnn_rows(L, <double *>NULL, lo, hi)
+        else:
+            _simple_rnn_rows(L, <float *>NULL, lo, hi)
+    elif L.kind == LSTM:
+        if L.f64:
+            _lstm_rows(L, <double *>NULL, lo, hi)
+        else:
+            _lstm_rows(L, <float *>NULL, lo, hi)
+    elif L.f64:
+        _gru_rows(L, <double *>NULL, lo, hi)
+    else:
+        _gru_rows(L, <float *>NULL, lo, hi)
+
+
+cdef void _rows_single_blas(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # a half of a split loop: its products stay on the thread running it
+    cdef int prev = force_single_thread_begin()
+    _rows(ctx, lo, hi)
+    single_thread_end(prev)
+
+
+# When loops split (set_batch_split): "auto" splits when BLAS may use two threads or more
+# (so set_num_threads(1) and threadpoolctl limits are obeyed), BLAS can be held to one
+# thread per caller (OpenBLAS 0.3.27+), both halves get at least _MIN_HALF_ROWS rows and
+# the loop holds at least _split_min_macs multiply-adds: a thread costs tens of
+# microseconds, about what 2**21 multiply-adds take on one core.
+cdef enum:
+    SPLIT_NEVER = 0
+    SPLIT_AUTO = 1
+    SPLIT_ALWAYS = 2
+    _MIN_HALF_ROWS = 4
+cdef int _split_mode = SPLIT_AUTO
+cdef long long _split_min_macs = 1 << 23
+_SPLIT_MODES = {"never": SPLIT_NEVER, "auto": SPLIT_AUTO, "always": SPLIT_ALWAYS}
+
+
+def set_batch_split(mode="auto", min_macs=None):
+    """How recurrent time loops use two cores: "auto" (default), "never" or "always"
+    (any batch of two or more rows; for tests). min_macs: the smallest loop, in
+    multiply-adds T*n*H*kH, that "auto" splits (default 2**23). Returns the previous
+    (mode, min_macs)."""
+    global _split_mode, _split_min_macs
+    if mode not in _SPLIT_MODES:
+        raise ValueError(f"set_batch_split expected mode 'auto', 'never' or 'always'. "
+                         f"Received: {mode!r}")
+    prev = ({v: k for k, v in _SPLIT_MODES.items()}[_split_mode], _split_min_macs)
+    _split_mode = _SPLIT_MODES[mode]
+    if min_macs is not None:
+        _split_min_macs = int(min_macs)
+    return prev
+
+
+cdef bint _split_rows(const Loop *L) noexcept nogil:
+    if _split_mode == SPLIT_NEVER or L.n < 2:
+        return False
+    if _split_mode == SPLIT_ALWAYS:
+        return True
+    return (L.n >= 2 * _MIN_HALF_ROWS and blas_threads() >= 2 and can_force_single_thread()
+            and <long long>L.T * L.n * L.H * L.kh >= _split_min_macs)
+
+
+cdef void _run_loop(Loop *L) noexcept nogil:
+    if _split_rows(L):
+        fastnn_run_halves(_rows_single_blas, L, L.n, L.n // 2)
+    else:
+        _rows(L, 0, L.n)
+
+
+cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
+                const void *u, const void *b, const void *b2, void *hs, void *cs, void *gates,
+                void *aux, void *hu, const void *dy, void *dh, void *dc) noexcept nogil:
+    cdef Loop L
+    L.kind, L.act, L.f64, L.backward, L.n, L.T, L.H = kind, act, f64, backward, n, T, H
+    L.kh = (4 if kind == LSTM else 3 if kind == GRU else 1) * H
+    L.u, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, b, b2, hs, cs, gates, aux, hu
+    L.dy, L.dh, L.dc = dy, dh, dc
+    return L
+
+
+# ---- a whole forward / backward (one call per op call, under nogil) ----------------------
 
 cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floating *w,
                        const floating *u, const floating *b, const floating *b2, floating *hs,
@@ -268,13 +323,18 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
                        floating *out, bint return_sequences, int n, int T, int F, int H, int act,
                        bint reverse) noexcept nogil:
     cdef Py_ssize_t nh = <Py_ssize_t>n * H
-    if kind == SIMPLE_RNN:
-        _simple_rnn_forward(x, x_tm, w, u, b, hs, n, T, F, H, act, reverse)
-    elif kind == LSTM:
-        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, n, T, F, H, reverse)
-    else:
-        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, n, T, F, H, reverse)
-    # the output, batch-first: every h_t in processing order, or the final state
+    cdef int kh = _gate_count(kind) * H
+    # 1. x_tm = x in time-major order (time reversed when go_backwards)
+    _to_time_major(x, x_tm, n, T, F, reverse)
+    # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
+    #    (SimpleRNN), else into the gate pre-activations
+    gemm(False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
+         hs + nh if kind == SIMPLE_RNN else gates, kh)
+    # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
+    cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, b, b2, hs, cs, gates,
+                        aux, hu, NULL, NULL, NULL)
+    _run_loop(&L)
+    # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
         _from_time_major(hs + nh, out, n, T, H, False)
     else:
@@ -286,13 +346,58 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                         const floating *dy, floating *dh, floating *dc, floating *dw,
                         floating *du, floating *db, floating *db2, floating *dx, int n, int T,
                         int F, int H, int act, bint reverse) noexcept nogil:
-    if kind == SIMPLE_RNN:
-        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, n, T, F, H, act, reverse)
-    elif kind == LSTM:
-        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, dx, n, T, F, H,
-                       reverse)
+    # 1. the time loop: gate backward and dG_t @ U.T per step (the *_rows above); the
+    #    gate activations (SimpleRNN: da) become the pre-activation gradients dG
+    cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL,
+                        <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
+    _run_loop(&L)
+    # 2. dW, dU, db and dx from dG over all T*n rows, one GEMM each
+    if kind == GRU:
+        _gru_grads(x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
     else:
-        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, dw, du, db, db2, dx, n, T, F, H, reverse)
+        _grads(x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db, dx, n, T, F, H,
+               L.kh, reverse)
+
+
+cdef void _grads(floating *x_tm, const floating *w, const floating *hs, const floating *g,
+                 floating *dw, floating *du, floating *db, floating *dx, int n, int T, int F,
+                 int H, int kh, bint reverse) noexcept nogil:
+    # SimpleRNN and LSTM, g = dG (T*n, kH): 1. dW = x_tm.T @ dG   2. dU = hs[:T].T @ dG
+    # 3. db = column sums of dG (in double)   4. dx_tm = dG @ W.T (into x_tm, no longer
+    # needed), back to batch-first order
+    _dense_grads(x_tm, hs, g, dw, du, n, T, F, H, kh)
+    if db != NULL:
+        _bias_grad(db, g, <Py_ssize_t>T * n, kh)
+    if dx != NULL:
+        gemm(False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
+        _from_time_major(x_tm, dx, n, T, F, reverse)
+
+
+cdef void _gru_grads(floating *x_tm, const floating *w, const floating *hs, floating *gates,
+                     floating *hn, floating *dw, floating *du, floating *db_ih, floating *db_hh,
+                     floating *dx, int n, int T, int F, int H, bint reverse) noexcept nogil:
+    cdef Py_ssize_t rows = <Py_ssize_t>T * n
+    # 1. dU = hs[:T].T @ G_h (one GEMM)
+    # 2. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
+    gemm(True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du, 3 * H)
+    gemm(True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0, dw, 3 * H)
+    gemm(True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H, 3 * H)
+    # 3. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
+    if db_hh != NULL:
+        _bias_grad(db_hh, gates, rows, 3 * H)
+        memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
+        _bias_grad(db_ih + 2 * H, hn, rows, H)
+    # 4. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
+    if dx != NULL:
+        gemm(False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H, <floating>0,
+             x_tm, F)
+        gemm(False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1, x_tm, F)
+        _from_time_major(x_tm, dx, n, T, F, reverse)
+
+
+cdef inline int _gate_count(int kind) noexcept nogil:
+    return 4 if kind == LSTM else 3 if kind == GRU else 1
 
 
 cdef inline char *_ptr(a):
