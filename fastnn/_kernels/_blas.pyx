@@ -92,7 +92,9 @@ def gemm_rowmajor(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] c,
             f"a.shape={(a.shape[0], a.shape[1])}, b.shape={(b.shape[0], b.shape[1])}, "
             f"c.shape={(c.shape[0], c.shape[1])}, trans_a={trans_a}, trans_b={trans_b}")
     with nogil:
-        gemm(trans_a, trans_b, m, n, k, <floating>alpha, &a[0, 0] if a.shape[0] else NULL,
-             a.shape[1], &b[0, 0] if b.shape[0] else NULL, b.shape[1], <floating>beta,
-             &c[0, 0] if c.shape[0] else NULL, c.shape[1])
+        # an empty operand (either axis 0) has no element to point at: NULL, never read
+        gemm(trans_a, trans_b, m, n, k, <floating>alpha,
+             &a[0, 0] if a.shape[0] and a.shape[1] else NULL, a.shape[1],
+             &b[0, 0] if b.shape[0] and b.shape[1] else NULL, b.shape[1], <floating>beta,
+             &c[0, 0] if c.shape[0] and c.shape[1] else NULL, c.shape[1])
     return np.asarray(c)
