@@ -124,6 +124,14 @@ ptrdiff_t first_bad_label_f64(const double *t, ptrdiff_t n, ptrdiff_t d);
 float debug_heap_overflow_f32(ptrdiff_t n);
 #endif
 
+/* ---- stepgemm.c -------------------------------------------------------------
+ * The per-timestep product of the recurrent loops without BLAS's operand packing:
+ * C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1. AVX-512
+ * only: fastnn_step_gemm_available() says whether this CPU may call it. */
+int fastnn_step_gemm_available(void);
+void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc);
+
 /* ---- recurrent.c ------------------------------------------------------------
  * Per-timestep pointwise gate kernels of SimpleRNN, LSTM and GRU: one call per
  * timestep over the n rows of that step, between the GEMMs done by the caller

@@ -76,13 +76,19 @@ def _compare(a, b, dt, what=""):
         np.testing.assert_allclose(a[k], b[k], **_tol(dt), err_msg=f"{what} {k}")
 
 
-@pytest.fixture(params=["never", "always"])
+@pytest.fixture(params=["never", "always", "never-blas"])
 def split(request):
     """Compiled time loops run whole ("never") or as two batch halves on two threads
-    ("always"); the default "auto" picks by size, so both paths are tested here."""
-    prev = c_rec.set_batch_split(request.param)
+    ("always"), and their per-step products go through the step kernel (float32 on
+    AVX-512 CPUs) or BLAS ("-blas", as on other CPUs); "auto" picks by size, so every
+    path is tested here."""
+    mode, _, blas = request.param.partition("-")
+    prev = c_rec.set_batch_split(mode)
+    prev_kernel = c_rec.set_step_kernel(False) if blas else None
     yield request.param
     c_rec.set_batch_split(*prev)
+    if blas:
+        c_rec.set_step_kernel(prev_kernel)
 
 
 # ---- compiled against the NumPy twin --------------------------------------------------
@@ -116,6 +122,35 @@ def test_split_halves_give_the_unsplit_results(dt, kind, n):
     tol = dict(rtol=1e-5, atol=1e-6) if dt == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for k in res[0]:
         np.testing.assert_allclose(res[1][k], res[0][k], **tol, err_msg=k)
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 7), (4, 3, 64), (5, 17, 16),
+                                   (9, 130, 81), (64, 128, 512), (7, 0, 5), (0, 4, 3)])
+@pytest.mark.parametrize("beta", [False, True])
+def test_step_product_matches_numpy(m, k, n, beta):
+    # every column tail (masked vectors), 4-row blocks and the 1-row tail, k = 0
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    p = rng.standard_normal((k, n)).astype(np.float32)
+    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    c = c0.copy()
+    assert c_rec.step_product(a, p, c, beta) is not None
+    want = a.astype(np.float64) @ p + (c0 if beta else 0)
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5 * max(1, k) ** 0.5)
+    with pytest.raises(ValueError, match="a \\(m, k\\), p \\(k, n\\), c \\(m, n\\)"):
+        c_rec.step_product(a, np.zeros((k, n + 1), np.float32), c, beta)
+
+
+def test_step_kernel_switch():
+    if not c_rec.STEP_KERNEL:
+        with pytest.raises(ValueError, match="needs AVX-512"):
+            c_rec.set_step_kernel(True)
+        return
+    prev = c_rec.set_step_kernel(False)
+    try:
+        assert c_rec.set_step_kernel(True) is False
+    finally:
+        c_rec.set_step_kernel(prev)
 
 
 def test_set_batch_split_modes():

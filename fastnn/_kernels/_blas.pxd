@@ -19,6 +19,8 @@ cdef bint can_force_single_thread() noexcept nogil
 # Threads the BLAS would use for a large product (threadpoolctl / set_num_threads
 # limits included), or 0 when the BLAS cannot say (not OpenBLAS).
 cdef int blas_threads() noexcept nogil
+# The size (multiply-adds) from which products use BLAS's threads (set_single_thread_below).
+cdef long long small_gemm_macs() noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,

@@ -71,6 +71,10 @@ cdef int force_single_thread_begin() noexcept nogil:
     return _local_threads(1)
 
 
+cdef long long small_gemm_macs() noexcept nogil:
+    return _small_gemm
+
+
 cdef bint can_force_single_thread() noexcept nogil:
     return _local_threads != NULL
 

@@ -98,3 +98,8 @@ cdef extern from "fastnn_kernels.h" nogil:
     void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
                                double *dh_nh, const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
                                Py_ssize_t h)
+
+    int fastnn_step_gemm_available()
+    void fastnn_step_gemm_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                              Py_ssize_t lda, const float *p, Py_ssize_t ldp, int beta, float *c,
+                              Py_ssize_t ldc)

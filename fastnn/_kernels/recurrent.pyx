@@ -37,14 +37,15 @@ cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
 from fastnn._kernels._blas cimport (
-    gemm, force_single_thread_begin, single_thread_end, blas_threads, can_force_single_thread)
+    gemm, force_single_thread_begin, single_thread_end, blas_threads, can_force_single_thread,
+    small_gemm_macs)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
     simple_rnn_step_backward_f32, simple_rnn_step_backward_f64,
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
-    bias_grad_f32, bias_grad_f64)
+    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 # argument checks are shared with the twin, so both raise the same errors
@@ -112,13 +113,69 @@ cdef inline void _dense_grads(const floating *x_tm, const floating *hs, const fl
 # two threads, each with single-threaded BLAS, joined once (csrc/threads.c). The other
 # way to use two cores, letting BLAS split each per-step product, makes its two threads
 # meet 2T times per step; that is what made small products collapse on a busy machine
-# (see _blas.pyx), so those stay on one thread. See _split_rows for when a loop splits.
+# (see _blas.pyx), so those stay on one thread. See _plan for when a loop splits.
+
+# The per-step products go through csrc/stepgemm.c (float32, AVX-512 CPUs): it reads U
+# (backward: U^T, transposed once per call) in place instead of packing it at every
+# step as BLAS does. Elsewhere, and for float64, BLAS.
+cdef bint _step_kernel = fastnn_step_gemm_available()
+
+
+cdef inline void _step_product(bint kernel, int m, int n, int k, const floating *a,
+                               const floating *p, const floating *u_nt, bint beta,
+                               floating *c) noexcept nogil:
+    # c (m, n) = beta * c + a (m, k) @ p (k, n), every operand dense row-major, through
+    # the step kernel when `kernel` (float32 only), else BLAS. p is NULL when only
+    # u_nt = p.T (n, k) is at hand: BLAS then multiplies by the transpose.
+    if floating is float:
+        if kernel and p != NULL:
+            fastnn_step_gemm_f32(m, n, k, a, k, p, n, beta, c, n)
+            return
+    if p != NULL:
+        gemm(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
+    else:
+        gemm(False, True, m, n, k, <floating>1, a, k, u_nt, k, <floating>beta, c, n)
+
+
+STEP_KERNEL = bool(_step_kernel)  # this CPU can run csrc/stepgemm.c
+
+
+def set_step_kernel(bint on):
+    """Use the packing-free per-step product (True, the default where STEP_KERNEL) or
+    BLAS for it (False). Returns the previous setting."""
+    global _step_kernel
+    if on and not STEP_KERNEL:
+        raise ValueError("set_step_kernel expected False on this CPU (the step kernel "
+                         "needs AVX-512). Received: True")
+    prev, _step_kernel = bool(_step_kernel), on
+    return prev
+
+
+def step_product(const float[:, ::1] a, const float[:, ::1] p, float[:, ::1] c, bint beta):
+    """c = beta * c + a @ p in place with the per-step product of the time loops (the
+    packing-free kernel where STEP_KERNEL, else BLAS), float32; for tests."""
+    if a.shape[1] != p.shape[0] or c.shape[0] != a.shape[0] or c.shape[1] != p.shape[1]:
+        raise ValueError(f"step_product expected a (m, k), p (k, n), c (m, n). Received: "
+                         f"a {(a.shape[0], a.shape[1])}, p {(p.shape[0], p.shape[1])}, "
+                         f"c {(c.shape[0], c.shape[1])}")
+    cdef float one = 0
+    cdef const float *pa = &a[0, 0] if a.shape[0] and a.shape[1] else &one
+    cdef const float *pp = &p[0, 0] if p.shape[0] and p.shape[1] else &one
+    cdef float *pc = &c[0, 0] if c.shape[0] and c.shape[1] else &one
+    with nogil:
+        _step_product(_step_kernel, <int>c.shape[0], <int>c.shape[1], <int>a.shape[1], pa, pp,
+                      <float *>NULL, beta, pc)
+    return np.asarray(c)
+
 
 cdef struct Loop:
     # one time loop of one op call; the pointers are float * or double * (f64)
     int kind, act, T, H, kh, f64, backward
+    int kernel            # per-step products through csrc/stepgemm.c (see _plan)
+    int split             # the loop runs as two batch halves on two threads (see _plan)
     Py_ssize_t n
     const void *u
+    const void *ut        # backward: U^T (kH, H) for the step kernel, else NULL
     const void *b         # SimpleRNN / LSTM bias, GRU b_ih (kH,)
     const void *b2        # GRU b_hh (3H,)
     void *hs              # (T+1, n, H): hs[0] the initial state, hs[t+1] = h_t
@@ -136,6 +193,7 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef int T = L.T, H = L.H, r = <int>(hi - lo), t
     cdef Py_ssize_t nh = L.n * H
     cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
     cdef floating *hs = <floating *>L.hs + lo * H      # row lo of every step block
     cdef floating *da = <floating *>L.aux + lo * H
     cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
@@ -143,8 +201,7 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     if not L.backward:
         for t in range(T):
             # 1. hs[t+1] (= x_t @ W) += hs[t] @ U   2. hs[t+1] = act(hs[t+1] + b), fused
-            gemm(False, False, r, H, H, <floating>1, hs + t * nh, H, u, H, <floating>1,
-                 hs + (t + 1) * nh, H)
+            _step_product(L.kernel, r, H, H, hs + t * nh, u, NULL, True, hs + (t + 1) * nh)
             if floating is float:
                 simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
             else:
@@ -158,7 +215,7 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh,
                                          dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
-        gemm(False, True, r, H, H, <floating>1, da + t * nh, H, u, H, <floating>0, dh, H)
+        _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
 
 
 cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
@@ -166,6 +223,7 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
     cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
     cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
     cdef floating *hs = <floating *>L.hs + lo * H
     cdef floating *cs = <floating *>L.cs + lo * H
     cdef floating *g = <floating *>L.gates + lo * kh
@@ -176,8 +234,7 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     if not L.backward:
         for t in range(T):
             # 1. gates_t (= x_t @ W) += hs[t] @ U   2. fused: activations, c_t, tanh(c_t), h_t
-            gemm(False, False, r, kh, H, <floating>1, hs + t * nh, H, u, kh, <floating>1,
-                 g + t * ng, kh)
+            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, True, g + t * ng)
             if floating is float:
                 lstm_step_forward_f32(g + t * ng, <const float *>L.b, cs + t * nh,
                                       cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
@@ -194,7 +251,7 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             lstm_step_backward_f64(g + t * ng, tc + t * nh, cs + t * nh, dh,
                                    dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
-        gemm(False, True, r, H, kh, <floating>1, g + t * ng, kh, u, kh, <floating>0, dh, H)
+        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
 
 
 cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
@@ -202,6 +259,7 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
     cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
     cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
     cdef floating *hs = <floating *>L.hs + lo * H
     cdef floating *g = <floating *>L.gates + lo * kh
     cdef floating *hn = <floating *>L.aux + lo * H
@@ -211,7 +269,7 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     if not L.backward:
         for t in range(T):
             # 1. hu = hs[t] @ U   2. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
-            gemm(False, False, r, kh, H, <floating>1, hs + t * nh, H, u, kh, <floating>0, hu, kh)
+            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, False, hu)
             if floating is float:
                 gru_step_forward_f32(g + t * ng, hu, <const float *>L.b, <const float *>L.b2,
                                      hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
@@ -228,7 +286,7 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             gru_step_backward_f64(g + t * ng, hn + t * nh, hs + t * nh, dh,
                                   dy + t * H if dy != NULL else NULL, T * H, r, H)
-        gemm(False, True, r, H, kh, <floating>1, g + t * ng, kh, u, kh, <floating>1, dh, H)
+        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
 
 
 cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
@@ -257,11 +315,15 @@ cdef void _rows_single_blas(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept no
     single_thread_end(prev)
 
 
-# When loops split (set_batch_split): "auto" splits when BLAS may use two threads or more
-# (so set_num_threads(1) and threadpoolctl limits are obeyed), BLAS can be held to one
-# thread per caller (OpenBLAS 0.3.27+), both halves get at least _MIN_HALF_ROWS rows and
-# the loop holds at least _split_min_macs multiply-adds: a thread costs tens of
-# microseconds, about what 2**21 multiply-adds take on one core.
+# How a loop runs (_plan). A per-step product of at least small_gemm_macs() multiply-adds
+# (LSTM(512) at batch 128: 2**27) is worth BLAS's own threads: it runs whole, through BLAS.
+# Smaller ones (LSTM(128) at batch 64: 2**22) lose to thread hand-offs at every step, so
+# with two or more BLAS threads allowed (set_num_threads(1) and threadpoolctl limits are
+# obeyed) the loop splits into two batch halves of at least _MIN_HALF_ROWS rows, if it
+# holds at least _split_min_macs multiply-adds in all (a thread costs tens of
+# microseconds, about 2**21 multiply-adds on one core) and BLAS can be held to one
+# thread per caller (OpenBLAS 0.3.27+). Small products use the step kernel (float32,
+# AVX-512), split or not. set_batch_split("never" / "always") overrides the split.
 cdef enum:
     SPLIT_NEVER = 0
     SPLIT_AUTO = 1
@@ -288,29 +350,36 @@ def set_batch_split(mode="auto", min_macs=None):
     return prev
 
 
-cdef bint _split_rows(const Loop *L) noexcept nogil:
+cdef void _plan(Loop *L) noexcept nogil:
+    cdef bint threads = blas_threads() >= 2
+    cdef bint big_step = <long long>L.n * L.H * L.kh >= small_gemm_macs()
+    L.kernel = _step_kernel and not L.f64 and not (big_step and threads)
     if _split_mode == SPLIT_NEVER or L.n < 2:
-        return False
-    if _split_mode == SPLIT_ALWAYS:
-        return True
-    return (L.n >= 2 * _MIN_HALF_ROWS and blas_threads() >= 2 and can_force_single_thread()
-            and <long long>L.T * L.n * L.H * L.kh >= _split_min_macs)
+        L.split = False
+    elif _split_mode == SPLIT_ALWAYS:
+        L.split = True
+    else:
+        L.split = (threads and not big_step and L.n >= 2 * _MIN_HALF_ROWS
+                   and can_force_single_thread()
+                   and <long long>L.T * L.n * L.H * L.kh >= _split_min_macs)
 
 
 cdef void _run_loop(Loop *L) noexcept nogil:
-    if _split_rows(L):
+    # after _plan
+    if L.split:
         fastnn_run_halves(_rows_single_blas, L, L.n, L.n // 2)
     else:
         _rows(L, 0, L.n)
 
 
 cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
-                const void *u, const void *b, const void *b2, void *hs, void *cs, void *gates,
-                void *aux, void *hu, const void *dy, void *dh, void *dc) noexcept nogil:
+                const void *u, const void *ut, const void *b, const void *b2, void *hs, void *cs,
+                void *gates, void *aux, void *hu, const void *dy, void *dh,
+                void *dc) noexcept nogil:
     cdef Loop L
     L.kind, L.act, L.f64, L.backward, L.n, L.T, L.H = kind, act, f64, backward, n, T, H
     L.kh = (4 if kind == LSTM else 3 if kind == GRU else 1) * H
-    L.u, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, b, b2, hs, cs, gates, aux, hu
+    L.u, L.ut, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, ut, b, b2, hs, cs, gates, aux, hu
     L.dy, L.dh, L.dc = dy, dh, dc
     return L
 
@@ -331,8 +400,9 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     gemm(False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
          hs + nh if kind == SIMPLE_RNN else gates, kh)
     # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
-    cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, b, b2, hs, cs, gates,
-                        aux, hu, NULL, NULL, NULL)
+    cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
+                        gates, aux, hu, NULL, NULL, NULL)
+    _plan(&L)
     _run_loop(&L)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
@@ -344,14 +414,23 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
 cdef void _run_backward(int kind, floating *x_tm, const floating *w, const floating *u,
                         const floating *hs, const floating *cs, floating *gates, floating *aux,
                         const floating *dy, floating *dh, floating *dc, floating *dw,
-                        floating *du, floating *db, floating *db2, floating *dx, int n, int T,
-                        int F, int H, int act, bint reverse) noexcept nogil:
-    # 1. the time loop: gate backward and dG_t @ U.T per step (the *_rows above); the
-    #    gate activations (SimpleRNN: da) become the pre-activation gradients dG
-    cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL,
+                        floating *du, floating *db, floating *db2, floating *dx, floating *ut,
+                        int n, int T, int F, int H, int act, bint reverse) noexcept nogil:
+    cdef int kh = _gate_count(kind) * H, i, j
+    cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
+    _plan(&L)
+    # 1. U^T (kH, H) for the step kernel, when it is used (ut: the op's workspace for it)
+    L.kernel = L.kernel and ut != NULL
+    if L.kernel:
+        for i in range(H):
+            for j in range(kh):
+                ut[j * H + i] = u[i * kh + j]
+        L.ut = ut
+    # 2. the time loop: gate backward and dG_t @ U.T per step (the *_rows above); the
+    #    gate activations (SimpleRNN: da) become the pre-activation gradients dG
     _run_loop(&L)
-    # 2. dW, dU, db and dx from dG over all T*n rows, one GEMM each
+    # 3. dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
         _gru_grads(x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
     else:
@@ -444,6 +523,8 @@ cdef class _RecurrentOp(Op):
     cdef char *hu
     cdef char *dh
     cdef char *dc
+    cdef object ut_ws                # U^T for the step kernel (float32 on AVX-512), or None
+    cdef char *ut
     cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
     cdef Py_ssize_t n_fwd, n_bwd
     cdef bint consumed
@@ -465,6 +546,8 @@ cdef class _RecurrentOp(Op):
         self.grads = tuple(grads.values())
         bs, gs = list(biases.values()), list(grads.values())[2:]
         zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
+        self.ut_ws = np.empty(k * H * H, dt) if STEP_KERNEL and dt == np.float32 else None
+        self.ut = _ptr(self.ut_ws)
         b = bs[0] if bs[0] is not None else zero
         b2 = (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None
         db, db2 = gs[0], (gs[1] if len(gs) > 1 else None)
@@ -585,14 +668,14 @@ cdef class _RecurrentOp(Op):
                               <double *>self.aux, <double *>dhs, <double *>self.dh,
                               <double *>self.dc, <double *>self.dw, <double *>self.du,
                               <double *>self.db, <double *>self.db2, <double *>dx,
-                              nn, T, F, H, self.act, self.go_backwards)
+                              <double *>self.ut, nn, T, F, H, self.act, self.go_backwards)
             else:
                 _run_backward(self.kind, <float *>self.x_tm, <float *>self.w, <float *>self.u,
                               <float *>self.hs, <float *>self.cs, <float *>self.gates,
                               <float *>self.aux, <float *>dhs, <float *>self.dh,
                               <float *>self.dc, <float *>self.dw, <float *>self.du,
                               <float *>self.db, <float *>self.db2, <float *>dx,
-                              nn, T, F, H, self.act, self.go_backwards)
+                              <float *>self.ut, nn, T, F, H, self.act, self.go_backwards)
         self.n_bwd, self.consumed = n, True
         return dx
 
