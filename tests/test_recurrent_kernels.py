@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import DTYPES, TOL, numeric_grad
-from fastnn._kernels import dense as c_dense, network as c_net, recurrent as c_rec
+from fastnn._kernels import _blas, dense as c_dense, network as c_net, recurrent as c_rec
 from fastnn.reference import dense as r_dense, network as r_net, recurrent as r_rec
 
 KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
@@ -85,10 +85,15 @@ def split(request):
     mode, _, blas = request.param.partition("-")
     prev = c_rec.set_batch_split(mode)
     prev_kernel = c_rec.set_step_kernel(False) if blas else None
+    # "always": every product of a split op counts as big, so the input projection and
+    # the gradient products are cut in two on two threads as well, even at test sizes
+    prev_small = _blas.set_single_thread_below(1) if mode == "always" else None
     yield request.param
     c_rec.set_batch_split(*prev)
     if blas:
         c_rec.set_step_kernel(prev_kernel)
+    if prev_small is not None:
+        _blas.set_single_thread_below(prev_small)
 
 
 # ---- compiled against the NumPy twin --------------------------------------------------
@@ -115,10 +120,12 @@ def test_split_halves_give_the_unsplit_results(dt, kind, n):
     res = []
     for mode in ("never", "always"):
         prev = c_rec.set_batch_split(mode)
+        prev_small = _blas.set_single_thread_below(1 if mode == "always" else 1 << 23)
         try:
             res.append(_run(c_rec, kind, go_backwards=True, **case))
         finally:
             c_rec.set_batch_split(*prev)
+            _blas.set_single_thread_below(prev_small)
     tol = dict(rtol=1e-5, atol=1e-6) if dt == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for k in res[0]:
         np.testing.assert_allclose(res[1][k], res[0][k], **tol, err_msg=k)

@@ -9,23 +9,35 @@ from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 # Small products run on one BLAS thread (see _blas.pyx): single_thread_begin(macs)
-# returns the caller's previous thread setting to hand to single_thread_end, or -1.
+# returns what to hand to single_thread_end afterwards.
 cdef int single_thread_begin(long long macs) noexcept nogil
-cdef void single_thread_end(int prev) noexcept nogil
-# Every product on one BLAS thread until single_thread_end (for code that runs its
-# own threads); -1 when the BLAS cannot be told per thread.
-cdef int force_single_thread_begin() noexcept nogil
-cdef bint can_force_single_thread() noexcept nogil
+cdef void single_thread_end(int entered) noexcept nogil
 # Threads the BLAS would use for a large product (threadpoolctl / set_num_threads
 # limits included), or 0 when the BLAS cannot say (not OpenBLAS).
 cdef int blas_threads() noexcept nogil
 # The size (multiply-adds) from which products use BLAS's threads (set_single_thread_below).
 cdef long long small_gemm_macs() noexcept nogil
+# Whether BLAS can be held to one thread (gemm_one_thread; OpenBLAS 0.3.27+).
+cdef bint can_hold_one_thread() noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                       const floating *a, int lda, const floating *b, int ldb,
                       floating beta, floating *c, int ldc) noexcept nogil:
+    _gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, <long long>m * n * k)
+
+
+cdef inline void gemm_one_thread(bint trans_a, bint trans_b, int m, int n, int k,
+                                 floating alpha, const floating *a, int lda, const floating *b,
+                                 int ldb, floating beta, floating *c, int ldc) noexcept nogil:
+    # for callers that run their own threads: BLAS stays on one, whatever the size
+    _gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 0)
+
+
+cdef inline void _gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                       const floating *a, int lda, const floating *b, int ldb,
+                       floating beta, floating *c, int ldc, long long size) noexcept nogil:
+    # size: the multiply-adds single_thread_begin judges (0: always one thread)
     cdef char ta = b'T' if trans_b else b'N'
     cdef char tb = b'T' if trans_a else b'N'
     if m <= 0 or n <= 0:
@@ -34,12 +46,12 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
         # op(A) @ op(B) is an all-zero (m, n) block: C = beta * C, without BLAS.
         _scale_rows(m, n, beta, c, ldc)
         return
-    cdef int prev = single_thread_begin(<long long>m * n * k)
+    cdef int entered = single_thread_begin(size)
     if floating is float:
         sgemm(&ta, &tb, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda, &beta, c, &ldc)
     else:
         dgemm(&ta, &tb, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda, &beta, c, &ldc)
-    single_thread_end(prev)
+    single_thread_end(entered)
 
 
 cdef inline void _scale_rows(int m, int n, floating beta, floating *c, int ldc) noexcept nogil:

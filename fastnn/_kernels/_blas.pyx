@@ -10,30 +10,60 @@ cdef extern from *:
     #endif
     #if defined(__linux__) || defined(__APPLE__)
     #include <dlfcn.h>
+    #include <pthread.h>
+    #include <stdio.h>
     /* A symbol (openblas_set_num_threads_local, openblas_get_num_threads) of the
      * library that holds scipy's sgemm; NULL when that BLAS is not an OpenBLAS that
-     * has it (the per-thread setting needs 0.3.27 or newer). */
+     * has it (the first needs 0.3.27 or newer). */
     static void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name) {
         Dl_info info;
-        void *handle;
+        void *handle, *sym;
+        char prefixed[128];
         if (!dladdr(sgemm_ptr, &info) || !info.dli_fname) return NULL;
         handle = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
         if (!handle) return NULL;
-        return dlsym(handle, name);
+        sym = dlsym(handle, name);
+        /* scipy's own OpenBLAS build prefixes most of its symbols with "scipy_" */
+        if (!sym && snprintf(prefixed, sizeof prefixed, "scipy_%s", name) < (int)sizeof prefixed)
+            sym = dlsym(handle, prefixed);
+        return sym;
+    }
+    /* Despite its name, openblas_set_num_threads_local sets OpenBLAS's process-wide
+     * thread count (0.3.30: a call from one thread changes what another sees), so
+     * the switch to one thread is shared: the first small product to start sets 1
+     * and keeps the old count, the last to finish puts it back. Without the count,
+     * two threads interleaving their saves and restores could leave BLAS on one
+     * thread for good. */
+    static pthread_mutex_t fastnn_threads_lock = PTHREAD_MUTEX_INITIALIZER;
+    static int fastnn_small_depth = 0, fastnn_saved_threads = 0;
+    static void fastnn_one_thread_enter(int (*set_threads)(int)) {
+        pthread_mutex_lock(&fastnn_threads_lock);
+        if (fastnn_small_depth++ == 0) fastnn_saved_threads = set_threads(1);
+        pthread_mutex_unlock(&fastnn_threads_lock);
+    }
+    static void fastnn_one_thread_leave(int (*set_threads)(int)) {
+        pthread_mutex_lock(&fastnn_threads_lock);
+        if (--fastnn_small_depth == 0) set_threads(fastnn_saved_threads);
+        pthread_mutex_unlock(&fastnn_threads_lock);
     }
     #else
     static void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name) {
         (void)sgemm_ptr; (void)name; return NULL;
     }
+    /* never called: no symbol is found on these platforms */
+    static void fastnn_one_thread_enter(int (*set_threads)(int)) { (void)set_threads; }
+    static void fastnn_one_thread_leave(int (*set_threads)(int)) { (void)set_threads; }
     #endif
     """
     void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name)
+    void fastnn_one_thread_enter(int (*set_threads)(int) noexcept nogil) nogil
+    void fastnn_one_thread_leave(int (*set_threads)(int) noexcept nogil) nogil
 
 ctypedef int (*local_threads_t)(int) noexcept nogil
 ctypedef int (*get_threads_t)() noexcept nogil
 
-# Small products run on one BLAS thread, set for the calling thread only (other
-# threads keep their setting). Measured on 2 cores: a 64x128x512 sgemm (one LSTM(128)
+# Small products run on one BLAS thread (see fastnn_one_thread_enter above for how the
+# switch is shared between threads). Measured on 2 cores: a 64x128x512 sgemm (one LSTM(128)
 # timestep at batch 64) took 0.09-0.11 ms on 1 thread and 5-7 ms on 2 while another
 # process was busy: OpenBLAS's threads wait for a core at every call; the LSTM(128)
 # T=100 B=64 training step went from 157 ms (2 threads) to 58 ms (1 thread).
@@ -46,6 +76,12 @@ cdef long long _small_gemm = 1 << 23
 HAS_LOCAL_THREADS = _local_threads != NULL
 
 
+def blas_thread_count():
+    """Threads scipy's BLAS uses for a large product, as the kernels see it (0: the
+    BLAS cannot say)."""
+    return blas_threads()
+
+
 def set_single_thread_below(long long macs):
     """Run products of fewer than `macs` multiply-adds on one BLAS thread (0: never).
     Returns the previous limit. Default 2**23 (a 64x128x512 product is 2**22)."""
@@ -56,26 +92,21 @@ def set_single_thread_below(long long macs):
 
 cdef int single_thread_begin(long long macs) noexcept nogil:
     if _local_threads == NULL or macs >= _small_gemm:
-        return -1
-    return _local_threads(1)
+        return 0
+    fastnn_one_thread_enter(_local_threads)
+    return 1
 
 
-cdef void single_thread_end(int prev) noexcept nogil:
-    if prev >= 0:
-        _local_threads(prev)
-
-
-cdef int force_single_thread_begin() noexcept nogil:
-    if _local_threads == NULL:
-        return -1
-    return _local_threads(1)
+cdef void single_thread_end(int entered) noexcept nogil:
+    if entered:
+        fastnn_one_thread_leave(_local_threads)
 
 
 cdef long long small_gemm_macs() noexcept nogil:
     return _small_gemm
 
 
-cdef bint can_force_single_thread() noexcept nogil:
+cdef bint can_hold_one_thread() noexcept nogil:
     return _local_threads != NULL
 
 

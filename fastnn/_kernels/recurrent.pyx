@@ -37,8 +37,7 @@ cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
 from fastnn._kernels._blas cimport (
-    gemm, force_single_thread_begin, single_thread_end, blas_threads, can_force_single_thread,
-    small_gemm_macs)
+    gemm, gemm_one_thread, blas_threads, small_gemm_macs, can_hold_one_thread)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
@@ -96,14 +95,6 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
         bias_grad_f32(db, g, rows, cols)
     else:
         bias_grad_f64(db, g, rows, cols)
-
-
-cdef inline void _dense_grads(const floating *x_tm, const floating *hs, const floating *g,
-                              floating *dw, floating *du, int n, int T, int F, int H,
-                              int kh) noexcept nogil:
-    # dW = x_tm.T @ g and dU = h_prev.T @ g over all T*n rows (one GEMM each)
-    gemm(True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
-    gemm(True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
 
 
 # ---- the time loops, over a block of batch rows -------------------------------------------
@@ -308,22 +299,16 @@ cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
         _gru_rows(L, <float *>NULL, lo, hi)
 
 
-cdef void _rows_single_blas(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # a half of a split loop: its products stay on the thread running it
-    cdef int prev = force_single_thread_begin()
-    _rows(ctx, lo, hi)
-    single_thread_end(prev)
-
-
 # How a loop runs (_plan). A per-step product of at least small_gemm_macs() multiply-adds
 # (LSTM(512) at batch 128: 2**27) is worth BLAS's own threads: it runs whole, through BLAS.
 # Smaller ones (LSTM(128) at batch 64: 2**22) lose to thread hand-offs at every step, so
 # with two or more BLAS threads allowed (set_num_threads(1) and threadpoolctl limits are
 # obeyed) the loop splits into two batch halves of at least _MIN_HALF_ROWS rows, if it
 # holds at least _split_min_macs multiply-adds in all (a thread costs tens of
-# microseconds, about 2**21 multiply-adds on one core) and BLAS can be held to one
-# thread per caller (OpenBLAS 0.3.27+). Small products use the step kernel (float32,
-# AVX-512), split or not. set_batch_split("never" / "always") overrides the split.
+# microseconds, about 2**21 multiply-adds on one core) and its products go through the
+# step kernel (float32, AVX-512): two threads calling BLAS at once would fight over its
+# one process-wide thread setting (see _blas.pyx). Small products use the step kernel,
+# split or not. set_batch_split("never" / "always") overrides the split.
 cdef enum:
     SPLIT_NEVER = 0
     SPLIT_AUTO = 1
@@ -350,24 +335,24 @@ def set_batch_split(mode="auto", min_macs=None):
     return prev
 
 
-cdef void _plan(Loop *L) noexcept nogil:
+cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
+    # can_kernel: the operands the step kernel needs are at hand (backward: U^T space)
     cdef bint threads = blas_threads() >= 2
     cdef bint big_step = <long long>L.n * L.H * L.kh >= small_gemm_macs()
-    L.kernel = _step_kernel and not L.f64 and not (big_step and threads)
+    L.kernel = can_kernel and _step_kernel and not L.f64 and not (big_step and threads)
     if _split_mode == SPLIT_NEVER or L.n < 2:
         L.split = False
     elif _split_mode == SPLIT_ALWAYS:
         L.split = True
     else:
-        L.split = (threads and not big_step and L.n >= 2 * _MIN_HALF_ROWS
-                   and can_force_single_thread()
+        L.split = (threads and L.kernel and L.n >= 2 * _MIN_HALF_ROWS
                    and <long long>L.T * L.n * L.H * L.kh >= _split_min_macs)
 
 
 cdef void _run_loop(Loop *L) noexcept nogil:
     # after _plan
     if L.split:
-        fastnn_run_halves(_rows_single_blas, L, L.n, L.n // 2)
+        fastnn_run_halves(_rows, L, L.n, L.n // 2)
     else:
         _rows(L, 0, L.n)
 
@@ -384,6 +369,63 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
     return L
 
 
+# ---- the big products of a split op, on the same two threads --------------------------
+#
+# When an op's loops split, its big products (the input projection, dW, dU, dx) are cut
+# in two as well, each half on one BLAS thread, rather than left to BLAS's own threads:
+# those keep spinning on the second core for a long while after a product (OpenBLAS:
+# about 2**28 cycles), where they halve the speed of the loop's second half. Measured on
+# the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
+# split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
+
+cdef struct GemmJob:
+    bint trans_a, trans_b, f64, by_rows
+    int m, n, k, lda, ldb, ldc
+    double alpha, beta
+    const void *a
+    const void *b
+    void *c
+
+
+cdef void _gemm_part_t(const GemmJob *J, floating *kind_of, Py_ssize_t lo,
+                       Py_ssize_t hi) noexcept nogil:
+    # rows [lo, hi) of C (by_rows) or its columns [lo, hi), on one BLAS thread
+    cdef const floating *a = <const floating *>J.a
+    cdef const floating *b = <const floating *>J.b
+    cdef floating *c = <floating *>J.c
+    if J.by_rows:
+        gemm_one_thread(J.trans_a, J.trans_b, <int>(hi - lo), J.n, J.k, <floating>J.alpha,
+                        a + (lo if J.trans_a else lo * J.lda), J.lda, b, J.ldb,
+                        <floating>J.beta, c + lo * J.ldc, J.ldc)
+    else:
+        gemm_one_thread(J.trans_a, J.trans_b, J.m, <int>(hi - lo), J.k, <floating>J.alpha,
+                        a, J.lda, b + (lo * J.ldb if J.trans_b else lo), J.ldb,
+                        <floating>J.beta, c + lo, J.ldc)
+
+
+cdef void _gemm_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef const GemmJob *J = <const GemmJob *>ctx
+    if J.f64:
+        _gemm_part_t(J, <double *>NULL, lo, hi)
+    else:
+        _gemm_part_t(J, <float *>NULL, lo, hi)
+
+
+cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                 const floating *a, int lda, const floating *b, int ldb, floating beta,
+                 floating *c, int ldc) noexcept nogil:
+    # gemm, cut into two halves of C's longer side on two threads when `two` (the op's
+    # loops split) and the product is big enough for BLAS's threads
+    cdef GemmJob J
+    if not (two and can_hold_one_thread() and <long long>m * n * k >= small_gemm_macs()):
+        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    J.trans_a, J.trans_b, J.f64, J.by_rows = trans_a, trans_b, floating is double, m >= n
+    J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
+    J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
+    fastnn_run_halves(_gemm_part, &J, m if J.by_rows else n, (m if J.by_rows else n) // 2)
+
+
 # ---- a whole forward / backward (one call per op call, under nogil) ----------------------
 
 cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floating *w,
@@ -395,14 +437,14 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     cdef int kh = _gate_count(kind) * H
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, n, T, F, reverse)
-    # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
-    #    (SimpleRNN), else into the gate pre-activations
-    gemm(False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
-         hs + nh if kind == SIMPLE_RNN else gates, kh)
-    # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
     cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
                         gates, aux, hu, NULL, NULL, NULL)
-    _plan(&L)
+    _plan(&L, True)
+    # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
+    #    (SimpleRNN), else into the gate pre-activations
+    _gemm2(L.split, False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
+           hs + nh if kind == SIMPLE_RNN else gates, kh)
+    # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
     _run_loop(&L)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
@@ -419,9 +461,8 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     cdef int kh = _gate_count(kind) * H, i, j
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
-    _plan(&L)
+    _plan(&L, ut != NULL)
     # 1. U^T (kH, H) for the step kernel, when it is used (ut: the op's workspace for it)
-    L.kernel = L.kernel and ut != NULL
     if L.kernel:
         for i in range(H):
             for j in range(kh):
@@ -432,36 +473,41 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     _run_loop(&L)
     # 3. dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
-        _gru_grads(x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
+        _gru_grads(L.split, x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
     else:
-        _grads(x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db, dx, n, T, F, H,
-               L.kh, reverse)
+        _grads(L.split, x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db, dx, n, T,
+               F, H, L.kh, reverse)
 
 
-cdef void _grads(floating *x_tm, const floating *w, const floating *hs, const floating *g,
-                 floating *dw, floating *du, floating *db, floating *dx, int n, int T, int F,
-                 int H, int kh, bint reverse) noexcept nogil:
+cdef void _grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+                 const floating *g, floating *dw, floating *du, floating *db, floating *dx, int n,
+                 int T, int F, int H, int kh, bint reverse) noexcept nogil:
     # SimpleRNN and LSTM, g = dG (T*n, kH): 1. dW = x_tm.T @ dG   2. dU = hs[:T].T @ dG
     # 3. db = column sums of dG (in double)   4. dx_tm = dG @ W.T (into x_tm, no longer
-    # needed), back to batch-first order
-    _dense_grads(x_tm, hs, g, dw, du, n, T, F, H, kh)
+    # needed), back to batch-first order. two: the big products on two threads (_gemm2)
+    _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
+    _gemm2(two, True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
     if db != NULL:
         _bias_grad(db, g, <Py_ssize_t>T * n, kh)
     if dx != NULL:
-        gemm(False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
+        _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
-cdef void _gru_grads(floating *x_tm, const floating *w, const floating *hs, floating *gates,
-                     floating *hn, floating *dw, floating *du, floating *db_ih, floating *db_hh,
-                     floating *dx, int n, int T, int F, int H, bint reverse) noexcept nogil:
+cdef void _gru_grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+                     floating *gates, floating *hn, floating *dw, floating *du, floating *db_ih,
+                     floating *db_hh, floating *dx, int n, int T, int F, int H,
+                     bint reverse) noexcept nogil:
     cdef Py_ssize_t rows = <Py_ssize_t>T * n
     # 1. dU = hs[:T].T @ G_h (one GEMM)
     # 2. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
     #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
-    gemm(True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du, 3 * H)
-    gemm(True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0, dw, 3 * H)
-    gemm(True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H, 3 * H)
+    _gemm2(two, True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du,
+           3 * H)
+    _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0,
+           dw, 3 * H)
+    _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H,
+           3 * H)
     # 3. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh != NULL:
         _bias_grad(db_hh, gates, rows, 3 * H)
@@ -469,9 +515,10 @@ cdef void _gru_grads(floating *x_tm, const floating *w, const floating *hs, floa
         _bias_grad(db_ih + 2 * H, hn, rows, H)
     # 4. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx != NULL:
-        gemm(False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H, <floating>0,
-             x_tm, F)
-        gemm(False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1, x_tm, F)
+        _gemm2(two, False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H,
+               <floating>0, x_tm, F)
+        _gemm2(two, False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1,
+               x_tm, F)
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
