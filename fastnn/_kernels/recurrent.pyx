@@ -299,16 +299,17 @@ cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
         _gru_rows(L, <float *>NULL, lo, hi)
 
 
-# How a loop runs (_plan). A per-step product of at least small_gemm_macs() multiply-adds
-# (LSTM(512) at batch 128: 2**27) is worth BLAS's own threads: it runs whole, through BLAS.
-# Smaller ones (LSTM(128) at batch 64: 2**22) lose to thread hand-offs at every step, so
-# with two or more BLAS threads allowed (set_num_threads(1) and threadpoolctl limits are
-# obeyed) the loop splits into two batch halves of at least _MIN_HALF_ROWS rows, if it
-# holds at least _split_min_macs multiply-adds in all (a thread costs tens of
-# microseconds, about 2**21 multiply-adds on one core) and its products go through the
-# step kernel (float32, AVX-512): two threads calling BLAS at once would fight over its
-# one process-wide thread setting (see _blas.pyx). Small products use the step kernel,
-# split or not. set_batch_split("never" / "always") overrides the split.
+# How a loop runs (_plan). Its per-step products go through the step kernel (float32,
+# AVX-512 CPUs; else BLAS). With two or more BLAS threads allowed (set_num_threads(1)
+# and threadpoolctl limits are obeyed) and the step kernel in use, the loop splits into
+# two batch halves of at least _MIN_HALF_ROWS rows when it holds at least
+# _split_min_macs multiply-adds in all (a thread costs tens of microseconds, about
+# 2**21 multiply-adds on one core). Letting BLAS thread each step's product instead
+# makes its threads meet at every step: LSTM(512) F=256 T=50 B=128 step 373-450 ms
+# that way, 356-368 ms split; LSTM(128) T=100 B=64: 40-41 ms against 28-33 ms split.
+# Without the step kernel the halves would both call BLAS, whose one thread setting
+# is process-wide (see _blas.pyx), so such loops do not split.
+# set_batch_split("never" / "always") overrides the split.
 cdef enum:
     SPLIT_NEVER = 0
     SPLIT_AUTO = 1
@@ -338,8 +339,7 @@ def set_batch_split(mode="auto", min_macs=None):
 cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
     # can_kernel: the operands the step kernel needs are at hand (backward: U^T space)
     cdef bint threads = blas_threads() >= 2
-    cdef bint big_step = <long long>L.n * L.H * L.kh >= small_gemm_macs()
-    L.kernel = can_kernel and _step_kernel and not L.f64 and not (big_step and threads)
+    L.kernel = can_kernel and _step_kernel and not L.f64
     if _split_mode == SPLIT_NEVER or L.n < 2:
         L.split = False
     elif _split_mode == SPLIT_ALWAYS:
