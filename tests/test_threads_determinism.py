@@ -9,7 +9,10 @@
 (c) concurrent predict calls on one model give the single-threaded results exactly;
 (d) two threads fitting two different models give the sequential results exactly;
 (e) two threads training one model: the second gets a RuntimeError (the model is
-    busy), nothing is half-updated, and the model keeps training afterwards.
+    busy), nothing is half-updated, and the model keeps training afterwards;
+(f) the kernels see BLAS thread limits, and their one-thread switch for small
+    products, shared by all threads, leaves the thread count as it found it even
+    when many threads use it at once.
 """
 import hashlib
 import json
@@ -280,3 +283,29 @@ def test_two_threads_hammering_train_on_batch_on_one_model(built_first):
     # training goes on afterwards
     model.fit(x, y, epochs=1, verbose=0)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_kernels_see_thread_limits_and_restore_them():
+    from threadpoolctl import threadpool_limits
+
+    from fastnn._kernels import _blas
+    start = _blas.blas_thread_count()
+    if start == 0 or not _blas.HAS_LOCAL_THREADS:
+        pytest.skip("scipy's BLAS does not report or switch its thread count")
+    with threadpool_limits(1):
+        assert _blas.blas_thread_count() == 1
+    assert _blas.blas_thread_count() == start
+    a = np.ones((8, 8), np.float32)
+
+    def small_products():
+        c = np.empty((8, 8), np.float32)
+        for _ in range(2000):
+            _blas.gemm_rowmajor(a, a, c)  # each one switches BLAS to one thread and back
+        assert (c == 8).all()
+
+    threads = [threading.Thread(target=small_products) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _blas.blas_thread_count() == start
