@@ -74,9 +74,14 @@ SG_INLINE SG_TARGET void sg_columns(int NV, const float *a, ptrdiff_t lda, const
         sg_block(1, NV, a + i * lda, lda, p, ldp, c + i * ldc, ldc, k, last, beta);
 }
 
-SG_TARGET void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                    ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta,
-                                    float *c, ptrdiff_t ldc)
+/* k is taken in chunks of SG_KC rows of P: a 64-column block of a chunk (32 KB) stays in
+ * L1 while every 4-row block of A passes over it; the first chunk applies beta, the
+ * others add to C. */
+#define SG_KC 128
+
+SG_TARGET static void sg_chunk(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                               ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta,
+                               float *c, ptrdiff_t ldc)
 {
     for (ptrdiff_t j = 0; j < n; j += 64) {
         ptrdiff_t w = n - j < 64 ? n - j : 64;     /* columns in this block */
@@ -90,6 +95,18 @@ SG_TARGET void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const
         default: sg_columns(1, a, lda, p + j, ldp, c + j, ldc, m, k, last, beta); break;
         }
     }
+}
+
+SG_TARGET void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                                    ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta,
+                                    float *c, ptrdiff_t ldc)
+{
+    ptrdiff_t q = 0;
+    do {
+        ptrdiff_t kc = k - q < SG_KC ? k - q : SG_KC;
+        sg_chunk(m, n, kc, a + q, lda, p + q * ldp, ldp, q ? 1 : beta, c, ldc);
+        q += kc;
+    } while (q < k);
 }
 
 #else

@@ -1,4 +1,4 @@
-/* Two-way fork/join with stealing; see fastnn_threads.h for the contract.
+/* Two-thread fork/join with ranges claimed on demand; see fastnn_threads.h.
  *
  * Why not OpenMP: libgomp keeps its threads spinning after a parallel region and
  * they starved OpenBLAS's own threads (784-512-512-10 step: 6 ms -> 55 ms, see
@@ -6,12 +6,32 @@
  * next to a time loop of milliseconds, and leaves no thread behind. */
 #include "fastnn_threads.h"
 
+struct parts_job {
+    fastnn_range_fn fn;
+    void *ctx;
+    ptrdiff_t n;
+    int parts;
+    int next; /* the next unclaimed range; read and bumped atomically */
+};
+
+static void run_claimed(struct parts_job *job)
+{
+    for (;;) {
+        int p = __atomic_fetch_add(&job->next, 1, __ATOMIC_ACQ_REL);
+        if (p >= job->parts)
+            return;
+        ptrdiff_t lo = job->n * p / job->parts, hi = job->n * (p + 1) / job->parts;
+        if (hi > lo)
+            job->fn(job->ctx, lo, hi);
+    }
+}
+
 #if defined(_WIN32)
 
-int fastnn_run_halves(fastnn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t mid)
+int fastnn_run_parts(fastnn_range_fn fn, void *ctx, ptrdiff_t n, int parts)
 {
-    fn(ctx, 0, mid);
-    fn(ctx, mid, n);
+    struct parts_job job = {fn, ctx, n, parts, 0};
+    run_claimed(&job);
     return 0;
 }
 
@@ -19,34 +39,18 @@ int fastnn_run_halves(fastnn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t mid)
 
 #include <pthread.h>
 
-struct half_job {
-    fastnn_range_fn fn;
-    void *ctx;
-    ptrdiff_t lo, hi;
-    int claimed; /* 0 until someone takes the half; read and set atomically */
-};
-
-static int claim(struct half_job *job)
+static void *thread_main(void *arg)
 {
-    return __atomic_exchange_n(&job->claimed, 1, __ATOMIC_ACQ_REL) == 0;
-}
-
-static void *run_job(void *arg)
-{
-    struct half_job *job = arg;
-    if (claim(job))
-        job->fn(job->ctx, job->lo, job->hi);
+    run_claimed(arg);
     return NULL;
 }
 
-int fastnn_run_halves(fastnn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t mid)
+int fastnn_run_parts(fastnn_range_fn fn, void *ctx, ptrdiff_t n, int parts)
 {
-    struct half_job job = {fn, ctx, mid, n, 0};
+    struct parts_job job = {fn, ctx, n, parts, 0};
     pthread_t thread;
-    int started = pthread_create(&thread, NULL, run_job, &job) == 0;
-    fn(ctx, 0, mid);
-    if (claim(&job)) /* the thread has not begun (or never will): run it here */
-        fn(ctx, mid, n);
+    int started = pthread_create(&thread, NULL, thread_main, &job) == 0;
+    run_claimed(&job);
     if (started)
         pthread_join(thread, NULL);
     return started;

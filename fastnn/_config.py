@@ -30,7 +30,7 @@ def set_num_threads(n):
     """Use n threads in every BLAS (numpy's and scipy's OpenBLAS) and OpenMP pool.
     fastnn's kernels call scipy's BLAS; limiting numpy's too keeps the two pools
     from oversubscribing the cores. With n >= 2 a recurrent layer's time loop may
-    also run as two halves of the batch on two threads of its own (n = 1: never;
+    also run as parts of the batch on two threads of its own (n = 1: never;
     see fastnn/_kernels/recurrent.pyx)."""
     global _threads, _limiter
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:

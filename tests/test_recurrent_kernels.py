@@ -78,7 +78,7 @@ def _compare(a, b, dt, what=""):
 
 @pytest.fixture(params=["never", "always", "never-blas"])
 def split(request):
-    """Compiled time loops run whole ("never") or as two batch halves on two threads
+    """Compiled time loops run whole ("never") or as parts of the batch on two threads
     ("always"), and their per-step products go through the step kernel (float32 on
     AVX-512 CPUs) or BLAS ("-blas", as on other CPUs); "auto" picks by size, so every
     path is tested here."""
@@ -113,9 +113,10 @@ def test_twin_shapes(rng, dt, kind, shape, go_backwards, split):
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("n", [2, 9, 64])
-def test_split_halves_give_the_unsplit_results(dt, kind, n):
-    # rows never interact inside a time loop, so cutting the batch in two (odd n: 4 and
-    # 5 rows) must change nothing beyond the last bits of a differently blocked GEMM
+def test_split_loops_give_the_unsplit_results(dt, kind, n):
+    # rows never interact inside a time loop, so cutting the batch into parts (n = 9:
+    # 4 and 5 rows; n = 64: four parts of 16) must change nothing beyond the last bits
+    # of a differently blocked GEMM
     case = _case(np.random.default_rng(n), kind, n, 6, 5, 16, dt)
     res = []
     for mode in ("never", "always"):

@@ -28,8 +28,8 @@ overwritten by their gradients, which leaves dG (T*n, kH) contiguous for one GEM
 each of dW = x_tm.T @ dG, dU = h_prev.T @ dG and dx_tm = dG @ W.T after the loop.
 Time loops run under nogil; workspaces belong to the op, sized once per row count.
 An op's workspaces belong to one call at a time: ops are not thread-safe (the
-model serialises calls). A large time loop runs as two halves of the batch on two
-threads (see "the time loops" below and set_batch_split); the halves write
+model serialises calls). A large time loop runs as parts of the batch on two
+threads (see "the time loops" below and set_batch_split); the parts write
 disjoint rows, so results do not depend on it.
 """
 import numpy as np
@@ -54,7 +54,7 @@ from fastnn._recurrent_args import (
 
 cdef extern from "fastnn_threads.h" nogil:
     ctypedef void (*fastnn_range_fn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
-    int fastnn_run_halves(fastnn_range_fn fn, void *ctx, Py_ssize_t n, Py_ssize_t mid)
+    int fastnn_run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts)
 
 cnp.import_array()
 
@@ -100,8 +100,10 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
 # ---- the time loops, over a block of batch rows -------------------------------------------
 #
 # Inside a time loop rows never interact: step t of sample i reads only sample i's state.
-# So a loop runs over rows [lo, hi), and a large enough one is cut into two halves run on
-# two threads, each with single-threaded BLAS, joined once (csrc/threads.c). The other
+# So a loop runs over rows [lo, hi), and a large enough one is cut into parts run on two
+# threads, each part claimed by whichever thread is free, joined once (csrc/threads.c;
+# four parts rather than two halves: on a machine that takes a core away now and then,
+# the thread still running takes over more of the work). The other
 # way to use two cores, letting BLAS split each per-step product, makes its two threads
 # meet 2T times per step; that is what made small products collapse on a busy machine
 # (see _blas.pyx), so those stay on one thread. See _plan for when a loop splits.
@@ -163,7 +165,7 @@ cdef struct Loop:
     # one time loop of one op call; the pointers are float * or double * (f64)
     int kind, act, T, H, kh, f64, backward
     int kernel            # per-step products through csrc/stepgemm.c (see _plan)
-    int split             # the loop runs as two batch halves on two threads (see _plan)
+    int split             # the loop runs as parts of the batch on two threads (see _plan)
     Py_ssize_t n
     const void *u
     const void *ut        # backward: U^T (kH, H) for the step kernel, else NULL
@@ -302,19 +304,20 @@ cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
 # How a loop runs (_plan). Its per-step products go through the step kernel (float32,
 # AVX-512 CPUs; else BLAS). With two or more BLAS threads allowed (set_num_threads(1)
 # and threadpoolctl limits are obeyed) and the step kernel in use, the loop splits into
-# two batch halves of at least _MIN_HALF_ROWS rows when it holds at least
+# parts of at least _MIN_PART_ROWS rows (_parts) when it holds at least
 # _split_min_macs multiply-adds in all (a thread costs tens of microseconds, about
 # 2**21 multiply-adds on one core). Letting BLAS thread each step's product instead
 # makes its threads meet at every step: LSTM(512) F=256 T=50 B=128 step 373-450 ms
 # that way, 356-368 ms split; LSTM(128) T=100 B=64: 40-41 ms against 28-33 ms split.
-# Without the step kernel the halves would both call BLAS, whose one thread setting
+# Without the step kernel the parts would call BLAS at once, whose one thread setting
 # is process-wide (see _blas.pyx), so such loops do not split.
 # set_batch_split("never" / "always") overrides the split.
 cdef enum:
     SPLIT_NEVER = 0
     SPLIT_AUTO = 1
     SPLIT_ALWAYS = 2
-    _MIN_HALF_ROWS = 4
+    _MIN_PART_ROWS = 4
+    _MAX_PARTS = 4
 cdef int _split_mode = SPLIT_AUTO
 cdef long long _split_min_macs = 1 << 23
 _SPLIT_MODES = {"never": SPLIT_NEVER, "auto": SPLIT_AUTO, "always": SPLIT_ALWAYS}
@@ -345,14 +348,21 @@ cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
     elif _split_mode == SPLIT_ALWAYS:
         L.split = True
     else:
-        L.split = (threads and L.kernel and L.n >= 2 * _MIN_HALF_ROWS
+        L.split = (threads and L.kernel and L.n >= 2 * _MIN_PART_ROWS
                    and <long long>L.T * L.n * L.H * L.kh >= _split_min_macs)
+
+
+cdef inline int _parts(Py_ssize_t n, Py_ssize_t min_size) noexcept nogil:
+    # how many parts a split cuts n rows (or columns) into: up to _MAX_PARTS of at least
+    # min_size each, and always at least two
+    cdef Py_ssize_t p = n // min_size if min_size > 0 else n
+    return <int>(2 if p < 2 else (_MAX_PARTS if p > _MAX_PARTS else p))
 
 
 cdef void _run_loop(Loop *L) noexcept nogil:
     # after _plan
     if L.split:
-        fastnn_run_halves(_rows, L, L.n, L.n // 2)
+        fastnn_run_parts(_rows, L, L.n, _parts(L.n, _MIN_PART_ROWS))
     else:
         _rows(L, 0, L.n)
 
@@ -372,9 +382,9 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # ---- the big products of a split op, on the same two threads --------------------------
 #
 # When an op's loops split, its big products (the input projection, dW, dU, dx) are cut
-# in two as well, each half on one BLAS thread, rather than left to BLAS's own threads:
+# into parts as well, each on one BLAS thread, rather than left to BLAS's own threads:
 # those keep spinning on the second core for a long while after a product (OpenBLAS:
-# about 2**28 cycles), where they halve the speed of the loop's second half. Measured on
+# about 2**28 cycles), where they halve the speed of the loop's second thread. Measured on
 # the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
 # split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
 
@@ -414,8 +424,8 @@ cdef void _gemm_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
 cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                  const floating *a, int lda, const floating *b, int ldb, floating beta,
                  floating *c, int ldc) noexcept nogil:
-    # gemm, cut into two halves of C's longer side on two threads when `two` (the op's
-    # loops split) and the product is big enough for BLAS's threads
+    # gemm, C's longer side cut into parts (of 64 or more) on two threads when `two` (the
+    # op's loops split) and the product is big enough for BLAS's threads
     cdef GemmJob J
     if not (two and can_hold_one_thread() and <long long>m * n * k >= small_gemm_macs()):
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -423,7 +433,8 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
     J.trans_a, J.trans_b, J.f64, J.by_rows = trans_a, trans_b, floating is double, m >= n
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
     J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
-    fastnn_run_halves(_gemm_part, &J, m if J.by_rows else n, (m if J.by_rows else n) // 2)
+    cdef int side = m if J.by_rows else n
+    fastnn_run_parts(_gemm_part, &J, side, _parts(side, 64))
 
 
 # ---- a whole forward / backward (one call per op call, under nogil) ----------------------
