@@ -373,7 +373,7 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
                 void *dc) noexcept nogil:
     cdef Loop L
     L.kind, L.act, L.f64, L.backward, L.n, L.T, L.H = kind, act, f64, backward, n, T, H
-    L.kh = (4 if kind == LSTM else 3 if kind == GRU else 1) * H
+    L.kh = _gate_count(kind) * H
     L.u, L.ut, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, ut, b, b2, hs, cs, gates, aux, hu
     L.dy, L.dh, L.dc = dy, dh, dc
     return L
@@ -469,9 +469,10 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                         const floating *dy, floating *dh, floating *dc, floating *dw,
                         floating *du, floating *db, floating *db2, floating *dx, floating *ut,
                         int n, int T, int F, int H, int act, bint reverse) noexcept nogil:
-    cdef int kh = _gate_count(kind) * H, i, j
+    cdef int i, j
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
+    cdef int kh = L.kh
     _plan(&L, ut != NULL)
     # 1. U^T (kH, H) for the step kernel, when it is used (ut: the op's workspace for it)
     if L.kernel:
