@@ -126,11 +126,15 @@ float debug_heap_overflow_f32(ptrdiff_t n);
 
 /* ---- stepgemm.c -------------------------------------------------------------
  * The per-timestep product of the recurrent loops without BLAS's operand packing:
- * C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1. AVX-512
- * only: fastnn_step_gemm_available() says whether this CPU may call it. */
+ * C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1; the _tn
+ * form multiplies by A^T with A stored (k x m). AVX-512 only:
+ * fastnn_step_gemm_available() says whether this CPU may call them. */
 int fastnn_step_gemm_available(void);
 void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc);
+void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                             ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
+                             ptrdiff_t ldc);
 
 /* ---- recurrent.c ------------------------------------------------------------
  * Per-timestep pointwise gate kernels of SimpleRNN, LSTM and GRU: one call per

@@ -44,6 +44,7 @@ class Sequential:
         self._net = None
         self._net_backend = None
         self._updater = None
+        self._label_buf = None  # integer labels as floats, reused by train_on_batch
         self._dropout_ops = []
         self._pending_dropout = None
         self._shuffle_rng = None
@@ -408,6 +409,8 @@ class Sequential:
                 # casting machinery: two C checks for NaN / labels, then one Net call
                 _data.check_finite(x, "x")
                 if self._sparse:
+                    if y.dtype != self.dtype:
+                        y = self._labels_as_floats(y)
                     _data.check_labels(y, self._n_out)
                 else:
                     _data.check_finite(y, "y")
@@ -426,11 +429,25 @@ class Sequential:
 
     def _fast_ok(self, x, y):
         """x and y are C-contiguous arrays of the model dtype with the exact shapes
-        the Net reads."""
+        the Net reads (y may also hold integer class labels for a sparse loss)."""
         return (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == self.dtype
-                and y.dtype == self.dtype and x.flags.c_contiguous and y.flags.c_contiguous
+                and (y.dtype == self.dtype or (self._sparse and y.dtype.kind in "iu"))
+                and x.flags.c_contiguous and y.flags.c_contiguous
                 and x.shape[1:] == self._x_shape and y.shape[1:] == self._y_shape
                 and len(x) == len(y) and len(x) > 0)
+
+    def _labels_as_floats(self, y):
+        """Integer labels copied into a float buffer of the model dtype (what the Net
+        reads), kept for the next call: a steady-state step allocates no array. Exact
+        below 2**24; a label beyond that still rounds to a value >= the class count,
+        which check_labels rejects."""
+        buf = self._label_buf
+        if (buf is None or len(buf) < len(y) or buf.dtype != self.dtype
+                or buf.shape[1:] != y.shape[1:]):
+            buf = self._label_buf = np.empty(y.shape, self.dtype)
+        out = buf[:len(y)]
+        np.copyto(out, y, casting="unsafe")
+        return out
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without updating the model."""

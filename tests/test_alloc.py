@@ -73,7 +73,9 @@ def build():
         layers += [Dense(64, activation="relu"), Dense(10, activation="softmax")]
         loss = "sparse_categorical_crossentropy"
         x = rng.standard_normal((32, 784), dtype=np.float32)
-        y = rng.integers(0, 10, size=32).astype(np.float32)
+        y = rng.integers(0, 10, size=32)  # int64 class labels in the "mlp_int" case
+        if case != "mlp_int":
+            y = y.astype(np.float32)
     model = Sequential(layers)
     model.compile(optimizer=fastnn.optimizers.Adam(learning_rate=1e-3), loss=loss)
     return model, x, y
@@ -90,7 +92,8 @@ else:
         model.train_on_batch(x, y)
 
 for a in (x, y):
-    assert a.dtype == np.float32 and a.flags.c_contiguous, (a.dtype, a.flags)
+    assert a.dtype == (np.int64 if a is y and case == "mlp_int" else np.float32), a.dtype
+    assert a.flags.c_contiguous, a.flags
 
 
 class _MallInfo2(ctypes.Structure):
@@ -228,6 +231,7 @@ CASES = {
     "784-64-64-10 softmax sparse-CE adam": "mlp",
     "20-32-16-1 mse adam": "mse",
     "784-64-dropout-64-10 softmax sparse-CE adam": "dropout",
+    "784-64-64-10 int64 labels": "mlp_int",
 }
 
 

@@ -783,6 +783,37 @@ def test_train_on_batch_with_non_finite_loss_raises_and_keeps_weights(backend):
     assert model.optimizer.iterations == 0
 
 
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8])
+def test_train_on_batch_integer_labels_match_float_labels(backend, label_dtype):
+    """Integer class labels take train_on_batch's direct path (copied into a reused
+    float buffer): same weights as float labels, bad labels rejected with the model
+    unchanged, and a later call with fewer or more rows still right."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 5)).astype(np.float32)
+    labels = rng.integers(0, 4, size=12)
+
+    def fresh():
+        fastnn.set_seed(0)
+        m = fastnn.Sequential([Input(shape=(5,)), Dense(6, activation="relu"),
+                               Dense(4, activation="softmax")])
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        m.build()
+        return m
+
+    a, b = fresh(), fresh()
+    for rows in (12, 5, 12):
+        ra = a.train_on_batch(x[:rows], labels[:rows].astype(label_dtype))
+        rb = b.train_on_batch(x[:rows], labels[:rows].astype(np.float32))
+        assert ra == rb
+    assert same_weights(a.get_weights(), b.get_weights())
+    before = a.get_weights()
+    bad = labels.astype(label_dtype)
+    bad[7] = 4
+    with pytest.raises(ValueError, match=r"labels in \[0, 3\].*y\[7\]=4"):
+        a.train_on_batch(x, bad)
+    assert same_weights(before, a.get_weights())
+
+
 # ------------------------------------------------------------------ saving
 def test_saved_model_resumes_training_identically(tmp_path):
     """save() stores the random streams (shuffling, dropout) with the weights and the

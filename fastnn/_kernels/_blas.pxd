@@ -20,6 +20,12 @@ cdef long long small_gemm_macs() noexcept nogil
 # Whether BLAS can be held to one thread (gemm_one_thread; OpenBLAS 0.3.27+).
 cdef bint can_hold_one_thread() noexcept nogil
 
+cdef extern from "fastnn_threads.h" nogil:
+    ctypedef void (*fastnn_range_fn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+# fn(ctx, lo, hi) over `parts` ranges of [0, n) on the caller and the process's one helper
+# thread (csrc/fastnn_threads.h). Every module calls it here, so that one helper is shared.
+cdef int run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts) noexcept nogil
+
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                       const floating *a, int lda, const floating *b, int ldb,

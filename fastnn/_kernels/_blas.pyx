@@ -59,6 +59,14 @@ cdef extern from *:
     void fastnn_one_thread_enter(int (*set_threads)(int) noexcept nogil) nogil
     void fastnn_one_thread_leave(int (*set_threads)(int) noexcept nogil) nogil
 
+cdef extern from "fastnn_threads.h" nogil:
+    int fastnn_run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts)
+
+
+cdef int run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts) noexcept nogil:
+    return fastnn_run_parts(fn, ctx, n, parts)
+
+
 ctypedef int (*local_threads_t)(int) noexcept nogil
 ctypedef int (*get_threads_t)() noexcept nogil
 

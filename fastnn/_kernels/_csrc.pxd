@@ -103,3 +103,6 @@ cdef extern from "fastnn_kernels.h" nogil:
     void fastnn_step_gemm_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
                               Py_ssize_t lda, const float *p, Py_ssize_t ldp, int beta, float *c,
                               Py_ssize_t ldc)
+    void fastnn_step_gemm_tn_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                                 Py_ssize_t lda, const float *p, Py_ssize_t ldp, int beta,
+                                 float *c, Py_ssize_t ldc)

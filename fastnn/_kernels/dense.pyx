@@ -7,20 +7,118 @@ Shapes: x (n, I), W (I, U), b (U,), y (n, U). Backward takes the forward output 
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from fastnn._kernels._blas cimport gemm
+from fastnn._kernels._blas cimport gemm, blas_threads, small_gemm_macs, run_parts
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     bias_act_forward_f32, bias_act_forward_f64, act_backward_f32, act_backward_f64,
-    bias_grad_f32, bias_grad_f64)
+    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
+    fastnn_step_gemm_tn_f32)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 
 cnp.import_array()
 
 
+# ---- how a float32 product is computed --------------------------------------------------
+#
+# Below BLAS's threaded size (_blas.small_gemm_macs), x @ W and x.T @ dz go through the
+# packing-free kernel of csrc/stepgemm.c (AVX-512 CPUs): BLAS packs both operands at every
+# call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
+# are also cut into parts (rows of the output) run on two threads (csrc/threads.c), the
+# forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
+# multiply-adds in each of its two big products) went from 144-153 us to ... us.
+# float64, other CPUs and bigger products: BLAS (bigger ones on BLAS's own threads).
+
+cdef enum:
+    MODE_AUTO = 0
+    MODE_BLAS = 1     # every product through BLAS
+    MODE_KERNEL = 2   # every float32 product through the kernel, on one thread
+    MODE_SPLIT = 3    # every float32 product through the kernel, cut into parts
+
+_MODES = {"auto": MODE_AUTO, "blas": MODE_BLAS, "kernel": MODE_KERNEL, "split": MODE_SPLIT}
+cdef bint _has_kernel = fastnn_step_gemm_available()
+cdef int _mode = MODE_AUTO if _has_kernel else MODE_BLAS
+cdef long long _SPLIT_MIN = 1 << 18
+# Two parts: the calling thread claims the first, so from step to step each core
+# computes the same half of dW and then updates that half (optimizers.pyx), in its cache.
+cdef int _MAX_PARTS = 2
+
+STEP_KERNEL = bool(_has_kernel)  # this CPU can run csrc/stepgemm.c
+
+
+def set_product_mode(mode):
+    """How float32 Dense products run: "auto" (the default: see above), "blas", "kernel"
+    (the packing-free kernel on one thread) or "split" (the kernel, cut into parts on two
+    threads). Returns the previous mode. For tests and measurements."""
+    global _mode
+    if mode not in _MODES:
+        raise ValueError(f"set_product_mode expected one of {sorted(_MODES)}. "
+                         f"Received: {mode!r}")
+    if _MODES[mode] in (MODE_KERNEL, MODE_SPLIT) and not _has_kernel:
+        raise ValueError(f"set_product_mode expected 'auto' or 'blas' on this CPU (the kernel "
+                         f"needs AVX-512). Received: {mode!r}")
+    prev = {v: k for k, v in _MODES.items()}[_mode]
+    _mode = _MODES[mode]
+    return prev
+
+
+cdef int _plan(long long macs, Py_ssize_t side, Py_ssize_t min_part) noexcept nogil:
+    # 0: BLAS; 1: the kernel on this thread; p >= 2: the kernel in p parts of `side`
+    # output rows, each part at least min_part rows
+    cdef Py_ssize_t p = side // min_part
+    if _mode == MODE_BLAS or (_mode == MODE_AUTO and macs >= small_gemm_macs()):
+        return 0
+    if p < 2 or _mode == MODE_KERNEL or (
+            _mode == MODE_AUTO and (macs < _SPLIT_MIN or blas_threads() < 2)):
+        return 1
+    return <int>(_MAX_PARTS if p > _MAX_PARTS else p)
+
+
+cdef struct Job:
+    const float *x
+    const float *w
+    const float *b
+    const float *dz
+    float *y
+    float *dw
+    int n_in, units, rows, act
+
+
+cdef void _forward_rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # rows [lo, hi) of y = act(x @ W + b)
+    cdef const Job *J = <const Job *>ctx
+    cdef float *y = J.y + lo * J.units
+    fastnn_step_gemm_f32(hi - lo, J.units, J.n_in, J.x + lo * J.n_in, J.n_in, J.w, J.units, 0,
+                         y, J.units)
+    bias_act_forward_f32(y, J.b, hi - lo, J.units, J.act)
+
+
+cdef void _dw_rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # rows [lo, hi) of dW = x.T @ dz: input features lo..hi-1
+    cdef const Job *J = <const Job *>ctx
+    fastnn_step_gemm_tn_f32(hi - lo, J.units, J.rows, J.x + lo, J.n_in, J.dz, J.units, 0,
+                            J.dw + lo * J.units, J.units)
+
+
+cdef inline void _run(void (*fn)(void *, Py_ssize_t, Py_ssize_t) noexcept nogil, Job *J,
+                      Py_ssize_t side, int how) noexcept nogil:
+    if how == 1:
+        fn(J, 0, side)
+    else:
+        run_parts(fn, J, side, how)
+
+
 cdef inline void _forward(const floating *x, const floating *w, const floating *b, floating *y,
                           int rows, int n_in, int units, int act) noexcept nogil:
     # 1. z = x @ W (one GEMM)   2. y = act(z + b), fused, in place
+    cdef Job J
+    cdef int how
+    if floating is float:
+        how = _plan(<long long>rows * n_in * units, rows, 8)
+        if how:
+            J.x, J.w, J.b, J.y, J.n_in, J.units, J.act = x, w, b, y, n_in, units, act
+            _run(_forward_rows, &J, rows, how)
+            return
     gemm(False, False, rows, units, n_in, <floating>1, x, n_in, w, units, <floating>0, y, units)
     if floating is float:
         bias_act_forward_f32(y, b, rows, units, act)
@@ -37,7 +135,16 @@ cdef inline void _backward(const floating *x, const floating *w, const floating 
     else:
         act_backward_f64(dz, y, rows, units, act)
     # 2. dW = x.T @ dz   3. db = sum over rows of dz   4. dx = dz @ W.T (skipped for layer 1)
-    gemm(True, False, n_in, units, rows, <floating>1, x, n_in, dz, units, <floating>0, dw, units)
+    cdef Job J
+    cdef int how = 0
+    if floating is float:
+        how = _plan(<long long>rows * n_in * units, n_in, 16)
+        if how:
+            J.x, J.dz, J.dw, J.n_in, J.units, J.rows = x, dz, dw, n_in, units, rows
+            _run(_dw_rows, &J, n_in, how)
+    if not how:
+        gemm(True, False, n_in, units, rows, <floating>1, x, n_in, dz, units, <floating>0, dw,
+             units)
     if db != NULL:
         if floating is float:
             bias_grad_f32(db, dz, rows, units)

@@ -37,7 +37,8 @@ cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
 from fastnn._kernels._blas cimport (
-    gemm, gemm_one_thread, blas_threads, small_gemm_macs, can_hold_one_thread)
+    gemm, gemm_one_thread, blas_threads, small_gemm_macs, can_hold_one_thread,
+    run_parts)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
@@ -51,10 +52,6 @@ from fastnn import _checks
 from fastnn._recurrent_args import (
     RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
     check_grads, check_state)
-
-cdef extern from "fastnn_threads.h" nogil:
-    ctypedef void (*fastnn_range_fn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
-    int fastnn_run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts)
 
 cnp.import_array()
 
@@ -362,7 +359,7 @@ cdef inline int _parts(Py_ssize_t n, Py_ssize_t min_size) noexcept nogil:
 cdef void _run_loop(Loop *L) noexcept nogil:
     # after _plan
     if L.split:
-        fastnn_run_parts(_rows, L, L.n, _parts(L.n, _MIN_PART_ROWS))
+        run_parts(_rows, L, L.n, _parts(L.n, _MIN_PART_ROWS))
     else:
         _rows(L, 0, L.n)
 
@@ -434,7 +431,7 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
     J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
     cdef int side = m if J.by_rows else n
-    fastnn_run_parts(_gemm_part, &J, side, _parts(side, 64))
+    run_parts(_gemm_part, &J, side, _parts(side, 64))
 
 
 # ---- a whole forward / backward (one call per op call, under nogil) ----------------------
