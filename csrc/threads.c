@@ -16,7 +16,9 @@
  * thread is inside a split) runs all its ranges itself. The caller never waits for a
  * helper that has not started on its job: once its own ranges are done it takes the
  * job back (a compare-and-swap on the ticket) unless the helper already took it, and
- * then it waits for at most the range the helper is running.
+ * then it waits for at most the range the helper is running (plus, when the helper
+ * lost its core right after taking the job, until it gets one back: it then finds
+ * no range left).
  *
  * Only one copy of this state may exist per process, so the other extension modules
  * reach it through _blas.run_parts (every extension links its own copy of csrc). */
@@ -55,6 +57,7 @@ int fastnn_run_parts(fastnn_range_fn fn, void *ctx, ptrdiff_t n, int parts)
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <time.h>
 
 /* How long the helper stays awake after a job: a 784-64-64-10 step posts a job every
@@ -139,27 +142,41 @@ static void after_fork_child(void)
     helper_state = 0;
 }
 
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
 static int start_helper(void)
 {
     pthread_t thread;
     pthread_attr_t attr;
+    sigset_t all, old;
     if (helper_state)
         return helper_state > 0;
     helper_state = -1;
+    /* before the thread exists: a fork from another thread at any later point finds
+     * the handler in place */
+    pthread_once(&atfork_once, register_atfork);
     if (pthread_attr_init(&attr) != 0)
         return 0;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&thread, &attr, helper_main, NULL) == 0) {
-        pthread_atfork(NULL, NULL, after_fork_child);
+    /* the helper blocks every signal, so process-directed ones (Ctrl-C) reach Python's
+     * threads, never it */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&thread, &attr, helper_main, NULL) == 0)
         helper_state = 1;
-    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return helper_state > 0;
 }
 
 int fastnn_run_parts(fastnn_range_fn fn, void *ctx, ptrdiff_t n, int parts)
 {
-    struct parts_job job = {fn, ctx, n, parts, 0};
+    struct parts_job job = {fn, ctx, n, parts < 1 ? 1 : parts, 0};
     if (parts < 2 || pthread_mutex_trylock(&busy) != 0) {
         run_claimed(&job);
         return 0;

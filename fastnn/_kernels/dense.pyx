@@ -26,8 +26,10 @@ cnp.import_array()
 # call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
 # are also cut into parts (rows of the output) run on two threads (csrc/threads.c), the
 # forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
-# multiply-adds in each of its two big products) went from 144-153 us to ... us.
-# float64, other CPUs and bigger products: BLAS (bigger ones on BLAS's own threads).
+# multiply-adds in each of its two big products; Net.train_step, five fresh processes
+# per mode, interleaved): BLAS 150-164 us, the kernel on one thread 111-115 us, "auto"
+# (the two big products split) 86-103 us. float64, other CPUs and bigger products:
+# BLAS (bigger ones on BLAS's own threads).
 
 cdef enum:
     MODE_AUTO = 0
@@ -38,6 +40,8 @@ cdef enum:
 _MODES = {"auto": MODE_AUTO, "blas": MODE_BLAS, "kernel": MODE_KERNEL, "split": MODE_SPLIT}
 cdef bint _has_kernel = fastnn_step_gemm_available()
 cdef int _mode = MODE_AUTO if _has_kernel else MODE_BLAS
+# 2**18 multiply-adds take ~5 us on one core; below that a fork/join (~1-2 us when the
+# helper is awake, far more when it must be woken) eats the gain.
 cdef long long _SPLIT_MIN = 1 << 18
 # Two parts: the calling thread claims the first, so from step to step each core
 # computes the same half of dW and then updates that half (optimizers.pyx), in its cache.

@@ -45,7 +45,8 @@ from fastnn._kernels._csrc cimport (
     simple_rnn_step_backward_f32, simple_rnn_step_backward_f64,
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
-    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32)
+    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
+    fastnn_step_gemm_tn_f32)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 # argument checks are shared with the twin, so both raise the same errors
@@ -386,7 +387,7 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
 
 cdef struct GemmJob:
-    bint trans_a, trans_b, f64, by_rows
+    bint trans_a, trans_b, f64, by_rows, kernel
     int m, n, k, lda, ldb, ldc
     double alpha, beta
     const void *a
@@ -396,10 +397,24 @@ cdef struct GemmJob:
 
 cdef void _gemm_part_t(const GemmJob *J, floating *kind_of, Py_ssize_t lo,
                        Py_ssize_t hi) noexcept nogil:
-    # rows [lo, hi) of C (by_rows) or its columns [lo, hi), on one BLAS thread
+    # rows [lo, hi) of C (by_rows) or its columns [lo, hi), on one BLAS thread or through
+    # the step kernel (J.kernel: float32, alpha 1, beta 0 or 1, B not transposed)
     cdef const floating *a = <const floating *>J.a
     cdef const floating *b = <const floating *>J.b
     cdef floating *c = <floating *>J.c
+    cdef Py_ssize_t m = (hi - lo) if J.by_rows else J.m, n = J.n if J.by_rows else (hi - lo)
+    if floating is float:
+        if J.kernel:
+            if J.by_rows:
+                a = a + (lo if J.trans_a else lo * J.lda)
+                c = c + lo * J.ldc
+            else:
+                b, c = b + lo, c + lo
+            if J.trans_a:
+                fastnn_step_gemm_tn_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
+            else:
+                fastnn_step_gemm_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
+            return
     if J.by_rows:
         gemm_one_thread(J.trans_a, J.trans_b, <int>(hi - lo), J.n, J.k, <floating>J.alpha,
                         a + (lo if J.trans_a else lo * J.lda), J.lda, b, J.ldb,
@@ -422,16 +437,24 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
                  const floating *a, int lda, const floating *b, int ldb, floating beta,
                  floating *c, int ldc) noexcept nogil:
     # gemm, C's longer side cut into parts (of 64 or more) on two threads when `two` (the
-    # op's loops split) and the product is big enough for BLAS's threads
+    # op's loops split) and the product is big enough for BLAS's threads. float32 products
+    # with B as stored go through the step kernel (the _tn form for A^T): profiled on the
+    # LSTM(128) T=100 B=64 step, BLAS's packing of these operands (sgemm_itcopy/otcopy)
+    # was 18% of all samples once the loops used the kernel.
     cdef GemmJob J
-    if not (two and can_hold_one_thread() and <long long>m * n * k >= small_gemm_macs()):
-        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        return
+    cdef long long macs = <long long>m * n * k
     J.trans_a, J.trans_b, J.f64, J.by_rows = trans_a, trans_b, floating is double, m >= n
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
     J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
+    J.kernel = (floating is float and _step_kernel and not trans_b and alpha == 1
+                and (beta == 0 or beta == 1))
     cdef int side = m if J.by_rows else n
-    run_parts(_gemm_part, &J, side, _parts(side, 64))
+    if two and (J.kernel or can_hold_one_thread()) and macs >= small_gemm_macs():
+        run_parts(_gemm_part, &J, side, _parts(side, 64))
+    elif J.kernel and (macs < small_gemm_macs() or blas_threads() < 2):
+        _gemm_part(&J, 0, side)
+    else:
+        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 # ---- a whole forward / backward (one call per op call, under nogil) ----------------------
