@@ -133,31 +133,32 @@ SG_TARGET void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, co
 
 int fastnn_step_gemm_available(void) { return 0; }
 
-/* Never called when unavailable (the caller uses BLAS); a plain loop keeps the
- * symbol defined and correct all the same. */
-void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                          const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+/* Never called when unavailable (the caller uses BLAS); plain loops keep the symbols
+ * defined and correct all the same. A's element (i, q) is a[i * ars + q * acs]. */
+static void sg_plain(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t ars,
+                     ptrdiff_t acs, const float *p, ptrdiff_t ldp, int beta, float *c,
+                     ptrdiff_t ldc)
 {
     for (ptrdiff_t i = 0; i < m; i++)
         for (ptrdiff_t j = 0; j < n; j++) {
             float s = 0;
             for (ptrdiff_t q = 0; q < k; q++)
-                s += a[i * lda + q] * p[q * ldp + j];
+                s += a[i * ars + q * acs] * p[q * ldp + j];
             c[i * ldc + j] = beta ? c[i * ldc + j] + s : s;
         }
+}
+
+void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+{
+    sg_plain(m, n, k, a, lda, 1, p, ldp, beta, c, ldc);
 }
 
 void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                              ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
                              ptrdiff_t ldc)
 {
-    for (ptrdiff_t i = 0; i < m; i++)
-        for (ptrdiff_t j = 0; j < n; j++) {
-            float s = 0;
-            for (ptrdiff_t q = 0; q < k; q++)
-                s += a[q * lda + i] * p[q * ldp + j];
-            c[i * ldc + j] = beta ? c[i * ldc + j] + s : s;
-        }
+    sg_plain(m, n, k, a, 1, lda, p, ldp, beta, c, ldc);
 }
 
 #endif
