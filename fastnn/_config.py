@@ -29,9 +29,10 @@ def blas_info():
 def set_num_threads(n):
     """Use n threads in every BLAS (numpy's and scipy's OpenBLAS) and OpenMP pool.
     fastnn's kernels call scipy's BLAS; limiting numpy's too keeps the two pools
-    from oversubscribing the cores. With n >= 2 a recurrent layer's time loop may
-    also run as parts of the batch on two threads of its own (n = 1: never;
-    see fastnn/_kernels/recurrent.pyx)."""
+    from oversubscribing the cores. With n >= 2 a recurrent layer's time loop, a
+    mid-sized float32 Dense product and an optimizer update of 32K+ parameters may
+    also run in parts on the calling thread and one helper thread of fastnn's own
+    (n = 1: never; see csrc/threads.c)."""
     global _threads, _limiter
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"set_num_threads expected a positive int. Received: n={n!r}")
