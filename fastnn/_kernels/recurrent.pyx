@@ -380,7 +380,8 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # ---- the big products of a split op, on the same two threads --------------------------
 #
 # When an op's loops split, its big products (the input projection, dW, dU, dx) are cut
-# into parts as well, each on one BLAS thread, rather than left to BLAS's own threads:
+# into parts as well, each through the step kernel (float32, B as stored) or on one BLAS
+# thread, rather than left to BLAS's own threads:
 # those keep spinning on the second core for a long while after a product (OpenBLAS:
 # about 2**28 cycles), where they halve the speed of the loop's second thread. Measured on
 # the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
