@@ -84,7 +84,9 @@ cdef inline void _kernel(int rule, bint f32, char *w, char *g, char *s0, char *s
 # first, so from step to step each core updates the same half, the one whose gradient
 # rows it computed (dense.pyx cuts dW in two the same way). Cut at multiples of
 # _BLOCK values (one cache line of float32 / two of float64), so no line is shared.
-# 784-64-64-10 training step (55K parameters): ... us -> ... us.
+# Updater.apply for Adam, float32, median of three fresh processes, one thread -> two:
+# the 784-64-64-10 parameters (55K) 20.6-21.4 us -> 14.1-14.5 us; 784-512-512-10 (670K)
+# 323-380 us -> 188-205 us.
 cdef Py_ssize_t _SPLIT_MIN = 1 << 15
 cdef Py_ssize_t _BLOCK = 16
 
@@ -347,19 +349,13 @@ cdef class Updater:
         if self._rule == _ADAM:
             t = <double>(self._iterations + 1)
             alpha = self._lr * sqrt(1.0 - pow(self._b2, t)) / (1.0 - pow(self._b1, t))
-        if self._clipnorm_on:
-            for i in range(self._nvar):
-                lo = self._seg[i]
-                hi = self._seg[i + 1]
-                if hi > lo:
-                    self._update(lo, hi - lo, self._scale[i] * gscale, wd_lr, alpha)
-        else:
-            # variable by variable, so that a big variable's halves are its dW halves
-            for i in range(self._nvar):
-                lo = self._seg[i]
-                hi = self._seg[i + 1]
-                if hi > lo:
-                    self._update(lo, hi - lo, gscale, wd_lr, alpha)
+        #    variable by variable (scale: 1 without clipnorm), so that a big variable's
+        #    halves are its dW halves
+        for i in range(self._nvar):
+            lo = self._seg[i]
+            hi = self._seg[i + 1]
+            if hi > lo:
+                self._update(lo, hi - lo, self._scale[i] * gscale, wd_lr, alpha)
         self._iterations += 1
         return 0
 
