@@ -403,27 +403,22 @@ cdef void _gemm_part_t(const GemmJob *J, floating *kind_of, Py_ssize_t lo,
     cdef const floating *a = <const floating *>J.a
     cdef const floating *b = <const floating *>J.b
     cdef floating *c = <floating *>J.c
-    cdef Py_ssize_t m = (hi - lo) if J.by_rows else J.m, n = J.n if J.by_rows else (hi - lo)
+    cdef Py_ssize_t m, n
+    if J.by_rows:
+        m, n = hi - lo, J.n
+        a, c = a + (lo if J.trans_a else lo * J.lda), c + lo * J.ldc
+    else:
+        m, n = J.m, hi - lo
+        b, c = b + (lo * J.ldb if J.trans_b else lo), c + lo
     if floating is float:
         if J.kernel:
-            if J.by_rows:
-                a = a + (lo if J.trans_a else lo * J.lda)
-                c = c + lo * J.ldc
-            else:
-                b, c = b + lo, c + lo
             if J.trans_a:
                 fastnn_step_gemm_tn_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
             else:
                 fastnn_step_gemm_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
             return
-    if J.by_rows:
-        gemm_one_thread(J.trans_a, J.trans_b, <int>(hi - lo), J.n, J.k, <floating>J.alpha,
-                        a + (lo if J.trans_a else lo * J.lda), J.lda, b, J.ldb,
-                        <floating>J.beta, c + lo * J.ldc, J.ldc)
-    else:
-        gemm_one_thread(J.trans_a, J.trans_b, J.m, <int>(hi - lo), J.k, <floating>J.alpha,
-                        a, J.lda, b + (lo * J.ldb if J.trans_b else lo), J.ldb,
-                        <floating>J.beta, c + lo, J.ldc)
+    gemm_one_thread(J.trans_a, J.trans_b, <int>m, <int>n, J.k, <floating>J.alpha, a, J.lda, b,
+                    J.ldb, <floating>J.beta, c, J.ldc)
 
 
 cdef void _gemm_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
