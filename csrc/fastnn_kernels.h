@@ -125,10 +125,10 @@ float debug_heap_overflow_f32(ptrdiff_t n);
 #endif
 
 /* ---- stepgemm.c -------------------------------------------------------------
- * The per-timestep product of the recurrent loops without BLAS's operand packing:
- * C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1; the _tn
- * form multiplies by A^T with A stored (k x m). AVX-512 only:
- * fastnn_step_gemm_available() says whether this CPU may call them. */
+ * Small float32 products without BLAS's operand packing (recurrent steps, small dense
+ * layers): C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1; the _tn
+ * form multiplies by A^T with A stored (k x m). fastnn_step_gemm_available(): 2 on
+ * AVX-512 CPUs, 1 with AVX2 + FMA, 0 where the callers must use BLAS instead. */
 int fastnn_step_gemm_available(void);
 void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc);

@@ -1,4 +1,4 @@
-/* The per-timestep product of the recurrent loops, without BLAS's packing.
+/* The packing-free product of small float32 matrices (recurrent steps, small dense layers).
  *
  *   C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1, float32
  *   (fastnn_step_gemm_f32), and C = beta * C + A^T @ P with A stored (k x m)
@@ -11,130 +11,22 @@
  * 41% in the multiply kernel itself. P is read here in place, row by row, so its
  * block stays in cache across the whole row loop and nothing is copied.
  *
- * The micro-kernel holds a 4-row x 64-column block of C in 16 AVX-512 registers and
- * adds one broadcast A value times four vectors of a P row per FMA (column tails:
- * masked vectors; row tail: 1-row blocks). It is compiled for AVX-512 only and used
- * only on CPUs that have it (fastnn_step_gemm_available); elsewhere the caller uses
- * BLAS. Rounding differs from BLAS in the summation order only (sequential in k,
- * fused multiply-adds), within the tolerances of the twin tests. */
+ * The body (stepgemm_impl.inc) is compiled twice and picked at run time:
+ *   AVX-512: blocks of 4 rows x 64 columns, 16 of the 32 zmm registers accumulate;
+ *   AVX2 + FMA: blocks of 6 rows x 16 columns, 12 of the 16 ymm registers accumulate
+ *     (two P vectors and one broadcast take three more), the shape of OpenBLAS's own
+ *     Haswell kernel.
+ * Column tails are masked vectors, row tails one smaller block. Other CPUs: the caller
+ * uses BLAS (fastnn_step_gemm_available() == 0). FASTNN_STEP_GEMM=avx2 in the
+ * environment caps the choice at AVX2 (to test that path on an AVX-512 CPU), =off turns
+ * the kernel off. Rounding differs from BLAS in the summation order only (sequential in
+ * k, fused multiply-adds), within the tolerances of the twin tests. */
+#include <stdlib.h>
+#include <string.h>
 #include "fastnn_kernels.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) \
-    && !defined(FASTNN_NO_CLONES)
-#include <immintrin.h>
-
-#define SG_TARGET __attribute__((target("avx512f,fma")))
-#define SG_INLINE static inline __attribute__((always_inline))
-
-int fastnn_step_gemm_available(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-}
-
-/* One block: MR rows (1..4) x NV vectors (1..4) of 16 columns; `last` masks the
- * final vector's columns. Constant MR and NV at each call site unroll it fully.
- * A's element (r, q) is a[r * lda + q * acs] (acs 1: A as stored; lda 1: A^T). */
-SG_INLINE SG_TARGET void sg_block(int MR, int NV, const float *a, ptrdiff_t lda, ptrdiff_t acs,
-                                  const float *p, ptrdiff_t ldp, float *c, ptrdiff_t ldc,
-                                  ptrdiff_t k, __mmask16 last, int beta)
-{
-    __m512 acc[4][4];
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = _mm512_setzero_ps();
-    for (ptrdiff_t q = 0; q < k; q++) {
-        __m512 pv[4];
-        for (int v = 0; v < NV; v++)
-            pv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : (__mmask16)0xFFFF,
-                                          p + q * ldp + 16 * v);
-        for (int r = 0; r < MR; r++) {
-            __m512 av = _mm512_set1_ps(a[r * lda + q * acs]);
-            for (int v = 0; v < NV; v++)
-                acc[r][v] = _mm512_fmadd_ps(av, pv[v], acc[r][v]);
-        }
-    }
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++) {
-            __mmask16 mask = v == NV - 1 ? last : (__mmask16)0xFFFF;
-            float *cv = c + r * ldc + 16 * v;
-            __m512 out = acc[r][v];
-            if (beta)
-                out = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, cv), out);
-            _mm512_mask_storeu_ps(cv, mask, out);
-        }
-}
-
-/* All row blocks of one column block of NV vectors. */
-SG_INLINE SG_TARGET void sg_columns(int NV, const float *a, ptrdiff_t lda, ptrdiff_t acs,
-                                    const float *p, ptrdiff_t ldp, float *c, ptrdiff_t ldc,
-                                    ptrdiff_t m, ptrdiff_t k, __mmask16 last, int beta)
-{
-    ptrdiff_t i = 0;
-    for (; i + 4 <= m; i += 4)
-        sg_block(4, NV, a + i * lda, lda, acs, p, ldp, c + i * ldc, ldc, k, last, beta);
-    for (; i < m; i++)
-        sg_block(1, NV, a + i * lda, lda, acs, p, ldp, c + i * ldc, ldc, k, last, beta);
-}
-
-/* k is taken in chunks of SG_KC rows of P: a 64-column block of a chunk (32 KB) stays in
- * L1 while every 4-row block of A passes over it; the first chunk applies beta, the
- * others add to C. */
-#define SG_KC 128
-
-SG_INLINE SG_TARGET void sg_chunk(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                  ptrdiff_t lda, ptrdiff_t acs, const float *p, ptrdiff_t ldp,
-                                  int beta, float *c, ptrdiff_t ldc)
-{
-    for (ptrdiff_t j = 0; j < n; j += 64) {
-        ptrdiff_t w = n - j < 64 ? n - j : 64;     /* columns in this block */
-        int nv = (int)((w + 15) / 16);
-        int tail = (int)(w - 16 * (nv - 1));      /* columns in the last vector */
-        __mmask16 last = (__mmask16)(tail == 16 ? 0xFFFF : (1u << tail) - 1);
-        switch (nv) {
-        case 4: sg_columns(4, a, lda, acs, p + j, ldp, c + j, ldc, m, k, last, beta); break;
-        case 3: sg_columns(3, a, lda, acs, p + j, ldp, c + j, ldc, m, k, last, beta); break;
-        case 2: sg_columns(2, a, lda, acs, p + j, ldp, c + j, ldc, m, k, last, beta); break;
-        default: sg_columns(1, a, lda, acs, p + j, ldp, c + j, ldc, m, k, last, beta); break;
-        }
-    }
-}
-
-/* acs: A's column stride. Each entry point below inlines its own copy with acs fixed. */
-SG_INLINE SG_TARGET void sg_gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                 ptrdiff_t lda, ptrdiff_t acs, const float *p, ptrdiff_t ldp,
-                                 int beta, float *c, ptrdiff_t ldc)
-{
-    ptrdiff_t q = 0;
-    do {
-        ptrdiff_t kc = k - q < SG_KC ? k - q : SG_KC;
-        sg_chunk(m, n, kc, a + q * acs, lda, acs, p + q * ldp, ldp, q ? 1 : beta, c, ldc);
-        q += kc;
-    } while (q < k);
-}
-
-SG_TARGET void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                    ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta,
-                                    float *c, ptrdiff_t ldc)
-{
-    sg_gemm(m, n, k, a, lda, 1, p, ldp, beta, c, ldc);
-}
-
-/* A^T (m x k) is A (k x m, row stride lda) read down its columns: the four rows of a
- * block are four neighbouring elements of one row of A, one cache line. */
-SG_TARGET void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                       ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta,
-                                       float *c, ptrdiff_t ldc)
-{
-    sg_gemm(m, n, k, a, 1, lda, p, ldp, beta, c, ldc);
-}
-
-#else
-
-int fastnn_step_gemm_available(void) { return 0; }
-
-/* Never called when unavailable (the caller uses BLAS); plain loops keep the symbols
- * defined and correct all the same. A's element (i, q) is a[i * ars + q * acs]. */
+/* A's element (i, q) is a[i * ars + q * acs]. Used where no vector body is compiled, and
+ * kept correct all the same: the callers never reach it (available() is 0 there). */
 static void sg_plain(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t ars,
                      ptrdiff_t acs, const float *p, ptrdiff_t ldp, int beta, float *c,
                      ptrdiff_t ldc)
@@ -148,17 +40,132 @@ static void sg_plain(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrd
         }
 }
 
+static void sg_plain_nn(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                        const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+{
+    sg_plain(m, n, k, a, lda, 1, p, ldp, beta, c, ldc);
+}
+
+static void sg_plain_tn(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                        const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+{
+    sg_plain(m, n, k, a, 1, lda, p, ldp, beta, c, ldc);
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(FASTNN_NO_CLONES)
+#define SG_VECTOR 1
+#include <immintrin.h>
+#define SG_INLINE static inline __attribute__((always_inline))
+/* 128 rows of P: a column block of a chunk is 32 KB (AVX-512, 64 columns) or 8 KB (AVX2,
+ * 16 columns), inside L1 in both. */
+#define SG_KC 128
+
+/* ---- AVX-512 ---- */
+#define SG_(name) name##_avx512
+#define SG_TGT __attribute__((target("avx512f,fma")))
+#define SG_V __m512
+#define SG_M __mmask16
+#define SG_VW 16
+#define SG_MR 4
+#define SG_NV 4
+#define SG_ZERO() _mm512_setzero_ps()
+#define SG_SET1(x) _mm512_set1_ps(x)
+#define SG_FMA(a, b, acc) _mm512_fmadd_ps(a, b, acc)
+#define SG_ADD(a, b) _mm512_add_ps(a, b)
+#define SG_LOAD(p) _mm512_loadu_ps(p)
+#define SG_LOADM(p, m) _mm512_maskz_loadu_ps(m, p)
+#define SG_STOREM(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define SG_MASK(t) ((__mmask16)((t) >= 16 ? 0xFFFFu : (1u << (t)) - 1u))
+#include "stepgemm_impl.inc"
+#undef SG_
+#undef SG_TGT
+#undef SG_V
+#undef SG_M
+#undef SG_VW
+#undef SG_MR
+#undef SG_NV
+#undef SG_ZERO
+#undef SG_SET1
+#undef SG_FMA
+#undef SG_ADD
+#undef SG_LOAD
+#undef SG_LOADM
+#undef SG_STOREM
+#undef SG_MASK
+
+/* ---- AVX2 + FMA ---- */
+#define SG_(name) name##_avx2
+#define SG_TGT __attribute__((target("avx2,fma")))
+#define SG_V __m256
+#define SG_M __m256i
+#define SG_VW 8
+#define SG_MR 6
+#define SG_NV 2
+#define SG_ZERO() _mm256_setzero_ps()
+#define SG_SET1(x) _mm256_set1_ps(x)
+#define SG_FMA(a, b, acc) _mm256_fmadd_ps(a, b, acc)
+#define SG_ADD(a, b) _mm256_add_ps(a, b)
+#define SG_LOAD(p) _mm256_loadu_ps(p)
+#define SG_LOADM(p, m) _mm256_maskload_ps(p, m)
+#define SG_STOREM(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define SG_MASK(t) _mm256_cmpgt_epi32(_mm256_set1_epi32(t), \
+                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#include "stepgemm_impl.inc"
+#endif
+
+/* 2: AVX-512, 1: AVX2 + FMA, 0: neither (or turned off). Decided once per process (per
+ * extension module: each links its own copy); threads that race here compute and store
+ * the same value. */
+static int sg_level = -1;
+
+static int sg_select(void)
+{
+    int level = 0;
+#ifdef SG_VECTOR
+    const char *cap = getenv("FASTNN_STEP_GEMM");
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        level = 2;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        level = 1;
+    if (cap != NULL && strcmp(cap, "off") == 0)
+        level = 0;
+    else if (cap != NULL && strcmp(cap, "avx2") == 0 && level > 1)
+        level = 1;
+#endif
+    __atomic_store_n(&sg_level, level, __ATOMIC_RELEASE);
+    return level;
+}
+
+int fastnn_step_gemm_available(void)
+{
+    int level = __atomic_load_n(&sg_level, __ATOMIC_ACQUIRE);
+    return level >= 0 ? level : sg_select();
+}
+
 void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
 {
-    sg_plain(m, n, k, a, lda, 1, p, ldp, beta, c, ldc);
+#ifdef SG_VECTOR
+    switch (fastnn_step_gemm_available()) {
+    case 2: sg_nn_avx512(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    case 1: sg_nn_avx2(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    default: break;
+    }
+#endif
+    sg_plain_nn(m, n, k, a, lda, p, ldp, beta, c, ldc);
 }
 
 void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                              ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
                              ptrdiff_t ldc)
 {
-    sg_plain(m, n, k, a, 1, lda, p, ldp, beta, c, ldc);
-}
-
+#ifdef SG_VECTOR
+    switch (fastnn_step_gemm_available()) {
+    case 2: sg_tn_avx512(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    case 1: sg_tn_avx2(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    default: break;
+    }
 #endif
+    sg_plain_tn(m, n, k, a, lda, p, ldp, beta, c, ldc);
+}

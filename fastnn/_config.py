@@ -11,9 +11,10 @@ _threads = None
 def _kernel_config():
     try:
         from fastnn._kernels import _config
-        return {"openmp": _config.OPENMP, "debug_build": _config.DEBUG_BUILD}
+        return {"openmp": _config.OPENMP, "debug_build": _config.DEBUG_BUILD,
+                "step_kernel": _config.STEP_KERNEL_ISA or "off"}
     except ImportError:
-        return {"openmp": None, "debug_build": None}
+        return {"openmp": None, "debug_build": None, "step_kernel": None}
 
 
 def blas_info():
@@ -67,7 +68,9 @@ def config():
 
 def show_config(file=None):
     """Print version, BLAS libraries and their threads, OpenMP on/off, whether the kernels
-    are a debug build (setup.py FASTNN_DEBUG=1) and the backend."""
+    are a debug build (setup.py FASTNN_DEBUG=1), which instruction set the small-product
+    kernel uses (FASTNN_STEP_GEMM=avx2 or =off in the environment caps it) and the
+    backend."""
     c = config()
     out = file or sys.stdout
     omp = {True: "on", False: "off", None: "unknown (compiled kernels not built)"}[c["openmp"]]
@@ -77,6 +80,9 @@ def show_config(file=None):
     print(f"OpenMP: {omp}", file=out)
     debug = {True: "yes", False: "no", None: "unknown (compiled kernels not built)"}
     print(f"debug build (sanitizers): {debug[c['debug_build']]}", file=out)
+    step = c["step_kernel"] or "unknown (compiled kernels not built)"
+    print(f"small float32 products: packing-free kernel {step}"
+          f"{' (BLAS instead)' if step == 'off' else ''}", file=out)
     for d in c["blas"]:
         print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({_owner(d)}), "
               f"threads: {d['num_threads']}, {d['filepath']}", file=out)

@@ -68,6 +68,7 @@ def test_show_config_and_cli_info():
     assert f"fastnn {fastnn.__version__}" in text
     assert "OpenMP: on" in text or "OpenMP: off" in text
     assert "backend: compiled" in text or "backend: numpy" in text
+    assert any(f"packing-free kernel {isa}" in text for isa in ("avx512", "avx2", "off"))
     assert "blas:" in text and "threads:" in text
     r = subprocess.run([sys.executable, "-m", "fastnn", "info"], capture_output=True, text=True,
                        timeout=120)

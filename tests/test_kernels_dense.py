@@ -58,7 +58,7 @@ def test_dense_product_modes_match_float64(rng, mode, shape):
     the kernel in parts on two threads) against the float64 product: row and column
     tails, k beyond one 128-row chunk, empty operands."""
     if mode != "blas" and not c_dense.STEP_KERNEL:
-        pytest.skip("the packing-free kernel needs AVX-512")
+        pytest.skip("the packing-free kernel needs AVX2 or AVX-512")
     n, n_in, units = shape
     x, W, b = _data(rng, n, n_in, units, np.float32)
     dy = rng.standard_normal((n, units)).astype(np.float32)
@@ -219,3 +219,46 @@ def test_float32_tanh_accuracy():
     special = np.array([[np.nan, np.inf, -np.inf]], np.float32)
     out = c_act.bias_act_forward(special, None, "tanh")
     assert np.isnan(out[0, 0]) and out[0, 1] == 1 and out[0, 2] == -1
+
+
+_ISA_SCRIPT = """
+import numpy as np
+from fastnn._kernels import _config, dense
+print(_config.STEP_KERNEL_ISA)
+rng = np.random.default_rng(0)
+for mode in (["kernel", "split"] if dense.STEP_KERNEL else []):
+    dense.set_product_mode(mode)
+    for n, k, u in [(1, 1, 1), (7, 5, 3), (13, 129, 25), (130, 784, 64)]:
+        x = rng.standard_normal((n, k)).astype(np.float32)
+        W = rng.standard_normal((k, u)).astype(np.float32)
+        dy = rng.standard_normal((n, u)).astype(np.float32)
+        y = dense.dense_forward(x, W, None, "linear")
+        _, dW, _ = dense.dense_backward(x, W, y, dy.copy(), "linear", use_bias=False)
+        for got, a, b in ((y, x, W), (dW, x.T, dy)):
+            a, b = a.astype(np.float64), b.astype(np.float64)
+            bound = 4 * np.sqrt(a.shape[1]) * 2.0**-24 * (abs(a) @ abs(b)) + 1e-6
+            assert (abs(got - a @ b) <= bound).all(), (mode, n, k, u)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("cap", ["off", "avx2"])
+def test_step_kernel_instruction_set_can_be_capped(cap):
+    """FASTNN_STEP_GEMM=off sends every product to BLAS; =avx2 runs the AVX2 body even on
+    an AVX-512 CPU (so that body is tested on every machine that has AVX2), and its
+    products agree with float64 ones (row tails 1..5, column tails, k beyond a chunk)."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "FASTNN_STEP_GEMM": cap}
+    r = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    isa, status = r.stdout.split()
+    assert status == "ok"
+    if cap == "off":
+        assert isa == "None"
+    else:
+        assert isa in ("avx2", "None")
+        if c_dense.STEP_KERNEL:  # this CPU has AVX2 at least
+            assert isa == "avx2"

@@ -80,7 +80,7 @@ def _compare(a, b, dt, what=""):
 def split(request):
     """Compiled time loops run whole ("never") or as parts of the batch on two threads
     ("always"), and their per-step products go through the step kernel (float32 on
-    AVX-512 CPUs) or BLAS ("-blas", as on other CPUs); "auto" picks by size, so every
+    AVX2 / AVX-512 CPUs) or BLAS ("-blas", as on other CPUs); "auto" picks by size, so every
     path is tested here."""
     mode, _, blas = request.param.partition("-")
     prev = c_rec.set_batch_split(mode)
@@ -151,7 +151,7 @@ def test_step_product_matches_numpy(m, k, n, beta):
 
 def test_step_kernel_switch():
     if not c_rec.STEP_KERNEL:
-        with pytest.raises(ValueError, match="needs AVX-512"):
+        with pytest.raises(ValueError, match="needs AVX2 or AVX-512"):
             c_rec.set_step_kernel(True)
         return
     prev = c_rec.set_step_kernel(False)

@@ -18,9 +18,13 @@ cdef extern from *:
     int FASTNN_OPENMP
     int FASTNN_IS_DEBUG_BUILD
     float debug_heap_overflow_f32(Py_ssize_t n) nogil
+    int fastnn_step_gemm_available()
 
 OPENMP = bool(FASTNN_OPENMP)
 DEBUG_BUILD = bool(FASTNN_IS_DEBUG_BUILD)
+# The instruction set of the packing-free small-product kernel (csrc/stepgemm.c) on this
+# CPU, or None where small products go through BLAS too.
+STEP_KERNEL_ISA = {2: "avx512", 1: "avx2"}.get(fastnn_step_gemm_available())
 
 
 def debug_build():

@@ -22,7 +22,7 @@ cnp.import_array()
 # ---- how a float32 product is computed --------------------------------------------------
 #
 # Below BLAS's threaded size (_blas.small_gemm_macs), x @ W and x.T @ dz go through the
-# packing-free kernel of csrc/stepgemm.c (AVX-512 CPUs): BLAS packs both operands at every
+# packing-free kernel of csrc/stepgemm.c (AVX2 or AVX-512 CPUs): BLAS packs both operands at every
 # call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
 # are also cut into parts (rows of the output) run on two threads (csrc/threads.c), the
 # forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
@@ -60,7 +60,7 @@ def set_product_mode(mode):
                          f"Received: {mode!r}")
     if _MODES[mode] in (MODE_KERNEL, MODE_SPLIT) and not _has_kernel:
         raise ValueError(f"set_product_mode expected 'auto' or 'blas' on this CPU (the kernel "
-                         f"needs AVX-512). Received: {mode!r}")
+                         f"needs AVX2 or AVX-512). Received: {mode!r}")
     prev = {v: k for k, v in _MODES.items()}[_mode]
     _mode = _MODES[mode]
     return prev
