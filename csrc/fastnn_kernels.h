@@ -130,6 +130,7 @@ float debug_heap_overflow_f32(ptrdiff_t n);
  * form multiplies by A^T with A stored (k x m). fastnn_step_gemm_available(): 2 on
  * AVX-512 CPUs, 1 with AVX2 + FMA, 0 where the callers must use BLAS instead. */
 int fastnn_step_gemm_available(void);
+int fastnn_step_gemm_suits(ptrdiff_t m, ptrdiff_t n); /* the kernel beats BLAS on m x n */
 void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                           const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc);
 void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,

@@ -100,6 +100,7 @@ cdef extern from "fastnn_kernels.h" nogil:
                                Py_ssize_t h)
 
     int fastnn_step_gemm_available()
+    int fastnn_step_gemm_suits(Py_ssize_t m, Py_ssize_t n)
     void fastnn_step_gemm_f32(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
                               Py_ssize_t lda, const float *p, Py_ssize_t ldp, int beta, float *c,
                               Py_ssize_t ldc)

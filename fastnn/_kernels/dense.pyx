@@ -12,7 +12,7 @@ from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     bias_act_forward_f32, bias_act_forward_f64, act_backward_f32, act_backward_f64,
     bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
-    fastnn_step_gemm_tn_f32)
+    fastnn_step_gemm_tn_f32, fastnn_step_gemm_suits)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 
@@ -28,8 +28,9 @@ cnp.import_array()
 # forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
 # multiply-adds in each of its two big products; Net.train_step, five fresh processes
 # per mode, interleaved): BLAS 150-164 us, the kernel on one thread 111-115 us, "auto"
-# (the two big products split) 86-103 us. float64, other CPUs and bigger products:
-# BLAS (bigger ones on BLAS's own threads).
+# (the two big products split) 86-103 us. float64, other CPUs, bigger products and, on
+# AVX2 CPUs, shapes where BLAS's packing pays (fastnn_step_gemm_suits): BLAS (bigger
+# ones on BLAS's own threads).
 
 cdef enum:
     MODE_AUTO = 0
@@ -66,11 +67,13 @@ def set_product_mode(mode):
     return prev
 
 
-cdef int _plan(long long macs, Py_ssize_t side, Py_ssize_t min_part) noexcept nogil:
-    # 0: BLAS; 1: the kernel on this thread; p >= 2: the kernel in p parts of `side`
-    # output rows, each part at least min_part rows
-    cdef Py_ssize_t p = side // min_part
-    if _mode == MODE_BLAS or (_mode == MODE_AUTO and macs >= small_gemm_macs()):
+cdef int _plan(long long macs, Py_ssize_t m, Py_ssize_t n,
+               Py_ssize_t min_part) noexcept nogil:
+    # 0: BLAS; 1: the kernel on this thread; p >= 2: the kernel in p parts of the m
+    # output rows (result m x n), each part at least min_part rows
+    cdef Py_ssize_t p = m // min_part
+    if _mode == MODE_BLAS or (_mode == MODE_AUTO and (
+            macs >= small_gemm_macs() or not fastnn_step_gemm_suits(m, n))):
         return 0
     if p < 2 or _mode == MODE_KERNEL or (
             _mode == MODE_AUTO and (macs < _SPLIT_MIN or blas_threads() < 2)):
@@ -118,7 +121,7 @@ cdef inline void _forward(const floating *x, const floating *w, const floating *
     cdef Job J
     cdef int how
     if floating is float:
-        how = _plan(<long long>rows * n_in * units, rows, 8)
+        how = _plan(<long long>rows * n_in * units, rows, units, 8)
         if how:
             J.x, J.w, J.b, J.y, J.n_in, J.units, J.act = x, w, b, y, n_in, units, act
             _run(_forward_rows, &J, rows, how)
@@ -142,7 +145,7 @@ cdef inline void _backward(const floating *x, const floating *w, const floating 
     cdef Job J
     cdef int how = 0
     if floating is float:
-        how = _plan(<long long>rows * n_in * units, n_in, 16)
+        how = _plan(<long long>rows * n_in * units, n_in, units, 16)
         if how:
             J.x, J.dz, J.dw, J.n_in, J.units, J.rows = x, dz, dw, n_in, units, rows
             _run(_dw_rows, &J, n_in, how)

@@ -46,7 +46,7 @@ from fastnn._kernels._csrc cimport (
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
     bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
-    fastnn_step_gemm_tn_f32)
+    fastnn_step_gemm_tn_f32, fastnn_step_gemm_suits)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 # argument checks are shared with the twin, so both raise the same errors
@@ -340,7 +340,8 @@ def set_batch_split(mode="auto", min_macs=None):
 cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
     # can_kernel: the operands the step kernel needs are at hand (backward: U^T space)
     cdef bint threads = blas_threads() >= 2
-    L.kernel = can_kernel and _step_kernel and not L.f64
+    L.kernel = (can_kernel and _step_kernel and not L.f64
+                and fastnn_step_gemm_suits(L.n, L.kh))  # on AVX2, big U: BLAS
     if _split_mode == SPLIT_NEVER or L.n < 2:
         L.split = False
     elif _split_mode == SPLIT_ALWAYS:
@@ -443,7 +444,7 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
     J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
     J.kernel = (floating is float and _step_kernel and not trans_b and alpha == 1
-                and (beta == 0 or beta == 1))
+                and (beta == 0 or beta == 1) and fastnn_step_gemm_suits(m, n))
     cdef int side = m if J.by_rows else n
     if two and (J.kernel or can_hold_one_thread()) and macs >= small_gemm_macs():
         run_parts(_gemm_part, &J, side, _parts(side, 64))
