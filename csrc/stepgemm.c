@@ -154,9 +154,9 @@ int fastnn_step_gemm_available(void)
  * at every size the callers send it (below BLAS's threaded size; recurrent steps).
  * AVX2: where BLAS's packing is not paid back, a result with a side of at most 64 and
  * at most 1024 columns, or of at most 2^14 values. Measured on a Zen 3 CPU, one thread,
- * GFLOP/s kernel vs BLAS: 32x784 @ 784x64 66 vs 40; 64x128 @ 128x512 56 vs 47;
- * 64x512 @ 512x2048 46 vs 55; (6400x128)^T @ 6400x512 49 vs 62; (3200x100)^T @
- * 3200x100 60 vs 44. */
+ * GFLOP/s kernel vs BLAS (calls from Python, medians): 32x128 @ 128x512 49 vs 35;
+ * 64x128 @ 128x512 56 vs 47; 64x512 @ 512x2048 46 vs 55; (6400x128)^T @ 6400x512 49
+ * vs 62; (3200x100)^T @ 3200x100 60 vs 44. */
 int fastnn_step_gemm_suits(ptrdiff_t m, ptrdiff_t n)
 {
     switch (fastnn_step_gemm_available()) {
@@ -166,29 +166,29 @@ int fastnn_step_gemm_suits(ptrdiff_t m, ptrdiff_t n)
     }
 }
 
-void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                          const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+/* The body this CPU runs; tn: multiply by A^T. */
+static void sg_run(int tn, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                   const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
 {
 #ifdef SG_VECTOR
     switch (fastnn_step_gemm_available()) {
-    case 2: sg_nn_avx512(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
-    case 1: sg_nn_avx2(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    case 2: (tn ? sg_tn_avx512 : sg_nn_avx512)(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
+    case 1: (tn ? sg_tn_avx2 : sg_nn_avx2)(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
     default: break;
     }
 #endif
-    sg_plain_nn(m, n, k, a, lda, p, ldp, beta, c, ldc);
+    (tn ? sg_plain_tn : sg_plain_nn)(m, n, k, a, lda, p, ldp, beta, c, ldc);
+}
+
+void fastnn_step_gemm_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                          const float *p, ptrdiff_t ldp, int beta, float *c, ptrdiff_t ldc)
+{
+    sg_run(0, m, n, k, a, lda, p, ldp, beta, c, ldc);
 }
 
 void fastnn_step_gemm_tn_f32(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                              ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
                              ptrdiff_t ldc)
 {
-#ifdef SG_VECTOR
-    switch (fastnn_step_gemm_available()) {
-    case 2: sg_tn_avx512(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
-    case 1: sg_tn_avx2(m, n, k, a, lda, p, ldp, beta, c, ldc); return;
-    default: break;
-    }
-#endif
-    sg_plain_tn(m, n, k, a, lda, p, ldp, beta, c, ldc);
+    sg_run(1, m, n, k, a, lda, p, ldp, beta, c, ldc);
 }
