@@ -22,8 +22,8 @@ cnp.import_array()
 # ---- how a float32 product is computed --------------------------------------------------
 #
 # Below BLAS's threaded size (_blas.small_gemm_macs), x @ W and x.T @ dz go through the
-# packing-free kernel of csrc/stepgemm.c (AVX2 or AVX-512 CPUs): BLAS packs both operands at every
-# call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
+# packing-free kernel of csrc/stepgemm.c (AVX2 or AVX-512 CPUs): BLAS packs both operands
+# at every call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
 # are also cut into parts (rows of the output) run on two threads (csrc/threads.c), the
 # forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
 # multiply-adds in each of its two big products; Net.train_step, five fresh processes

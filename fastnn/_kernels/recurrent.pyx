@@ -106,9 +106,9 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
 # meet 2T times per step; that is what made small products collapse on a busy machine
 # (see _blas.pyx), so those stay on one thread. See _plan for when a loop splits.
 
-# The per-step products go through csrc/stepgemm.c (float32, AVX2 or AVX-512 CPUs): it reads U
-# (backward: U^T, transposed once per call) in place instead of packing it at every
-# step as BLAS does. Elsewhere, and for float64, BLAS.
+# The per-step products go through csrc/stepgemm.c (float32, AVX2 or AVX-512 CPUs): it
+# reads U (backward: U^T, transposed once per call) in place instead of packing it at
+# every step as BLAS does. Elsewhere, for float64 and, on AVX2, for a big U, BLAS.
 cdef bint _step_kernel = fastnn_step_gemm_available()
 
 
@@ -300,9 +300,9 @@ cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
 
 
 # How a loop runs (_plan). Its per-step products go through the step kernel (float32,
-# AVX2 or AVX-512 CPUs; else BLAS). With two or more BLAS threads allowed (set_num_threads(1)
-# and threadpoolctl limits are obeyed) and the step kernel in use, the loop splits into
-# parts of at least _MIN_PART_ROWS rows (_parts) when it holds at least
+# AVX2 or AVX-512 CPUs; else BLAS). With two or more BLAS threads allowed
+# (set_num_threads(1) and threadpoolctl limits are obeyed) and the step kernel in use,
+# the loop splits into parts of at least _MIN_PART_ROWS rows (_parts) when it holds at least
 # _split_min_macs multiply-adds in all (a thread costs tens of microseconds, about
 # 2**21 multiply-adds on one core). Letting BLAS thread each step's product instead
 # makes its threads meet at every step: LSTM(512) F=256 T=50 B=128 step 373-450 ms
@@ -599,7 +599,7 @@ cdef class _RecurrentOp(Op):
     cdef char *hu
     cdef char *dh
     cdef char *dc
-    cdef object ut_ws                # U^T for the step kernel (float32 where STEP_KERNEL), or None
+    cdef object ut_ws                # U^T for the step kernel (float32, STEP_KERNEL), or None
     cdef char *ut
     cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
     cdef Py_ssize_t n_fwd, n_bwd
