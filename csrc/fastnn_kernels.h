@@ -22,15 +22,21 @@ enum fastnn_activation {
     FASTNN_ELU = 6         /* alpha 1.0 */
 };
 
+/* The three take n rows of u columns whose rows are ld values apart (ld >= u; ld == u
+ * for a whole array, ld > u for a block of columns, as when a layer is cut in two). */
 /* z = act(z + b) in place; b_u may be NULL (no bias). */
-void bias_act_forward_f32(float *z_nu, const float *b_u, ptrdiff_t n, ptrdiff_t u, int act);
-void bias_act_forward_f64(double *z_nu, const double *b_u, ptrdiff_t n, ptrdiff_t u, int act);
+void bias_act_forward_f32(float *z_nu, const float *b_u, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld,
+                          int act);
+void bias_act_forward_f64(double *z_nu, const double *b_u, ptrdiff_t n, ptrdiff_t u,
+                          ptrdiff_t ld, int act);
 /* dz = dy * act'(.) in place, computed from the forward output y (dz holds dy on entry). */
-void act_backward_f32(float *dz_nu, const float *y_nu, ptrdiff_t n, ptrdiff_t u, int act);
-void act_backward_f64(double *dz_nu, const double *y_nu, ptrdiff_t n, ptrdiff_t u, int act);
+void act_backward_f32(float *dz_nu, const float *y_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld,
+                      int act);
+void act_backward_f64(double *dz_nu, const double *y_nu, ptrdiff_t n, ptrdiff_t u,
+                      ptrdiff_t ld, int act);
 /* db = sum over rows of dz (overwrites db). */
-void bias_grad_f32(float *db_u, const float *dz_nu, ptrdiff_t n, ptrdiff_t u);
-void bias_grad_f64(double *db_u, const double *dz_nu, ptrdiff_t n, ptrdiff_t u);
+void bias_grad_f32(float *db_u, const float *dz_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld);
+void bias_grad_f64(double *db_u, const double *dz_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld);
 
 /* ---- losses.c ---------------------------------------------------------------
  * Every loss returns the weighted mean over the n samples (Keras

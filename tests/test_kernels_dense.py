@@ -19,17 +19,34 @@ def _data(rng, n, i, u, dt, bias=True):
     return x, W, b
 
 
+def _blas_parts_available():
+    try:
+        c_dense.set_product_mode(c_dense.set_product_mode("blas-parts"))
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("mode", ["auto", "blas-parts"])
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_dense_twin(rng, dt, act, shape):
+def test_dense_twin(rng, mode, dt, act, shape):
+    """auto, and every product cut in two on two threads with the layer's pointwise work
+    per part (columns in blocks of 16 with their tails; rows for a softmax forward)."""
+    if mode == "blas-parts" and not _blas_parts_available():
+        pytest.skip("this BLAS cannot be held to one thread per call")
     x, W, b = _data(rng, *shape, dt)
-    yc = c_dense.dense_forward(x, W, b, act)
+    dy = rng.standard_normal((shape[0], shape[2])).astype(dt)
+    dz = dy.copy()
+    prev = c_dense.set_product_mode(mode)
+    try:
+        yc = c_dense.dense_forward(x, W, b, act)
+        gc = c_dense.dense_backward(x, W, yc, dz, act)  # dz: dy * act'(y) from here on
+    finally:
+        c_dense.set_product_mode(prev)
     yr = r_dense.dense_forward(x, W, b, act)
     _assert_sums_close(yc, yr, abs(x) @ abs(W) + abs(b), shape[1], "y")
-    dy = rng.standard_normal(yc.shape).astype(dt)
-    dz = dy.copy()
-    gc = c_dense.dense_backward(x, W, yc, dz, act)  # dz: dy * act'(y) from here on
     gr = r_dense.dense_backward(x, W, yr, dy.copy(), act)
     bounds = (abs(dz) @ abs(W.T), abs(x.T) @ abs(dz), abs(dz).sum(axis=0))
     for name, a, b_, bound, k in zip(("dx", "dW", "db"), gc, gr, bounds, shape[::-1]):
@@ -50,15 +67,17 @@ def _assert_sums_close(actual, expected, bound, k, name):
         f"allowed (max excess {float((err - allowed).max()):.3g})")
 
 
-@pytest.mark.parametrize("mode", ["blas", "kernel", "split"])
+@pytest.mark.parametrize("mode", ["blas", "kernel", "split", "blas-parts"])
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 17), (33, 129, 65), (64, 300, 129),
                                    (0, 4, 3), (5, 0, 3), (130, 784, 64)])
 def test_dense_product_modes_match_float64(rng, mode, shape):
     """Every way a float32 product can run (BLAS, the packing-free kernel on one thread,
-    the kernel in parts on two threads) against the float64 product: row and column
-    tails, k beyond one 128-row chunk, empty operands."""
-    if mode != "blas" and not c_dense.STEP_KERNEL:
+    the kernel in parts on two threads, two parts each on one BLAS thread) against the
+    float64 product: row and column tails, k beyond one 128-row chunk, empty operands."""
+    if mode in ("kernel", "split") and not c_dense.STEP_KERNEL:
         pytest.skip("the packing-free kernel needs AVX2 or AVX-512")
+    if mode == "blas-parts" and not _blas_parts_available():
+        pytest.skip("this BLAS cannot be held to one thread per call")
     n, n_in, units = shape
     x, W, b = _data(rng, n, n_in, units, np.float32)
     dy = rng.standard_normal((n, units)).astype(np.float32)

@@ -397,6 +397,29 @@ def test_non_finite_norm_skips_update(backend, dtype, kind, clip, bad):
     assert not np.array_equal(params, before[0])
 
 
+@pytest.mark.parametrize("where", [0, 149_999, 150_000, 300_010])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_non_finite_gradient_without_clipping_skips_update(backend, dtype, where):
+    """Without norm clipping a separate scan finds the bad value; 300,011 values are
+    enough for the compiled scan to run in two halves: a value in either half, at its
+    first or last position, is found."""
+    rng = np.random.default_rng(5)
+    params = rng.standard_normal(300_011).astype(dtype)
+    grads = rng.standard_normal(300_011).astype(dtype)
+    up = backend.Updater("adam", params, grads, None, {"learning_rate": 0.1})
+    before = params.copy()
+    grads[where] = np.nan
+    assert up.apply() == 1
+    np.testing.assert_array_equal(params, before)
+    assert up.iterations == 0
+    grads[where] = np.inf
+    assert up.apply() == 1
+    grads[where] = 0.5
+    assert up.apply() == 0 and up.iterations == 1
+    assert not np.array_equal(params, before)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_overflowing_float64_norm_skips(backend):
     params = np.ones(4)

@@ -20,6 +20,20 @@ cdef long long small_gemm_macs() noexcept nogil
 # Whether BLAS can be held to one thread (gemm_one_thread; OpenBLAS 0.3.27+).
 cdef bint can_hold_one_thread() noexcept nogil
 
+# A product cut into parts: product_range(&P, lo, hi) computes rows [lo, hi) of C (by_rows)
+# or its columns [lo, hi), on one BLAS thread, or through the step kernel of csrc/stepgemm.c
+# when `kernel` (float32; alpha 1, beta 0 or 1, B as stored). Run its ranges with run_parts
+# (its signature is a fastnn_range_fn) or call it for the whole of C.
+cdef struct Product:
+    bint trans_a, trans_b, f64, by_rows, kernel
+    int m, n, k, lda, ldb, ldc
+    double alpha, beta
+    const void *a
+    const void *b
+    void *c
+
+cdef void product_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+
 cdef extern from "fastnn_threads.h" nogil:
     ctypedef void (*fastnn_range_fn)(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
 # fn(ctx, lo, hi) over `parts` ranges of [0, n) on the caller and the process's one helper

@@ -2,6 +2,7 @@
 import numpy as np
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm as _sgemm
+from fastnn._kernels._csrc cimport fastnn_step_gemm_f32, fastnn_step_gemm_tn_f32
 
 cdef extern from *:
     """
@@ -65,6 +66,38 @@ cdef extern from "fastnn_threads.h" nogil:
 
 cdef int run_parts(fastnn_range_fn fn, void *ctx, Py_ssize_t n, int parts) noexcept nogil:
     return fastnn_run_parts(fn, ctx, n, parts)
+
+
+cdef void _product_range_t(const Product *P, floating *kind_of, Py_ssize_t lo,
+                           Py_ssize_t hi) noexcept nogil:
+    # kind_of: only picks the fused type
+    cdef const floating *a = <const floating *>P.a
+    cdef const floating *b = <const floating *>P.b
+    cdef floating *c = <floating *>P.c
+    cdef Py_ssize_t m, n
+    if P.by_rows:
+        m, n = hi - lo, P.n
+        a, c = a + (lo if P.trans_a else lo * P.lda), c + lo * P.ldc
+    else:
+        m, n = P.m, hi - lo
+        b, c = b + (lo * P.ldb if P.trans_b else lo), c + lo
+    if floating is float:
+        if P.kernel:
+            if P.trans_a:
+                fastnn_step_gemm_tn_f32(m, n, P.k, a, P.lda, b, P.ldb, P.beta != 0, c, P.ldc)
+            else:
+                fastnn_step_gemm_f32(m, n, P.k, a, P.lda, b, P.ldb, P.beta != 0, c, P.ldc)
+            return
+    gemm_one_thread(P.trans_a, P.trans_b, <int>m, <int>n, P.k, <floating>P.alpha, a, P.lda, b,
+                    P.ldb, <floating>P.beta, c, P.ldc)
+
+
+cdef void product_range(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef const Product *P = <const Product *>ctx
+    if P.f64:
+        _product_range_t(P, <double *>NULL, lo, hi)
+    else:
+        _product_range_t(P, <float *>NULL, lo, hi)
 
 
 ctypedef int (*local_threads_t)(int) noexcept nogil

@@ -14,12 +14,18 @@ cdef extern from "fastnn_kernels.h" nogil:
         FASTNN_METRIC_BINARY_ACCURACY, FASTNN_METRIC_CATEGORICAL_ACCURACY,
         FASTNN_METRIC_SPARSE_ACCURACY, FASTNN_METRIC_MSE, FASTNN_METRIC_MAE
 
-    void bias_act_forward_f32(float *z_nu, const float *b_u, Py_ssize_t n, Py_ssize_t u, int act)
-    void bias_act_forward_f64(double *z_nu, const double *b_u, Py_ssize_t n, Py_ssize_t u, int act)
-    void act_backward_f32(float *dz_nu, const float *y_nu, Py_ssize_t n, Py_ssize_t u, int act)
-    void act_backward_f64(double *dz_nu, const double *y_nu, Py_ssize_t n, Py_ssize_t u, int act)
-    void bias_grad_f32(float *db_u, const float *dz_nu, Py_ssize_t n, Py_ssize_t u)
-    void bias_grad_f64(double *db_u, const double *dz_nu, Py_ssize_t n, Py_ssize_t u)
+    void bias_act_forward_f32(float *z_nu, const float *b_u, Py_ssize_t n, Py_ssize_t u,
+                              Py_ssize_t ld, int act)
+    void bias_act_forward_f64(double *z_nu, const double *b_u, Py_ssize_t n, Py_ssize_t u,
+                              Py_ssize_t ld, int act)
+    void act_backward_f32(float *dz_nu, const float *y_nu, Py_ssize_t n, Py_ssize_t u,
+                          Py_ssize_t ld, int act)
+    void act_backward_f64(double *dz_nu, const double *y_nu, Py_ssize_t n, Py_ssize_t u,
+                          Py_ssize_t ld, int act)
+    void bias_grad_f32(float *db_u, const float *dz_nu, Py_ssize_t n, Py_ssize_t u,
+                       Py_ssize_t ld)
+    void bias_grad_f64(double *db_u, const double *dz_nu, Py_ssize_t n, Py_ssize_t u,
+                       Py_ssize_t ld)
 
     double loss_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n,
                     float *g_nd, float *p_nd, Py_ssize_t n, Py_ssize_t d)

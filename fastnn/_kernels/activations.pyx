@@ -33,9 +33,9 @@ def bias_act_forward(floating[:, ::1] z, const floating[::1] b, activation):
     if z.shape[0] and z.shape[1]:
         with nogil:
             if floating is float:
-                bias_act_forward_f32(&z[0, 0], bp, z.shape[0], z.shape[1], act)
+                bias_act_forward_f32(&z[0, 0], bp, z.shape[0], z.shape[1], z.shape[1], act)
             else:
-                bias_act_forward_f64(&z[0, 0], bp, z.shape[0], z.shape[1], act)
+                bias_act_forward_f64(&z[0, 0], bp, z.shape[0], z.shape[1], z.shape[1], act)
     return np.asarray(z)
 
 
@@ -48,9 +48,9 @@ def act_backward(floating[:, ::1] dz, const floating[:, ::1] y, activation):
     if dz.shape[0] and dz.shape[1]:
         with nogil:
             if floating is float:
-                act_backward_f32(&dz[0, 0], &y[0, 0], dz.shape[0], dz.shape[1], act)
+                act_backward_f32(&dz[0, 0], &y[0, 0], dz.shape[0], dz.shape[1], dz.shape[1], act)
             else:
-                act_backward_f64(&dz[0, 0], &y[0, 0], dz.shape[0], dz.shape[1], act)
+                act_backward_f64(&dz[0, 0], &y[0, 0], dz.shape[0], dz.shape[1], dz.shape[1], act)
     return np.asarray(dz)
 
 
@@ -65,9 +65,11 @@ def bias_grad(const floating[:, ::1] dz, db=None):
     if out.shape[0]:
         with nogil:
             if floating is float:
-                bias_grad_f32(&out[0], &dz[0, 0] if dz.shape[0] else NULL, dz.shape[0], out.shape[0])
+                bias_grad_f32(&out[0], &dz[0, 0] if dz.shape[0] else NULL, dz.shape[0],
+                              out.shape[0], out.shape[0])
             else:
-                bias_grad_f64(&out[0], &dz[0, 0] if dz.shape[0] else NULL, dz.shape[0], out.shape[0])
+                bias_grad_f64(&out[0], &dz[0, 0] if dz.shape[0] else NULL, dz.shape[0],
+                              out.shape[0], out.shape[0])
     return db
 
 
@@ -87,16 +89,20 @@ cdef class ActivationOp(Op):
         with nogil:
             memcpy(self.out, x, rows * self.units * itemsize)
             if self.f64:
-                bias_act_forward_f64(<double *>self.out, NULL, rows, self.units, self.act)
+                bias_act_forward_f64(<double *>self.out, NULL, rows, self.units, self.units,
+                                     self.act)
             else:
-                bias_act_forward_f32(<float *>self.out, NULL, rows, self.units, self.act)
+                bias_act_forward_f32(<float *>self.out, NULL, rows, self.units, self.units,
+                                     self.act)
         return self.out
 
     cdef char *backward(self, char *x, char *dy, Py_ssize_t n) except? NULL:
         cdef Py_ssize_t rows = n * self.steps
         with nogil:
             if self.f64:
-                act_backward_f64(<double *>dy, <double *>self.out, rows, self.units, self.act)
+                act_backward_f64(<double *>dy, <double *>self.out, rows, self.units, self.units,
+                                 self.act)
             else:
-                act_backward_f32(<float *>dy, <float *>self.out, rows, self.units, self.act)
+                act_backward_f32(<float *>dy, <float *>self.out, rows, self.units, self.units,
+                                 self.act)
         return dy if self.need_dx else NULL

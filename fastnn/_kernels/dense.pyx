@@ -7,108 +7,205 @@ Shapes: x (n, I), W (I, U), b (U,), y (n, U). Backward takes the forward output 
 import numpy as np
 cimport numpy as cnp
 from cython cimport floating
-from fastnn._kernels._blas cimport gemm, blas_threads, small_gemm_macs, run_parts
+from fastnn._kernels._blas cimport (
+    gemm, blas_threads, small_gemm_macs, can_hold_one_thread, run_parts, Product, product_range)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     bias_act_forward_f32, bias_act_forward_f64, act_backward_f32, act_backward_f64,
-    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
-    fastnn_step_gemm_tn_f32, fastnn_step_gemm_suits)
+    bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_suits,
+    FASTNN_SOFTMAX)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 
 cnp.import_array()
 
 
-# ---- how a float32 product is computed --------------------------------------------------
+# ---- how a product is computed --------------------------------------------------------
 #
-# Below BLAS's threaded size (_blas.small_gemm_macs), x @ W and x.T @ dz go through the
-# packing-free kernel of csrc/stepgemm.c (AVX2 or AVX-512 CPUs): BLAS packs both operands
-# at every call, which is most of the work at these sizes. From _SPLIT_MIN multiply-adds on they
-# are also cut into parts (rows of the output) run on two threads (csrc/threads.c), the
-# forward with its bias + activation. The 784-64-64-10 B=32 training step (1.6M
-# multiply-adds in each of its two big products; Net.train_step, five fresh processes
-# per mode, interleaved): BLAS 150-164 us, the kernel on one thread 111-115 us, "auto"
-# (the two big products split) 86-103 us. float64, other CPUs, bigger products and, on
-# AVX2 CPUs, shapes where BLAS's packing pays (fastnn_step_gemm_suits): BLAS (bigger
-# ones on BLAS's own threads).
+# Small float32 products (below BLAS's threaded size, _blas.small_gemm_macs): x @ W and
+# x.T @ dz go through the packing-free kernel of csrc/stepgemm.c (AVX2 or AVX-512 CPUs):
+# BLAS packs both operands at every call, which is most of the work at these sizes. From
+# _SPLIT_MIN multiply-adds on they are also cut into parts (rows of the output) run on two
+# threads (csrc/threads.c), the forward with its bias + activation. The 784-64-64-10 B=32
+# training step (1.6M multiply-adds in each of its two big products; Net.train_step, five
+# fresh processes per mode, interleaved): BLAS 150-164 us, the kernel on one thread
+# 111-115 us, "auto" (the two big products split) 86-103 us. float64, other CPUs and, on
+# AVX2 CPUs, shapes where BLAS's packing pays (fastnn_step_gemm_suits): BLAS.
+#
+# Big products (from small_gemm_macs on), when BLAS may use two threads: two halves of
+# the output's columns (rows for a softmax forward), each on one BLAS thread, run by the
+# same two threads (csrc/threads.c), each half with its share of the layer's pointwise
+# work (bias + activation forward; activation derivative and bias gradient backward).
+# Left to BLAS's own threads, those keep spinning on the second core for a long while
+# after each product (OpenBLAS: about 2**28 cycles), and the work between products (the
+# pointwise passes, the optimizer's second half) then runs beside a spinning thread or on
+# one core. The 784-512-512-10 B=256 step (bench/mlp_step.py's loop, medians of 300
+# steps, two runs each): BLAS's threads 9.2-9.5 ms, halves of rows 7.9-8.4 ms, halves of
+# columns 7.2-7.5 ms. More than two BLAS threads: BLAS's own.
 
 cdef enum:
     MODE_AUTO = 0
-    MODE_BLAS = 1     # every product through BLAS
-    MODE_KERNEL = 2   # every float32 product through the kernel, on one thread
-    MODE_SPLIT = 3    # every float32 product through the kernel, cut into parts
+    MODE_BLAS = 1        # every product: one BLAS call (BLAS picks its threads)
+    MODE_KERNEL = 2      # every float32 product through the kernel, on one thread
+    MODE_SPLIT = 3       # every float32 product through the kernel, cut into parts
+    MODE_BLAS_PARTS = 4  # every product in two parts, each on one BLAS thread
 
-_MODES = {"auto": MODE_AUTO, "blas": MODE_BLAS, "kernel": MODE_KERNEL, "split": MODE_SPLIT}
+_MODES = {"auto": MODE_AUTO, "blas": MODE_BLAS, "kernel": MODE_KERNEL, "split": MODE_SPLIT,
+          "blas-parts": MODE_BLAS_PARTS}
 cdef bint _has_kernel = fastnn_step_gemm_available()
-cdef int _mode = MODE_AUTO if _has_kernel else MODE_BLAS
+cdef int _mode = MODE_AUTO
 # 2**18 multiply-adds take ~5 us on one core; below that a fork/join (~1-2 us when the
 # helper is awake, far more when it must be woken) eats the gain.
 cdef long long _SPLIT_MIN = 1 << 18
 # Two parts: the calling thread claims the first, so from step to step each core
 # computes the same half of dW and then updates that half (optimizers.pyx), in its cache.
 cdef int _MAX_PARTS = 2
+# Column parts start at multiples of 16 values (a 64-byte line of float32), so the two
+# threads never write the same cache line of the output.
+cdef int _COL_BLOCK = 16
 
 STEP_KERNEL = bool(_has_kernel)  # this CPU can run csrc/stepgemm.c
 
 
 def set_product_mode(mode):
-    """How float32 Dense products run: "auto" (the default: see above), "blas", "kernel"
-    (the packing-free kernel on one thread) or "split" (the kernel, cut into parts on two
-    threads). Returns the previous mode. For tests and measurements."""
+    """How Dense products run: "auto" (the default: see above), "blas" (one BLAS call
+    each), "kernel" (float32: the packing-free kernel on one thread), "split" (float32:
+    the kernel, cut into parts on two threads) or "blas-parts" (two parts on two
+    threads, each on one BLAS thread). Returns the previous mode. For tests and
+    measurements."""
     global _mode
     if mode not in _MODES:
         raise ValueError(f"set_product_mode expected one of {sorted(_MODES)}. "
                          f"Received: {mode!r}")
     if _MODES[mode] in (MODE_KERNEL, MODE_SPLIT) and not _has_kernel:
-        raise ValueError(f"set_product_mode expected 'auto' or 'blas' on this CPU (the kernel "
-                         f"needs AVX2 or AVX-512). Received: {mode!r}")
+        raise ValueError(f"set_product_mode expected 'auto', 'blas' or 'blas-parts' on this "
+                         f"CPU (the kernel needs AVX2 or AVX-512). Received: {mode!r}")
+    if _MODES[mode] == MODE_BLAS_PARTS and not can_hold_one_thread():
+        raise ValueError(f"set_product_mode expected 'auto', 'blas', 'kernel' or 'split' "
+                         f"with this BLAS (it cannot be held to one thread per call). "
+                         f"Received: {mode!r}")
     prev = {v: k for k, v in _MODES.items()}[_mode]
     _mode = _MODES[mode]
     return prev
 
 
-cdef int _plan(long long macs, Py_ssize_t m, Py_ssize_t n,
-               Py_ssize_t min_part) noexcept nogil:
-    # 0: BLAS; 1: the kernel on this thread; p >= 2: the kernel in p parts of the m
-    # output rows (result m x n), each part at least min_part rows
-    cdef Py_ssize_t p = m // min_part
-    if _mode == MODE_BLAS or (_mode == MODE_AUTO and (
-            macs >= small_gemm_macs() or not fastnn_step_gemm_suits(m, n))):
+cdef struct Job:
+    Product P        # the product; parts cut its rows or its columns
+    int step         # output values per range unit: 1 (rows) or _COL_BLOCK (columns)
+    int rows, units, act
+    bint pointwise   # backward: each part also runs act' and db on its columns
+    void *bias       # forward: b; backward: db (NULL: none)
+    const void *y    # backward: the forward output
+    void *dz         # backward: dy, overwritten with dz = dy * act'(y)
+
+
+cdef int _plan(Job *J, bint rows_only, Py_ssize_t min_rows) noexcept nogil:
+    # After _product: sets J.P.kernel, J.P.by_rows and J.step. Returns 0: one BLAS call;
+    # 1: the kernel on this thread; p >= 2: p parts on two threads (_run), each part
+    # on one BLAS thread or through the kernel (row parts of at least min_rows).
+    cdef Product *P = &J.P
+    cdef long long macs = <long long>P.m * P.n * P.k
+    cdef bint kernel_ok = _has_kernel and not P.f64 and not P.trans_b
+    cdef Py_ssize_t p = P.m // min_rows
+    P.kernel, P.by_rows, J.step = False, True, 1
+    if _mode == MODE_BLAS:
         return 0
+    if _mode == MODE_BLAS_PARTS or (_mode == MODE_AUTO and macs >= small_gemm_macs()):
+        if _mode == MODE_AUTO and not (blas_threads() == 2 and can_hold_one_thread()):
+            return 0
+        if not rows_only and P.n > _COL_BLOCK:
+            P.by_rows, J.step = False, _COL_BLOCK
+        return 2
+    if not kernel_ok or (_mode == MODE_AUTO and not fastnn_step_gemm_suits(P.m, P.n)):
+        return 0
+    P.kernel = True
     if p < 2 or _mode == MODE_KERNEL or (
             _mode == MODE_AUTO and (macs < _SPLIT_MIN or blas_threads() < 2)):
         return 1
     return <int>(_MAX_PARTS if p > _MAX_PARTS else p)
 
 
-cdef struct Job:
-    const float *x
-    const float *w
-    const float *b
-    const float *dz
-    float *y
-    float *dw
-    int n_in, units, rows, act
+cdef inline void _product(Product *P, bint f64, bint trans_a, bint trans_b, int m, int n,
+                          int k, const void *a, int lda, const void *b, int ldb, void *c,
+                          int ldc) noexcept nogil:
+    # C (m, n) = op(A) @ op(B), row-major
+    P.trans_a, P.trans_b, P.f64 = trans_a, trans_b, f64
+    P.m, P.n, P.k, P.lda, P.ldb, P.ldc = m, n, k, lda, ldb, ldc
+    P.alpha, P.beta, P.a, P.b, P.c = 1.0, 0.0, a, b, c
 
 
-cdef void _forward_rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # rows [lo, hi) of y = act(x @ W + b)
+cdef inline void *_at(const void *p, Py_ssize_t i, bint f64) noexcept nogil:
+    # &p[i] for a float or double array (NULL stays NULL)
+    return NULL if p == NULL else <void *>(<char *>p + i * (8 if f64 else 4))
+
+
+cdef inline void _bias_act(bint f64, void *z, const void *b, Py_ssize_t n, Py_ssize_t u,
+                           Py_ssize_t ld, int act) noexcept nogil:
+    if f64:
+        bias_act_forward_f64(<double *>z, <const double *>b, n, u, ld, act)
+    else:
+        bias_act_forward_f32(<float *>z, <const float *>b, n, u, ld, act)
+
+
+cdef inline void _act_backward(bint f64, void *dz, const void *y, Py_ssize_t n, Py_ssize_t u,
+                               Py_ssize_t ld, int act) noexcept nogil:
+    if f64:
+        act_backward_f64(<double *>dz, <const double *>y, n, u, ld, act)
+    else:
+        act_backward_f32(<float *>dz, <const float *>y, n, u, ld, act)
+
+
+cdef inline void _bias_grad(bint f64, void *db, const void *dz, Py_ssize_t n, Py_ssize_t u,
+                            Py_ssize_t ld) noexcept nogil:
+    if f64:
+        bias_grad_f64(<double *>db, <const double *>dz, n, u, ld)
+    else:
+        bias_grad_f32(<float *>db, <const float *>dz, n, u, ld)
+
+
+cdef inline void _span(const Job *J, Py_ssize_t *lo, Py_ssize_t *hi) noexcept nogil:
+    # range units -> rows or columns of the output
+    cdef Py_ssize_t side = J.P.m if J.P.by_rows else J.P.n
+    lo[0] = lo[0] * J.step
+    hi[0] = hi[0] * J.step if hi[0] * J.step < side else side
+
+
+cdef void _forward_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # rows or columns [lo, hi) of y = act(x @ W + b)
     cdef const Job *J = <const Job *>ctx
-    cdef float *y = J.y + lo * J.units
-    fastnn_step_gemm_f32(hi - lo, J.units, J.n_in, J.x + lo * J.n_in, J.n_in, J.w, J.units, 0,
-                         y, J.units)
-    bias_act_forward_f32(y, J.b, hi - lo, J.units, J.act)
+    _span(J, &lo, &hi)
+    product_range(&J.P, lo, hi)
+    if J.P.by_rows:
+        _bias_act(J.P.f64, _at(J.P.c, lo * J.units, J.P.f64), J.bias, hi - lo, J.units,
+                  J.units, J.act)
+    else:
+        _bias_act(J.P.f64, _at(J.P.c, lo, J.P.f64), _at(J.bias, lo, J.P.f64), J.rows, hi - lo,
+                  J.units, J.act)
 
 
-cdef void _dw_rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # rows [lo, hi) of dW = x.T @ dz: input features lo..hi-1
+cdef void _dw_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # dW = x.T @ dz: its rows (input features) [lo, hi), or its columns (units) [lo, hi)
+    # with, when J.pointwise, those columns of dz = dy * act'(y) and db first
     cdef const Job *J = <const Job *>ctx
-    fastnn_step_gemm_tn_f32(hi - lo, J.units, J.rows, J.x + lo, J.n_in, J.dz, J.units, 0,
-                            J.dw + lo * J.units, J.units)
+    _span(J, &lo, &hi)
+    if J.pointwise:
+        _act_backward(J.P.f64, _at(J.dz, lo, J.P.f64), _at(J.y, lo, J.P.f64), J.rows, hi - lo,
+                      J.units, J.act)
+        if J.bias != NULL:
+            _bias_grad(J.P.f64, _at(J.bias, lo, J.P.f64), _at(J.dz, lo, J.P.f64), J.rows,
+                       hi - lo, J.units)
+    product_range(&J.P, lo, hi)
+
+
+cdef void _product_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef const Job *J = <const Job *>ctx
+    _span(J, &lo, &hi)
+    product_range(&J.P, lo, hi)
 
 
 cdef inline void _run(void (*fn)(void *, Py_ssize_t, Py_ssize_t) noexcept nogil, Job *J,
-                      Py_ssize_t side, int how) noexcept nogil:
+                      int how) noexcept nogil:
+    cdef Py_ssize_t side = J.P.m if J.P.by_rows else (J.P.n + J.step - 1) // J.step
     if how == 1:
         fn(J, 0, side)
     else:
@@ -117,48 +214,49 @@ cdef inline void _run(void (*fn)(void *, Py_ssize_t, Py_ssize_t) noexcept nogil,
 
 cdef inline void _forward(const floating *x, const floating *w, const floating *b, floating *y,
                           int rows, int n_in, int units, int act) noexcept nogil:
-    # 1. z = x @ W (one GEMM)   2. y = act(z + b), fused, in place
+    # y = act(x @ W + b): one GEMM, then bias + activation fused, in place (per part)
     cdef Job J
-    cdef int how
-    if floating is float:
-        how = _plan(<long long>rows * n_in * units, rows, units, 8)
-        if how:
-            J.x, J.w, J.b, J.y, J.n_in, J.units, J.act = x, w, b, y, n_in, units, act
-            _run(_forward_rows, &J, rows, how)
-            return
+    _product(&J.P, floating is double, False, False, rows, units, n_in, x, n_in, w, units, y,
+             units)
+    cdef int how = _plan(&J, act == FASTNN_SOFTMAX, 8)
+    if how:
+        J.rows, J.units, J.act, J.bias = rows, units, act, <void *>b
+        _run(_forward_part, &J, how)
+        return
     gemm(False, False, rows, units, n_in, <floating>1, x, n_in, w, units, <floating>0, y, units)
-    if floating is float:
-        bias_act_forward_f32(y, b, rows, units, act)
-    else:
-        bias_act_forward_f64(y, b, rows, units, act)
+    _bias_act(floating is double, y, b, rows, units, units, act)
 
 
 cdef inline void _backward(const floating *x, const floating *w, const floating *y, floating *dz,
                            floating *dw, floating *db, floating *dx,
                            int rows, int n_in, int units, int act) noexcept nogil:
-    # 1. dz = dy * act'(y), in place
-    if floating is float:
-        act_backward_f32(dz, y, rows, units, act)
-    else:
-        act_backward_f64(dz, y, rows, units, act)
-    # 2. dW = x.T @ dz   3. db = sum over rows of dz   4. dx = dz @ W.T (skipped for layer 1)
+    # 1. dz = dy * act'(y), in place   2. dW = x.T @ dz   3. db = sum over rows of dz
+    # (1 and 3 per column part when dW is cut by columns)   4. dx = dz @ W.T (not for
+    # layer 1)
     cdef Job J
-    cdef int how = 0
-    if floating is float:
-        how = _plan(<long long>rows * n_in * units, n_in, units, 16)
-        if how:
-            J.x, J.dz, J.dw, J.n_in, J.units, J.rows = x, dz, dw, n_in, units, rows
-            _run(_dw_rows, &J, n_in, how)
-    if not how:
+    cdef bint f64 = floating is double
+    _product(&J.P, f64, True, False, n_in, units, rows, x, n_in, dz, units, dw, units)
+    cdef int how = _plan(&J, False, 16)
+    J.rows, J.units, J.act, J.bias, J.y, J.dz = rows, units, act, db, y, dz
+    J.pointwise = how != 0 and not J.P.by_rows and act != FASTNN_SOFTMAX
+    if not J.pointwise:
+        _act_backward(f64, dz, y, rows, units, units, act)
+    if how:
+        _run(_dw_part, &J, how)
+    else:
         gemm(True, False, n_in, units, rows, <floating>1, x, n_in, dz, units, <floating>0, dw,
              units)
-    if db != NULL:
-        if floating is float:
-            bias_grad_f32(db, dz, rows, units)
-        else:
-            bias_grad_f64(db, dz, rows, units)
-    if dx != NULL:
-        gemm(False, True, rows, n_in, units, <floating>1, dz, units, w, units, <floating>0, dx, n_in)
+    if db != NULL and not J.pointwise:
+        _bias_grad(f64, db, dz, rows, units, units)
+    if dx == NULL:
+        return
+    _product(&J.P, f64, False, True, rows, n_in, units, dz, units, w, units, dx, n_in)
+    how = _plan(&J, False, 16)
+    if how:
+        _run(_product_part, &J, how)
+    else:
+        gemm(False, True, rows, n_in, units, <floating>1, dz, units, w, units, <floating>0, dx,
+             n_in)
 
 
 cdef inline char *_ptr(a):

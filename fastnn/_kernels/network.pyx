@@ -179,7 +179,7 @@ cdef class Net:
         with nogil:
             memcpy(o, res, nbytes)
             if self.f64:
-                bias_act_forward_f64(<double *>o, NULL, rows, self.units, self.out_act)
+                bias_act_forward_f64(<double *>o, NULL, rows, self.units, self.units, self.out_act)
             else:
-                bias_act_forward_f32(<float *>o, NULL, rows, self.units, self.out_act)
+                bias_act_forward_f32(<float *>o, NULL, rows, self.units, self.units, self.out_act)
         return out

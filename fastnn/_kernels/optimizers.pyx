@@ -89,6 +89,9 @@ cdef inline void _kernel(int rule, bint f32, char *w, char *g, char *s0, char *s
 # 323-380 us -> 188-205 us.
 cdef Py_ssize_t _SPLIT_MIN = 1 << 15
 cdef Py_ssize_t _BLOCK = 16
+# The non-finite scan reads one array, not four: it splits from 2**18 values (~14 us on
+# one core), where the halves save more than a fork/join costs.
+cdef Py_ssize_t _SCAN_SPLIT_MIN = 1 << 18
 
 
 cdef struct Part:
@@ -112,6 +115,26 @@ cdef void _update_blocks(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
     _kernel(P.rule, P.f32, P.w + off, P.g + off, NULL if P.s0 == NULL else P.s0 + off,
             NULL if P.s1 == NULL else P.s1 + off, end - first, P.lr, P.rho, P.mu, P.nesterov,
             P.b1, P.b2, P.eps, P.gscale, P.wd_lr)
+
+
+cdef struct Scan:
+    char *g
+    bint f32
+    Py_ssize_t itemsize, n
+    bint bad[2]   # one flag per half: the half starting at block 0 writes bad[0]
+
+
+cdef void _scan_blocks(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # values [lo * _BLOCK, hi * _BLOCK) of the gradients: any NaN or infinity?
+    cdef Scan *S = <Scan *>ctx
+    cdef Py_ssize_t first = lo * _BLOCK, end = hi * _BLOCK
+    if end > S.n:
+        end = S.n
+    cdef char *g = S.g + first * S.itemsize
+    if S.f32:
+        S.bad[lo != 0] = first_nonfinite_f32(<float *>g, end - first) >= 0
+    else:
+        S.bad[lo != 0] = first_nonfinite_f64(<double *>g, end - first) >= 0
 
 
 def _update_array(int rule, func, arrays, writable, s0, s1, lr, rho=0.0, mu=0.0,
@@ -291,6 +314,20 @@ cdef class Updater:
         else:
             _update_blocks(&P, 0, blocks)
 
+    cdef bint _all_finite(self) noexcept nogil:
+        # the gradients hold no NaN or infinity; in two halves on two threads from
+        # _SCAN_SPLIT_MIN values on (784-512-512-10, 0.67M values: 2.2% of a training
+        # step's samples on one thread)
+        cdef Scan S
+        S.g, S.f32, S.itemsize, S.n, S.bad[0], S.bad[1] = (self._g, self._f32, self._itemsize,
+                                                          self._n, False, False)
+        cdef Py_ssize_t blocks = (self._n + _BLOCK - 1) // _BLOCK
+        if self._n >= _SCAN_SPLIT_MIN and blas_threads() >= 2:
+            run_parts(_scan_blocks, &S, blocks, 2)
+        else:
+            _scan_blocks(&S, 0, blocks)
+        return not (S.bad[0] or S.bad[1])
+
     cdef int _apply(self) noexcept nogil:
         cdef Py_ssize_t i, lo, hi
         cdef double total = 0.0, gtotal = 0.0, norm = NAN, ss, s, gscale = 1.0
@@ -327,10 +364,7 @@ cdef class Updater:
                 return 1
         else:
             self._last_norm = NAN
-            if self._f32:
-                if first_nonfinite_f32(<float *>self._g, self._n) >= 0:
-                    return 1
-            elif first_nonfinite_f64(<double *>self._g, self._n) >= 0:
+            if not self._all_finite():
                 return 1
         # 4. clip factors: clipnorm / max(norm_i, clipnorm) per variable, then
         #    global_clipnorm / max(norm, global_clipnorm) on the (clipped) total

@@ -37,8 +37,8 @@ cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
 from fastnn._kernels._blas cimport (
-    gemm, gemm_one_thread, blas_threads, small_gemm_macs, can_hold_one_thread,
-    run_parts)
+    gemm, blas_threads, small_gemm_macs, can_hold_one_thread, run_parts, Product,
+    product_range)
 from fastnn._kernels._op cimport Op
 from fastnn._kernels._csrc cimport (
     simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
@@ -46,7 +46,7 @@ from fastnn._kernels._csrc cimport (
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
     bias_grad_f32, bias_grad_f64, fastnn_step_gemm_available, fastnn_step_gemm_f32,
-    fastnn_step_gemm_tn_f32, fastnn_step_gemm_suits)
+    fastnn_step_gemm_suits)
 from fastnn._kernels.activations import ACTIVATIONS
 from fastnn import _checks
 # argument checks are shared with the twin, so both raise the same errors
@@ -90,9 +90,9 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil:
     # column sums over all T*n rows, accumulated in double (bias_grad in activations)
     if floating is float:
-        bias_grad_f32(db, g, rows, cols)
+        bias_grad_f32(db, g, rows, cols, cols)
     else:
-        bias_grad_f64(db, g, rows, cols)
+        bias_grad_f64(db, g, rows, cols, cols)
 
 
 # ---- the time loops, over a block of batch rows -------------------------------------------
@@ -388,48 +388,6 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
 # split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
 
-cdef struct GemmJob:
-    bint trans_a, trans_b, f64, by_rows, kernel
-    int m, n, k, lda, ldb, ldc
-    double alpha, beta
-    const void *a
-    const void *b
-    void *c
-
-
-cdef void _gemm_part_t(const GemmJob *J, floating *kind_of, Py_ssize_t lo,
-                       Py_ssize_t hi) noexcept nogil:
-    # rows [lo, hi) of C (by_rows) or its columns [lo, hi), on one BLAS thread or through
-    # the step kernel (J.kernel: float32, alpha 1, beta 0 or 1, B not transposed)
-    cdef const floating *a = <const floating *>J.a
-    cdef const floating *b = <const floating *>J.b
-    cdef floating *c = <floating *>J.c
-    cdef Py_ssize_t m, n
-    if J.by_rows:
-        m, n = hi - lo, J.n
-        a, c = a + (lo if J.trans_a else lo * J.lda), c + lo * J.ldc
-    else:
-        m, n = J.m, hi - lo
-        b, c = b + (lo * J.ldb if J.trans_b else lo), c + lo
-    if floating is float:
-        if J.kernel:
-            if J.trans_a:
-                fastnn_step_gemm_tn_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
-            else:
-                fastnn_step_gemm_f32(m, n, J.k, a, J.lda, b, J.ldb, J.beta != 0, c, J.ldc)
-            return
-    gemm_one_thread(J.trans_a, J.trans_b, <int>m, <int>n, J.k, <floating>J.alpha, a, J.lda, b,
-                    J.ldb, <floating>J.beta, c, J.ldc)
-
-
-cdef void _gemm_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    cdef const GemmJob *J = <const GemmJob *>ctx
-    if J.f64:
-        _gemm_part_t(J, <double *>NULL, lo, hi)
-    else:
-        _gemm_part_t(J, <float *>NULL, lo, hi)
-
-
 cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                  const floating *a, int lda, const floating *b, int ldb, floating beta,
                  floating *c, int ldc) noexcept nogil:
@@ -438,7 +396,7 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
     # with B as stored go through the step kernel (the _tn form for A^T): profiled on the
     # LSTM(128) T=100 B=64 step, BLAS's packing of these operands (sgemm_itcopy/otcopy)
     # was 18% of all samples once the loops used the kernel.
-    cdef GemmJob J
+    cdef Product J
     cdef long long macs = <long long>m * n * k
     J.trans_a, J.trans_b, J.f64, J.by_rows = trans_a, trans_b, floating is double, m >= n
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
@@ -447,9 +405,9 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
                 and (beta == 0 or beta == 1) and fastnn_step_gemm_suits(m, n))
     cdef int side = m if J.by_rows else n
     if two and (J.kernel or can_hold_one_thread()) and macs >= small_gemm_macs():
-        run_parts(_gemm_part, &J, side, _parts(side, 64))
+        run_parts(product_range, &J, side, _parts(side, 64))
     elif J.kernel and (macs < small_gemm_macs() or blas_threads() < 2):
-        _gemm_part(&J, 0, side)
+        product_range(&J, 0, side)
     else:
         gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
