@@ -183,9 +183,10 @@ cdef void _forward_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
                   J.units, J.act)
 
 
-cdef void _dw_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # dW = x.T @ dz: its rows (input features) [lo, hi), or its columns (units) [lo, hi)
-    # with, when J.pointwise, those columns of dz = dy * act'(y) and db first
+cdef void _backward_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # rows or columns [lo, hi) of a backward product (dW = x.T @ dz or dx = dz @ W.T);
+    # for dW cut by columns with J.pointwise, those columns of dz = dy * act'(y) and db
+    # first
     cdef const Job *J = <const Job *>ctx
     _span(J, &lo, &hi)
     if J.pointwise:
@@ -194,12 +195,6 @@ cdef void _dw_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
         if J.bias != NULL:
             _bias_grad(J.P.f64, _at(J.bias, lo, J.P.f64), _at(J.dz, lo, J.P.f64), J.rows,
                        hi - lo, J.units)
-    product_range(&J.P, lo, hi)
-
-
-cdef void _product_part(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    cdef const Job *J = <const Job *>ctx
-    _span(J, &lo, &hi)
     product_range(&J.P, lo, hi)
 
 
@@ -242,7 +237,7 @@ cdef inline void _backward(const floating *x, const floating *w, const floating 
     if not J.pointwise:
         _act_backward(f64, dz, y, rows, units, units, act)
     if how:
-        _run(_dw_part, &J, how)
+        _run(_backward_part, &J, how)
     else:
         gemm(True, False, n_in, units, rows, <floating>1, x, n_in, dz, units, <floating>0, dw,
              units)
@@ -252,8 +247,9 @@ cdef inline void _backward(const floating *x, const floating *w, const floating 
         return
     _product(&J.P, f64, False, True, rows, n_in, units, dz, units, w, units, dx, n_in)
     how = _plan(&J, False, 16)
+    J.pointwise = False
     if how:
-        _run(_product_part, &J, how)
+        _run(_backward_part, &J, how)
     else:
         gemm(False, True, rows, n_in, units, <floating>1, dz, units, w, units, <floating>0, dx,
              n_in)
