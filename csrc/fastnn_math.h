@@ -1,8 +1,11 @@
 /* Inline float32/float64 math shared by the pointwise kernels.
  *
- * float32 exp is our own so that loops calling it vectorise under plain -O3
+ * float32 exp is our own so that loops calling it vectorise under -O3
  * (glibc's expf is a scalar call; its vector variants are used by GCC only with
  * -ffast-math, which we refuse: it flips flush-to-zero process-wide on import).
+ * The `?:` selects below are branch-free only when the compiler may evaluate both
+ * sides: the build passes -fno-trapping-math for that (see setup.py); without it
+ * only the AVX-512 clones (masked operations) vectorised these loops.
  * float64 keeps libm for accuracy.
  */
 #ifndef FASTNN_MATH_H
