@@ -394,6 +394,17 @@ def _engine_missing_module(engine: Engine) -> Optional[str]:
     return None
 
 
+def pass_order(engine_names: list, p: int) -> list:
+    """The engines' order in pass p (from 0): rotated by p, so that no engine always
+    runs in the same place (first after the previous config, or right after the same
+    neighbour). Whatever the place in a pass does to a cell then averages out over
+    the passes instead of always favouring or penalising the same engine."""
+    if not engine_names:
+        return []
+    k = p % len(engine_names)
+    return list(engine_names[k:]) + list(engine_names[:k])
+
+
 def run_interleaved(module: str, engines: dict, engine_names: list, configs: list,
                     config_indices: list, settings: Settings, log=print) -> list:
     """Parent side: passes x configs x engines, each cell in a fresh process."""
@@ -410,7 +421,7 @@ def run_interleaved(module: str, engines: dict, engine_names: list, configs: lis
         for p in range(settings.passes):
             alloc_steps = settings.alloc_steps if p == 0 else 0
             for ci in config_indices:
-                for name in engine_names:
+                for name in pass_order(engine_names, p):
                     done += 1
                     prefix = (f"[pass {p + 1}/{settings.passes} cell {done}/{total}] "
                               f"{configs[ci].name} | {name}: ")
@@ -451,9 +462,26 @@ def _cell_line(res: dict, threads: int) -> str:
     return s
 
 
+def pass_ratios(cells: list, config_index: int, primary: str, base: str) -> list:
+    """primary's time over base's, pass by pass (passes where both cells are ok).
+
+    The two cells of a pass ran a few seconds apart, so each ratio compares the
+    engines under nearly the same conditions; the spread of these ratios shows how
+    far the machine's phases move a ratio within one run."""
+    by_pass = {}
+    for c in cells:
+        if c.get("config_index") == config_index and c.get("status") == "ok" \
+                and c["engine"] in (primary, base):
+            by_pass.setdefault(c["pass"], {})[c["engine"]] = c["sec_per_step"]
+    return [t[primary] / t[base] for _, t in sorted(by_pass.items())
+            if primary in t and base in t and t[base] > 0]
+
+
 def summarise(cells: list, configs: list, config_indices: list,
-              engine_names: list) -> dict:
-    """Median over passes of each cell's median (plus spread and page faults)."""
+              engine_names: list, primary: Optional[str] = None,
+              baselines: tuple = ()) -> dict:
+    """Median over passes of each cell's median (plus spread and page faults), and
+    for ``primary`` its per-pass ratios to each of ``baselines``."""
     summary = {}
     for ci in config_indices:
         row = {}
@@ -476,6 +504,10 @@ def summarise(cells: list, configs: list, config_indices: list,
             alloc = next((c["alloc"] for c in ok if "alloc" in c), None)
             if alloc is not None:
                 entry["alloc"] = alloc
+            if name == primary:
+                entry["ratio_passes"] = {
+                    b: pass_ratios(cells, ci, primary, b)
+                    for b in baselines if b in engine_names and b != primary}
             row[name] = entry
         summary[configs[ci].name] = row
     return summary
@@ -643,6 +675,24 @@ def report(summary: dict, configs: list, config_indices: list, engine_names: lis
     return (headers, rows), (d_headers, d_rows)
 
 
+def ratio_table(summary: dict, configs: list, config_indices: list,
+                primary: str) -> tuple:
+    """(headers, rows): primary's ratio to each baseline, pass by pass, with the
+    median and the min-max of those per-pass ratios."""
+    headers = ["config", "ratio", "per pass (in pass order)", "median", "min-max"]
+    rows = []
+    for ci in config_indices:
+        entry = summary[configs[ci].name].get(primary, {})
+        for base, rs in entry.get("ratio_passes", {}).items():
+            if not rs:
+                continue
+            rows.append([configs[ci].name, f"{primary}/{base}",
+                         " ".join(fmt_ratio(r) for r in rs),
+                         fmt_ratio(statistics.median(rs)),
+                         f"{fmt_ratio(min(rs))}-{fmt_ratio(max(rs))}"])
+    return headers, rows
+
+
 # -------------------------------------------------------------------------- main
 
 
@@ -723,9 +773,10 @@ def main(*, module: str, title: str, configs: list, engines: dict, flops: Callab
 
     cells = run_interleaved(module, engines, engine_names, configs, config_indices,
                             settings)
-    summary = summarise(cells, configs, config_indices, engine_names)
+    summary = summarise(cells, configs, config_indices, engine_names, primary, baselines)
     (h, rows), (dh, drows) = report(summary, configs, config_indices, engine_names,
                                     flops, primary, baselines)
+    rh, rrows = ratio_table(summary, configs, config_indices, primary)
 
     fastnn_where = sorted({c["info"]["fastnn_file"] for c in cells
                            if c.get("info", {}).get("fastnn_file")})
@@ -733,6 +784,9 @@ def main(*, module: str, title: str, configs: list, engines: dict, flops: Callab
     print(text_table(h, rows))
     print()
     print(text_table(dh, drows))
+    if rrows:
+        print("\nRatios pass by pass (the two cells of a pass ran seconds apart):")
+        print(text_table(rh, rrows))
     if fastnn_where:
         print("\nfastnn imported from: " + "; ".join(fastnn_where))
     md = markdown_table(h, rows)
@@ -743,6 +797,8 @@ def main(*, module: str, title: str, configs: list, engines: dict, flops: Callab
            f"ratios are time ratios (below 1: {primary} is faster)._"])
     print("\nMarkdown:\n")
     print(md + "\n" + md_notes)
+    if rrows:
+        print("\n" + markdown_table(rh, rrows))
 
     if args.out:
         payload = {
