@@ -465,9 +465,9 @@ def _cell_line(res: dict, threads: int) -> str:
 def pass_ratios(cells: list, config_index: int, primary: str, base: str) -> list:
     """primary's time over base's, pass by pass (passes where both cells are ok).
 
-    The two cells of a pass ran a few seconds apart, so each ratio compares the
-    engines under nearly the same conditions; the spread of these ratios shows how
-    far the machine's phases move a ratio within one run."""
+    The two cells of a pass ran seconds apart, closer in time than the same engine's
+    cells of different passes; the spread of these ratios shows how far the machine's
+    slow and fast phases move a ratio within one run."""
     by_pass = {}
     for c in cells:
         if c.get("config_index") == config_index and c.get("status") == "ok" \

@@ -31,7 +31,7 @@ def set_backend(name):
 
 
 # (backend, name) -> module. A training step looks up its check kernels at every call;
-# importlib.import_module costs ~1 us a lookup (timeit), a dict ~0.05 us.
+# through importlib.import_module a lookup took ~1 us (timeit), through this dict 0.16 us.
 _modules = {}
 
 
