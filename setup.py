@@ -73,8 +73,8 @@ class BuildExt(build_ext):
     def finalize_options(self):
         super().finalize_options()
         # pip builds one extension at a time unless told otherwise, and the modules
-        # compile independently: one at a time per CPU (a release wheel on 2 CPUs: see
-        # build_extension for the measured times).
+        # compile independently: one at a time per CPU. `pip wheel` of a fresh clone,
+        # release build, 2 CPUs: 220 s one at a time, 135 s two at a time.
         if not self.parallel:
             jobs = os.environ.get("FASTNN_BUILD_JOBS", "")
             cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
