@@ -76,10 +76,13 @@ class BuildExt(build_ext):
         # compile independently: one at a time per CPU. `pip wheel` of a fresh clone,
         # release build, 2 CPUs: 220 s one at a time, 135 s two at a time.
         if not self.parallel:
-            jobs = os.environ.get("FASTNN_BUILD_JOBS", "")
+            jobs = os.environ.get("FASTNN_BUILD_JOBS", "").strip()
+            if jobs and not (jobs.isdigit() and int(jobs) > 0):
+                raise SystemExit(f"FASTNN_BUILD_JOBS expected a positive integer. "
+                                 f"Received: {jobs!r}")
             cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
                 os.cpu_count() or 1)
-            self.parallel = int(jobs) if jobs.isdigit() and int(jobs) > 0 else cpus
+            self.parallel = int(jobs) if jobs else cpus
 
     def build_extension(self, ext):
         # Every extension compiles the shared csrc/*.c. With one temporary folder for
