@@ -18,7 +18,7 @@ if _backend.get_backend() == "compiled":
     _backend.import_compiled()
 
 from fastnn import activations, callbacks, initializers, layers, losses, metrics, optimizers  # noqa: E402
-from fastnn import datasets, preprocessing  # noqa: E402
+from fastnn import datasets, preprocessing, utils  # noqa: E402
 from fastnn._backend import get_backend, set_backend  # noqa: E402
 from fastnn._config import get_num_threads, set_num_threads, show_config  # noqa: E402
 from fastnn._random import set_seed  # noqa: E402
@@ -27,6 +27,6 @@ from fastnn.saving import ModelFileError, load_model  # noqa: E402
 from fastnn import models  # noqa: E402
 
 __all__ = ["Sequential", "layers", "losses", "metrics", "optimizers", "callbacks", "activations",
-           "initializers", "datasets", "preprocessing", "models", "set_seed", "set_backend",
+           "initializers", "datasets", "preprocessing", "utils", "models", "set_seed", "set_backend",
            "get_backend", "set_num_threads", "get_num_threads", "show_config", "load_model",
            "ModelFileError", "__version__"]

@@ -28,6 +28,8 @@ rng = np.random.default_rng(3)
 x_train, y_train = make_moons(1000, 0.1, rng)
 x_test, y_test = make_moons(500, 0.1, rng)
 
+keras.utils.set_random_seed(812)
+
 model = keras.Sequential([
     layers.Dense(16, activation="relu", input_shape=(2,)),
     layers.Dense(16, activation="relu"),

@@ -30,6 +30,8 @@ scaler = StandardScaler()
 x_train = scaler.fit_transform(x_train)
 x_test = scaler.transform(x_test)
 
+keras.utils.set_random_seed(812)
+
 model = keras.Sequential([
     layers.Dense(64, activation="relu", input_shape=(n_features,)),
     layers.Dense(64, activation="relu"),
