@@ -5,12 +5,19 @@ import numpy as np
 _global = np.random.default_rng()
 
 
+def check_seed(seed, func, bits=None):
+    """seed as an int, or ValueError naming func: a non-negative int (below 2**bits)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0 or (
+            bits is not None and seed >= 2**bits):
+        want = "a non-negative int" if bits is None else f"an int in [0, 2**{bits})"
+        raise ValueError(f"{func} expected {want}. Received: seed={seed!r}")
+    return int(seed)
+
+
 def set_seed(seed):
     """Seed fastnn's global random stream (NumPy's global state is left alone)."""
     global _global
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"set_seed expected a non-negative int. Received: seed={seed!r}")
-    _global = np.random.default_rng(int(seed))
+    _global = np.random.default_rng(check_seed(seed, "set_seed"))
 
 
 def draw_seed():

@@ -4,7 +4,7 @@ import random
 
 import numpy as np
 
-from fastnn._random import set_seed
+from fastnn._random import check_seed, set_seed
 from fastnn.preprocessing import to_categorical
 
 __all__ = ["set_random_seed", "to_categorical"]
@@ -15,10 +15,7 @@ def set_random_seed(seed):
     `random`, NumPy's global generator and fastnn's own stream (fastnn.set_seed:
     weight initialisation, shuffling, dropout)."""
     # NumPy's global generator takes seeds below 2**32: check before changing any
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < 2**32:
-        raise ValueError(f"set_random_seed expected an int in [0, 2**32). "
-                         f"Received: seed={seed!r}")
-    set_seed(int(seed))
-    random.seed(int(seed))
-    np.random.seed(int(seed))
+    seed = check_seed(seed, "set_random_seed", bits=32)
+    set_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
