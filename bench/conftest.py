@@ -16,8 +16,8 @@ def _load_pools():
     import numpy  # noqa: F401  (numpy's OpenBLAS)
     import scipy.linalg  # noqa: F401  (scipy's OpenBLAS: the one the kernels call)
 
-    from fastnn import _backend
-    _backend.import_compiled()  # the kernels, and the OpenMP runtime when built with it
+    from fastnn import backend as _backend
+    _backend.import_compiled()  # the kernels (and so scipy's BLAS) are loaded first
 
 
 def _pools():

@@ -1,5 +1,5 @@
-"""Every kernel on its own: compiled (fastnn._kernels) against its NumPy twin
-(fastnn.reference), same function, same float32 inputs, a small and a large shape.
+"""Every kernel on its own: compiled (fastnn.backend.compiled) against its NumPy twin
+(fastnn.backend.reference), same function, same float32 inputs, a small and a large shape.
 
 Run it from a folder other than the repository root, so that the installed package
 is imported rather than the uncompiled source tree (for an in-place build, put the
@@ -38,12 +38,12 @@ import zlib
 import numpy as np
 import pytest
 
-from fastnn import _backend
+from fastnn import backend as _backend
 
 _backend.import_compiled()  # fail loudly (with build instructions) when not built
 
 ENGINES = ("compiled", "reference")
-_PACKAGE = {"compiled": "fastnn._kernels", "reference": "fastnn.reference"}
+_PACKAGE = {"compiled": "fastnn.backend.compiled", "reference": "fastnn.backend.reference"}
 
 MAX_TIME = 0.5  # seconds of timed rounds per benchmark (pytest-benchmark's max_time)
 MIN_ROUNDS = 5

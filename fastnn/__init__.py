@@ -10,7 +10,7 @@ Compiled kernels (Cython + C, BLAS through scipy) under a Keras-shaped API:
 """
 __version__ = "0.1.0"
 
-from fastnn import _backend
+from fastnn import backend as _backend
 
 # No silent fallback: without the compiled kernels importing fastnn fails, saying
 # how to build them, unless the NumPy reference was chosen explicitly.
@@ -19,8 +19,8 @@ if _backend.get_backend() == "compiled":
 
 from fastnn import activations, callbacks, initializers, layers, losses, metrics, optimizers  # noqa: E402
 from fastnn import datasets, preprocessing, utils  # noqa: E402
-from fastnn._backend import get_backend, set_backend  # noqa: E402
-from fastnn._config import get_num_threads, set_num_threads, show_config  # noqa: E402
+from fastnn.backend import get_backend, set_backend  # noqa: E402
+from fastnn.backend.config import get_num_threads, set_num_threads, show_config  # noqa: E402
 from fastnn._random import set_seed  # noqa: E402
 from fastnn.model import Sequential  # noqa: E402
 from fastnn.saving import ModelFileError, load_model  # noqa: E402

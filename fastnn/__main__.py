@@ -1,6 +1,6 @@
 """Command line: ``python -m fastnn <command>`` (also the ``fastnn`` console script).
 
-    fastnn info                      version, BLAS library and threads, OpenMP, backend
+    fastnn info                      version, BLAS library and threads, backend
     fastnn demo [--task digits|moons|sequence|all] [--hidden N] [--epochs N] [--out DIR]
                 [--seed N] [--quiet]
     fastnn train data.csv --target COLUMN [--task classification|regression]
@@ -38,7 +38,7 @@ def build_parser():
 
     parser = argparse.ArgumentParser(prog="fastnn", description="fastnn command line")
     sub = parser.add_subparsers(dest="command", metavar="command")
-    sub.add_parser("info", help="version, BLAS library and threads, OpenMP, backend")
+    sub.add_parser("info", help="version, BLAS library and threads, backend")
     demo = sub.add_parser(
         "demo", help="train small networks (MLPs, an LSTM) on bundled and synthetic data, "
                      "draw pictures",

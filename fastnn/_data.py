@@ -5,7 +5,7 @@ weights. Messages name the argument, what was expected and what was received.
 """
 import numpy as np
 
-from fastnn import _backend
+from fastnn import backend as _backend
 
 
 def as_float_array(a, name, dtype):

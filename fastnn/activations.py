@@ -10,7 +10,7 @@ NAMES = ("linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu")
 
 
 def _ref(name, x):
-    from fastnn.reference.activations import bias_act_forward
+    from fastnn.backend.reference.activations import bias_act_forward
 
     x = np.array(x, dtype=np.result_type(np.asarray(x).dtype, np.float32), copy=True)
     flat = x.reshape(-1, x.shape[-1] if x.ndim else 1)

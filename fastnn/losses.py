@@ -1,7 +1,7 @@
 """Keras-shaped loss objects.
 
-A loss object describes which loss kernel a model runs (fastnn._kernels.losses,
-twin fastnn.reference.losses); the numbers are computed there. Calling a loss
+A loss object describes which loss kernel a model runs (fastnn.backend.compiled.losses,
+twin fastnn.backend.reference.losses); the numbers are computed there. Calling a loss
 object, `loss(y_true, y_pred, sample_weight=None)` (Keras argument order), gives
 the value through the NumPy reference, for users.
 
@@ -18,7 +18,7 @@ import inspect
 
 import numpy as np
 
-from fastnn.reference import losses as _reference
+from fastnn.backend.reference import losses as _reference
 
 REDUCTION = "sum_over_batch_size"
 
@@ -71,7 +71,7 @@ class Loss:
     def kernel_kind(self, last_activation=None):
         """(kind, fused) for a model whose last layer has `last_activation`.
 
-        kind is a key of fastnn._kernels.losses.LOSS_KINDS. fused=True means the
+        kind is a key of fastnn.backend.compiled.losses.LOSS_KINDS. fused=True means the
         loss kernel takes the last layer's pre-activation output (logits) and
         applies that activation itself (softmax + (sparse) categorical
         cross-entropy, sigmoid + binary cross-entropy): the layer must then output

@@ -1,4 +1,4 @@
-"""Keras metric identifiers -> the metric kernels (fastnn._kernels.losses.metric_sum).
+"""Keras metric identifiers -> the metric kernels (fastnn.backend.compiled.losses.metric_sum).
 
 `resolve(metric, loss)` turns what a user passes to `compile(metrics=[...])` into
 (history_name, kind): the key the value gets in History / evaluate logs, spelled as

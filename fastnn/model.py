@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from fastnn import _backend, _data, _random
+from fastnn import _data, _random
+from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers

@@ -1,8 +1,8 @@
 """Keras-shaped optimizers: SGD, Adagrad, RMSprop and Adam with the Keras 3 update rules.
 
 An optimizer holds hyperparameters. `build(params, grads, segments, backend)` turns it
-into an Updater of `backend` (the module `fastnn._kernels.optimizers`, compiled, or
-`fastnn.reference.optimizers`, its NumPy twin) working in place on a model's flat
+into an Updater of `backend` (the module `fastnn.backend.compiled.optimizers`, compiled, or
+`fastnn.backend.reference.optimizers`, its NumPy twin) working in place on a model's flat
 parameter and gradient buffers; the training loop then calls `updater.apply()` once
 per step. Options shared by every optimizer (Keras meanings):
 
@@ -18,7 +18,7 @@ skipped: parameters, slots and iterations stay as they were.
 """
 import numpy as np
 
-from fastnn._optimizer_args import _check_iterations, _check_real
+from fastnn.backend.contract.optimizers import _check_iterations, _check_real
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "get", "serialize"]
 
@@ -140,16 +140,16 @@ class Optimizer:
 
         params, grads: the model's flat 1-D float32/float64 buffers (one dtype, one size).
         segments: int64 variable boundaries [0, ..., params.size] (per-variable clipnorm).
-        backend: the module whose Updater to use, `fastnn._kernels.optimizers` (compiled)
-            or `fastnn.reference.optimizers` (NumPy).
+        backend: the module whose Updater to use, `fastnn.backend.compiled.optimizers` (compiled)
+            or `fastnn.backend.reference.optimizers` (NumPy).
         Building starts a fresh state: zero slots (Adagrad: initial_accumulator_value)
         and iterations 0.
         """
         updater_cls = getattr(backend, "Updater", None)
         if updater_cls is None:
             raise ValueError(f"{type(self).__name__}.build expected a backend module with an "
-                             f"Updater class (fastnn._kernels.optimizers or "
-                             f"fastnn.reference.optimizers). Received: backend={backend!r}")
+                             f"Updater class (fastnn.backend.compiled.optimizers or "
+                             f"fastnn.backend.reference.optimizers). Received: backend={backend!r}")
         updater = updater_cls(self._kind, params, grads, segments, self._hyper())
         self._updater = updater
         self._iterations = 0

@@ -289,7 +289,7 @@ def test_on_batch_without_targets_on_an_empty_batch_raises_value_error(method):
 def test_huge_finite_inputs_never_leave_non_finite_weights():
     # found by the fuzzer: int64 x holding -2**63 (finite as float32). The gradient
     # (~1e38) squares to inf in float32; Adam saturates g^2 and m at the largest float
-    # (csrc/optimizers_impl.inc) so v never becomes inf and the next step no NaN.
+    # (csrc/kernels/optimizers_impl.inc) so v never becomes inf and the next step no NaN.
     model = fastnn.Sequential([Input(shape=(1,)), Dense(1)])
     model.compile("adam", "mse")
     model.build()

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from helpers import DTYPES, TOL, numeric_grad
-from fastnn._kernels import _blas, activations as c_act, dense as c_dense, dropout as c_drop
-from fastnn.reference import activations as r_act, dense as r_dense, dropout as r_drop
+from fastnn.backend.compiled import _blas, _parallel, activations as c_act, dense as c_dense
+from fastnn.backend.compiled import dropout as c_drop
+from fastnn.backend.reference import activations as r_act, dense as r_dense, dropout as r_drop
 
 ACTS = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu"]
 # (n, n_in, units): all-1 sizes first, then odd shapes, then a bigger one
@@ -21,7 +22,7 @@ def _data(rng, n, i, u, dt, bias=True):
 
 def _blas_parts_available():
     try:
-        c_dense.set_product_mode(c_dense.set_product_mode("blas-parts"))
+        _parallel.configure(**_parallel.configure(product_mode="blas-parts"))
     except ValueError:
         return False
     return True
@@ -39,12 +40,12 @@ def test_dense_twin(rng, mode, dt, act, shape):
     x, W, b = _data(rng, *shape, dt)
     dy = rng.standard_normal((shape[0], shape[2])).astype(dt)
     dz = dy.copy()
-    prev = c_dense.set_product_mode(mode)
+    prev = _parallel.configure(product_mode=mode)
     try:
         yc = c_dense.dense_forward(x, W, b, act)
         gc = c_dense.dense_backward(x, W, yc, dz, act)  # dz: dy * act'(y) from here on
     finally:
-        c_dense.set_product_mode(prev)
+        _parallel.configure(**prev)
     yr = r_dense.dense_forward(x, W, b, act)
     _assert_sums_close(yc, yr, abs(x) @ abs(W) + abs(b), shape[1], "y")
     gr = r_dense.dense_backward(x, W, yr, dy.copy(), act)
@@ -74,7 +75,7 @@ def test_dense_product_modes_match_float64(rng, mode, shape):
     """Every way a float32 product can run (BLAS, the packing-free kernel on one thread,
     the kernel in parts on two threads, two parts each on one BLAS thread) against the
     float64 product: row and column tails, k beyond one 128-row chunk, empty operands."""
-    if mode in ("kernel", "split") and not c_dense.STEP_KERNEL:
+    if mode in ("kernel", "split") and not _parallel.STEP_KERNEL_ISA:
         pytest.skip("the packing-free kernel needs AVX2 or AVX-512")
     if mode == "blas-parts" and not _blas_parts_available():
         pytest.skip("this BLAS cannot be held to one thread per call")
@@ -82,21 +83,21 @@ def test_dense_product_modes_match_float64(rng, mode, shape):
     x, W, b = _data(rng, n, n_in, units, np.float32)
     dy = rng.standard_normal((n, units)).astype(np.float32)
     x64, W64, dy64 = x.astype(np.float64), W.astype(np.float64), dy.astype(np.float64)
-    prev = c_dense.set_product_mode(mode)
+    prev = _parallel.configure(product_mode=mode)
     try:
         y = c_dense.dense_forward(x, W, b, "linear")
         dx, dW, db = c_dense.dense_backward(x, W, y, dy.copy(), "linear")
     finally:
-        c_dense.set_product_mode(prev)
+        _parallel.configure(**prev)
     _assert_sums_close(y, x64 @ W64 + b, abs(x64) @ abs(W64) + abs(b), n_in, "y")
     _assert_sums_close(dW, x64.T @ dy64, abs(x64.T) @ abs(dy64), n, "dW")
     _assert_sums_close(dx, dy64 @ W64.T, abs(dy64) @ abs(W64.T), units, "dx")
 
 
-def test_set_product_mode_rejects_unknown_modes():
-    with pytest.raises(ValueError, match="set_product_mode expected one of"):
-        c_dense.set_product_mode("fast")
-    assert c_dense.set_product_mode("auto") == "auto"
+def test_configure_rejects_unknown_product_modes():
+    with pytest.raises(ValueError, match="configure expected product_mode one of"):
+        _parallel.configure(product_mode="fast")
+    assert _parallel.configure(product_mode="auto")["product_mode"] == "auto"
 
 
 @pytest.mark.parametrize("dt", DTYPES)
@@ -242,11 +243,11 @@ def test_float32_tanh_accuracy():
 
 _ISA_SCRIPT = """
 import numpy as np
-from fastnn._kernels import _config, dense
-print(_config.STEP_KERNEL_ISA)
+from fastnn.backend.compiled import _parallel, dense
+print(_parallel.STEP_KERNEL_ISA)
 rng = np.random.default_rng(0)
-for mode in (["kernel", "split"] if dense.STEP_KERNEL else []):
-    dense.set_product_mode(mode)
+for mode in (["kernel", "split"] if _parallel.STEP_KERNEL_ISA else []):
+    _parallel.configure(product_mode=mode)
     for n, k, u in [(1, 1, 1), (7, 5, 3), (13, 129, 25), (130, 784, 64)]:
         x = rng.standard_normal((n, k)).astype(np.float32)
         W = rng.standard_normal((k, u)).astype(np.float32)
@@ -279,5 +280,5 @@ def test_step_kernel_instruction_set_can_be_capped(cap):
         assert isa == "None"
     else:
         assert isa in ("avx2", "None")
-        if c_dense.STEP_KERNEL:  # this CPU has AVX2 at least
+        if _parallel.STEP_KERNEL_ISA:  # this CPU has AVX2 at least
             assert isa == "avx2"

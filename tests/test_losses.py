@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-import fastnn._kernels.losses as compiled
-import fastnn.reference.losses as reference
+import fastnn.backend.compiled.losses as compiled
+import fastnn.backend.reference.losses as reference
 from fastnn import losses
 
 IMPLS = [pytest.param(compiled, id="compiled"), pytest.param(reference, id="reference")]

@@ -7,9 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import fastnn._kernels.optimizers as compiled
+import fastnn.backend.compiled.optimizers as compiled
 import fastnn.optimizers as fopt
-import fastnn.reference.optimizers as reference
+import fastnn.backend.reference.optimizers as reference
 
 BACKENDS = [pytest.param(compiled, id="compiled"), pytest.param(reference, id="reference")]
 DTYPES = [pytest.param(np.float32, id="f32"), pytest.param(np.float64, id="f64")]
@@ -45,7 +45,7 @@ def keras_oracle(kind, variables, grad_steps, hyper, coef_dtype=np.float64):
     Returns (variables, slots) after len(grad_steps) steps. Clipping follows
     keras/src/optimizers/base_optimizer.py (one of clipnorm, global_clipnorm, clipvalue);
     weight decay is w - w * wd * lr, before the update. The float32 kernels receive
-    beta_1, beta_2 and rho as float32 (csrc/fastnn_kernels.h), so the moment
+    beta_1, beta_2 and rho as float32 (csrc/include/fastnn_kernels.h), so the moment
     coefficients 1 - beta are those of the float32 values when coef_dtype is float32
     (1 - float32(0.999) is 1.3e-5 away from 0.001); Adam's alpha stays in double.
     """

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import DTYPES, TOL, numeric_grad
-from fastnn._kernels import _blas, dense as c_dense, network as c_net, recurrent as c_rec
-from fastnn.reference import dense as r_dense, network as r_net, recurrent as r_rec
+from fastnn.backend.compiled import _parallel, dense as c_dense, network as c_net, recurrent as c_rec
+from fastnn.backend.reference import dense as r_dense, network as r_net, recurrent as r_rec
 
 KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -83,17 +83,12 @@ def split(request):
     AVX2 / AVX-512 CPUs) or BLAS ("-blas", as on other CPUs); "auto" picks by size, so every
     path is tested here."""
     mode, _, blas = request.param.partition("-")
-    prev = c_rec.set_batch_split(mode)
-    prev_kernel = c_rec.set_step_kernel(False) if blas else None
     # "always": every product of a split op counts as big, so the input projection and
     # the gradient products are cut in two on two threads as well, even at test sizes
-    prev_small = _blas.set_single_thread_below(1) if mode == "always" else None
+    prev = _parallel.configure(batch_split=mode, step_kernel=False if blas else None,
+                               single_thread_below=1 if mode == "always" else None)
     yield request.param
-    c_rec.set_batch_split(*prev)
-    if blas:
-        c_rec.set_step_kernel(prev_kernel)
-    if prev_small is not None:
-        _blas.set_single_thread_below(prev_small)
+    _parallel.configure(**prev)
 
 
 # ---- compiled against the NumPy twin --------------------------------------------------
@@ -120,13 +115,12 @@ def test_split_loops_give_the_unsplit_results(dt, kind, n):
     case = _case(np.random.default_rng(n), kind, n, 6, 5, 16, dt)
     res = []
     for mode in ("never", "always"):
-        prev = c_rec.set_batch_split(mode)
-        prev_small = _blas.set_single_thread_below(1 if mode == "always" else 1 << 23)
+        prev = _parallel.configure(batch_split=mode,
+                                   single_thread_below=1 if mode == "always" else 1 << 23)
         try:
             res.append(_run(c_rec, kind, go_backwards=True, **case))
         finally:
-            c_rec.set_batch_split(*prev)
-            _blas.set_single_thread_below(prev_small)
+            _parallel.configure(**prev)
     tol = dict(rtol=1e-5, atol=1e-6) if dt == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for k in res[0]:
         np.testing.assert_allclose(res[1][k], res[0][k], **tol, err_msg=k)
@@ -150,27 +144,31 @@ def test_step_product_matches_numpy(m, k, n, beta):
 
 
 def test_step_kernel_switch():
-    if not c_rec.STEP_KERNEL:
+    if not _parallel.STEP_KERNEL_ISA:
         with pytest.raises(ValueError, match="needs AVX2 or AVX-512"):
-            c_rec.set_step_kernel(True)
+            _parallel.configure(step_kernel=True)
         return
-    prev = c_rec.set_step_kernel(False)
+    prev = _parallel.configure(step_kernel=False)
     try:
-        assert c_rec.set_step_kernel(True) is False
+        assert _parallel.configure(step_kernel=True)["step_kernel"] is False
     finally:
-        c_rec.set_step_kernel(prev)
+        _parallel.configure(**prev)
 
 
-def test_set_batch_split_modes():
-    prev = c_rec.set_batch_split("never", 123)
+def test_configure_batch_split_modes():
+    prev = _parallel.configure(batch_split="never", batch_split_min_macs=123)
     try:
-        assert c_rec.set_batch_split("always") == ("never", 123)
-        assert c_rec.set_batch_split("auto") == ("always", 123)
+        got = _parallel.configure(batch_split="always")
+        assert (got["batch_split"], got["batch_split_min_macs"]) == ("never", 123)
+        got = _parallel.configure(batch_split="auto")
+        assert (got["batch_split"], got["batch_split_min_macs"]) == ("always", 123)
         with pytest.raises(ValueError, match="'auto', 'never' or 'always'. Received: 'fast'"):
-            c_rec.set_batch_split("fast")
-        assert c_rec.set_batch_split("auto")[0] == "auto"  # the bad call changed nothing
+            _parallel.configure(batch_split="fast", product_mode="blas")
+        # the bad call changed nothing, not even its valid argument
+        assert _parallel.settings()["batch_split"] == "auto"
+        assert _parallel.settings()["product_mode"] == prev["product_mode"]
     finally:
-        c_rec.set_batch_split(*prev)
+        _parallel.configure(**prev)
 
 
 @pytest.mark.parametrize("dt", DTYPES)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn._kernels import _config
+from fastnn.backend.compiled import _config
 
 EXPECT_DEBUG = os.environ.get("FASTNN_EXPECT_DEBUG_BUILD") == "1"
 
@@ -33,7 +33,7 @@ def debug_build():
 def test_address_sanitizer_stops_a_heap_overflow_in_c(debug_build):
     # a child process (with this environment, so the sanitizer runtime stays preloaded):
     # AddressSanitizer ends the process it finds the overflow in
-    code = ("from fastnn._kernels import _config\n"
+    code = ("from fastnn.backend.compiled import _config\n"
             "_config.heap_overflow_self_test(8)\n"
             "print('survived the overflow')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

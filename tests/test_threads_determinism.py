@@ -288,13 +288,13 @@ def test_two_threads_hammering_train_on_batch_on_one_model(built_first):
 def test_kernels_see_thread_limits_and_restore_them():
     from threadpoolctl import threadpool_limits
 
-    from fastnn._kernels import _blas
-    start = _blas.blas_thread_count()
-    if start == 0 or not _blas.HAS_LOCAL_THREADS:
+    from fastnn.backend.compiled import _blas, _parallel
+    start = _parallel.blas_thread_count()
+    if start == 0 or not _parallel.HAS_LOCAL_THREADS:
         pytest.skip("scipy's BLAS does not report or switch its thread count")
     with threadpool_limits(1):
-        assert _blas.blas_thread_count() == 1
-    assert _blas.blas_thread_count() == start
+        assert _parallel.blas_thread_count() == 1
+    assert _parallel.blas_thread_count() == start
     a = np.ones((8, 8), np.float32)
 
     def small_products():
@@ -308,4 +308,4 @@ def test_kernels_see_thread_limits_and_restore_them():
         t.start()
     for t in threads:
         t.join()
-    assert _blas.blas_thread_count() == start
+    assert _parallel.blas_thread_count() == start

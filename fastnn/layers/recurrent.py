@@ -14,7 +14,8 @@ one forward (with return_state=True it also returns the final states) and
 """
 import numpy as np
 
-from fastnn import _backend, _data, initializers
+from fastnn import _data, initializers
+from fastnn import backend as _backend
 from fastnn import activations as _activations
 from fastnn.layers.base import Layer
 

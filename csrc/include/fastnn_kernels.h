@@ -1,0 +1,205 @@
+/* fastnn plain-C kernels: pointwise and per-row math only.
+ *
+ * No BLAS, no Python, no allocation. Every kernel has an _f32 and an _f64 form;
+ * argument names carry their shapes (z_nu is n rows of u columns, row-major).
+ * Reductions over rows are accumulated in double in a fixed order so results are
+ * reproducible and float32 twin tests do not flake.
+ */
+#ifndef FASTNN_KERNELS_H
+#define FASTNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- activations.c --------------------------------------------------------- */
+enum fastnn_activation {
+    FASTNN_LINEAR = 0,
+    FASTNN_RELU = 1,
+    FASTNN_SIGMOID = 2,
+    FASTNN_TANH = 3,
+    FASTNN_SOFTMAX = 4,
+    FASTNN_LEAKY_RELU = 5, /* negative slope 0.2, as Keras 3 */
+    FASTNN_ELU = 6         /* alpha 1.0 */
+};
+
+/* The three take n rows of u columns whose rows are ld values apart (ld >= u; ld == u
+ * for a whole array, ld > u for a block of columns, as when a layer is cut in two). */
+/* z = act(z + b) in place; b_u may be NULL (no bias). */
+void bias_act_forward_f32(float *z_nu, const float *b_u, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld,
+                          int act);
+void bias_act_forward_f64(double *z_nu, const double *b_u, ptrdiff_t n, ptrdiff_t u,
+                          ptrdiff_t ld, int act);
+/* dz = dy * act'(.) in place, computed from the forward output y (dz holds dy on entry). */
+void act_backward_f32(float *dz_nu, const float *y_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld,
+                      int act);
+void act_backward_f64(double *dz_nu, const double *y_nu, ptrdiff_t n, ptrdiff_t u,
+                      ptrdiff_t ld, int act);
+/* db = sum over rows of dz (overwrites db). */
+void bias_grad_f32(float *db_u, const float *dz_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld);
+void bias_grad_f64(double *db_u, const double *dz_nu, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ld);
+
+/* ---- losses.c ---------------------------------------------------------------
+ * Every loss returns the weighted mean over the n samples (Keras
+ * "sum_over_batch_size": sum_i w_i * loss_i / n, each loss_i being a mean over
+ * the d outputs of sample i where Keras takes one), and, when g_nd is not NULL,
+ * writes the gradient of that value with respect to its first input.
+ * w_n may be NULL (all weights 1). Fused kinds take logits z and also write the
+ * activated output p (softmax or sigmoid) when p_nd is not NULL.
+ * Sparse kinds read integer class labels stored as floats in t_n.
+ */
+enum fastnn_loss {
+    FASTNN_LOSS_MSE = 0,
+    FASTNN_LOSS_MAE = 1,
+    FASTNN_LOSS_BCE = 2,              /* from probabilities, clipped to [1e-7, 1-1e-7] */
+    FASTNN_LOSS_BCE_LOGITS = 3,       /* sigmoid fused: input logits */
+    FASTNN_LOSS_CCE = 4,              /* from probabilities (normalised, clipped) */
+    FASTNN_LOSS_CCE_LOGITS = 5,       /* softmax fused: input logits */
+    FASTNN_LOSS_SPARSE_CCE = 6,       /* from probabilities */
+    FASTNN_LOSS_SPARSE_CCE_LOGITS = 7 /* softmax fused: input logits */
+};
+double loss_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n, float *g_nd,
+                float *p_nd, ptrdiff_t n, ptrdiff_t d);
+double loss_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n, double *g_nd,
+                double *p_nd, ptrdiff_t n, ptrdiff_t d);
+
+/* Metrics: the weighted SUM over samples of the per-sample value (caller divides). */
+enum fastnn_metric {
+    FASTNN_METRIC_BINARY_ACCURACY = 0,      /* mean over d of (y > 0.5) == t */
+    FASTNN_METRIC_CATEGORICAL_ACCURACY = 1, /* argmax y == argmax t */
+    FASTNN_METRIC_SPARSE_ACCURACY = 2,      /* argmax y == t (d == 1: y > 0.5 == t) */
+    FASTNN_METRIC_MSE = 3,
+    FASTNN_METRIC_MAE = 4
+};
+double metric_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n, ptrdiff_t n,
+                  ptrdiff_t d, ptrdiff_t t_d);
+double metric_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n, ptrdiff_t n,
+                  ptrdiff_t d, ptrdiff_t t_d);
+
+/* ---- optimizers.c -----------------------------------------------------------
+ * In-place updates of n parameters w from gradients g (read as g * gscale, which
+ * is how clipnorm / global_clipnorm are applied without a separate pass).
+ * wd_lr = weight_decay * learning_rate (Keras decoupled decay: w -= w * wd_lr first).
+ */
+double sumsq_f32(const float *g, ptrdiff_t n);
+double sumsq_f64(const double *g, ptrdiff_t n);
+void clip_values_f32(float *g, ptrdiff_t n, float limit);
+void clip_values_f64(double *g, ptrdiff_t n, double limit);
+/* m == NULL: plain SGD. Else Keras momentum m = mu*m - lr*g; w += m (nesterov: w += mu*m - lr*g). */
+void sgd_update_f32(float *w, const float *g, float *m, ptrdiff_t n, float lr, float mu,
+                    int nesterov, float gscale, float wd_lr);
+void sgd_update_f64(double *w, const double *g, double *m, ptrdiff_t n, double lr, double mu,
+                    int nesterov, double gscale, double wd_lr);
+/* a += g^2; w -= lr * g / sqrt(a + eps) */
+void adagrad_update_f32(float *w, const float *g, float *a, ptrdiff_t n, float lr, float eps,
+                        float gscale, float wd_lr);
+void adagrad_update_f64(double *w, const double *g, double *a, ptrdiff_t n, double lr, double eps,
+                        double gscale, double wd_lr);
+/* v = rho*v + (1-rho)*g^2; inc = lr*g/sqrt(v + eps); m == NULL: w -= inc; else m = mu*m + inc; w -= m */
+void rmsprop_update_f32(float *w, const float *g, float *v, float *m, ptrdiff_t n, float lr,
+                        float rho, float mu, float eps, float gscale, float wd_lr);
+void rmsprop_update_f64(double *w, const double *g, double *v, double *m, ptrdiff_t n, double lr,
+                        double rho, double mu, double eps, double gscale, double wd_lr);
+/* m += (g-m)(1-b1); v += (g^2-v)(1-b2); w -= alpha * m / (sqrt(v) + eps),
+ * alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) computed by the caller in double. */
+void adam_update_f32(float *w, const float *g, float *m, float *v, ptrdiff_t n, float alpha,
+                     float b1, float b2, float eps, float gscale, float wd_lr);
+void adam_update_f64(double *w, const double *g, double *m, double *v, ptrdiff_t n, double alpha,
+                     double b1, double b2, double eps, double gscale, double wd_lr);
+
+/* ---- random.c ---------------------------------------------------------------
+ * Counter-based splitmix64 so the NumPy twin can reproduce the same stream with
+ * vectorised uint64 arithmetic. u = top 24 bits / 2^24 (same for f32 and f64).
+ * Dropout: mask = (u >= rate) / (1 - rate), written as the scale to apply.
+ */
+void dropout_mask_f32(float *mask, ptrdiff_t n, float rate, uint64_t seed, uint64_t counter);
+void dropout_mask_f64(double *mask, ptrdiff_t n, double rate, uint64_t seed, uint64_t counter);
+/* y = x * mask (elementwise; also used in backward: dx = dy * mask). */
+void mul_inplace_f32(float *y, const float *mask, ptrdiff_t n);
+void mul_inplace_f64(double *y, const double *mask, ptrdiff_t n);
+
+/* ---- checks.c ---------------------------------------------------------------
+ * Index of the first non-finite value / first value that is not an integer
+ * label in [0, d), or -1. */
+ptrdiff_t first_nonfinite_f32(const float *a, ptrdiff_t n);
+ptrdiff_t first_nonfinite_f64(const double *a, ptrdiff_t n);
+ptrdiff_t first_bad_label_f32(const float *t, ptrdiff_t n, ptrdiff_t d);
+ptrdiff_t first_bad_label_f64(const double *t, ptrdiff_t n, ptrdiff_t d);
+#ifdef FASTNN_DEBUG_BUILD
+/* Debug builds only: a deliberate heap-buffer-overflow (index n of n floats) that the
+ * sanitizer must catch. */
+float debug_heap_overflow_f32(ptrdiff_t n);
+#endif
+
+/* ---- stepgemm.c -------------------------------------------------------------
+ * Small float32 products without BLAS's operand packing (recurrent steps, small dense
+ * layers): C (m x n) = beta * C + A (m x k) @ P (k x n), row-major, beta 0 or 1; the _tn
+ * form multiplies by A^T with A stored (k x m). `level` picks the body: 2 AVX-512, 1 AVX2
+ * + FMA (fastnn_step_level() of csrc/runtime/cpu.c chooses it once per process; 0, where
+ * neither is compiled or present, means the caller uses BLAS instead). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(FASTNN_NO_CLONES)
+#define FASTNN_STEP_GEMM_VECTOR 1 /* the vector bodies are compiled */
+#endif
+void fastnn_step_gemm_f32(int level, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                          ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
+                          ptrdiff_t ldc);
+void fastnn_step_gemm_tn_f32(int level, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                             ptrdiff_t lda, const float *p, ptrdiff_t ldp, int beta, float *c,
+                             ptrdiff_t ldc);
+
+/* ---- recurrent.c ------------------------------------------------------------
+ * Per-timestep pointwise gate kernels of SimpleRNN, LSTM and GRU: one call per
+ * timestep over the n rows of that step, between the GEMMs done by the caller
+ * (fastnn/backend/compiled/recurrent.pyx). H is the number of units; gate blocks sit side
+ * by side in each row: LSTM [i | f | g | o] (4H), GRU [r | z | n] (3H).
+ * Forward kernels add the bias themselves. Backward kernels take the gradient
+ * carried back from step t+1 in dh_nh plus the output gradient of step t in
+ * dy_nh, a row block with row stride ldy (a batch-first time slice; NULL when the
+ * step has no output gradient). In-place arguments are documented per kernel.
+ */
+/* h = act(h + b) in place; h_nh holds x_t W + h_{t-1} U on entry.
+ * act is FASTNN_TANH or FASTNN_RELU. */
+void simple_rnn_step_forward_f32(float *h_nh, const float *b_h, ptrdiff_t n, ptrdiff_t h, int act);
+void simple_rnn_step_forward_f64(double *h_nh, const double *b_h, ptrdiff_t n, ptrdiff_t h, int act);
+/* da = (dh + dy) * act'(.) from the step output h_nh. */
+void simple_rnn_step_backward_f32(float *da_nh, const float *h_nh, const float *dh_nh,
+                                  const float *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h,
+                                  int act);
+void simple_rnn_step_backward_f64(double *da_nh, const double *h_nh, const double *dh_nh,
+                                  const double *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h,
+                                  int act);
+/* gates_n4h: x_t W + h_{t-1} U on entry, the activations [i | f | g | o] on exit.
+ * c = f*c_prev + i*g; tc = tanh(c) (kept for backward); h = o*tc. */
+void lstm_step_forward_f32(float *gates_n4h, const float *b_4h, const float *c_prev_nh,
+                           float *c_nh, float *tc_nh, float *h_nh, ptrdiff_t n, ptrdiff_t h);
+void lstm_step_forward_f64(double *gates_n4h, const double *b_4h, const double *c_prev_nh,
+                           double *c_nh, double *tc_nh, double *h_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n4h: the forward activations on entry, the pre-activation gradients
+ * [di | df | dg | do] on exit. dc_nh: gradient of c_t on entry (carried from
+ * t+1), of c_{t-1} on exit. dh_nh is only read (the caller's GEMM then
+ * overwrites it with dG_t U^T). */
+void lstm_step_backward_f32(float *gates_n4h, const float *tc_nh, const float *c_prev_nh,
+                            const float *dh_nh, const float *dy_nh, ptrdiff_t ldy, float *dc_nh,
+                            ptrdiff_t n, ptrdiff_t h);
+void lstm_step_backward_f64(double *gates_n4h, const double *tc_nh, const double *c_prev_nh,
+                            const double *dh_nh, const double *dy_nh, ptrdiff_t ldy,
+                            double *dc_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n3h: x_t W (no bias) on entry, the activations [r | z | n] on exit;
+ * hu_n3h = h_{t-1} U. hn = h_{t-1} U_n + b_hn (kept for backward);
+ * n = tanh(x W_n + b_in + r*hn); h = (1-z)*n + z*h_prev. */
+void gru_step_forward_f32(float *gates_n3h, const float *hu_n3h, const float *b_ih_3h,
+                          const float *b_hh_3h, const float *h_prev_nh, float *hn_nh, float *h_nh,
+                          ptrdiff_t n, ptrdiff_t h);
+void gru_step_forward_f64(double *gates_n3h, const double *hu_n3h, const double *b_ih_3h,
+                          const double *b_hh_3h, const double *h_prev_nh, double *hn_nh,
+                          double *h_nh, ptrdiff_t n, ptrdiff_t h);
+/* gates_n3h: the activations [r | z | n] on entry, the hidden-side gradients
+ * [da_r | da_z | r*da_n] on exit; hn_nh: hn on entry, da_n (input-side n block)
+ * on exit. dh_nh: gradient carried from t+1 on entry, its direct part dh*z of
+ * dh_{t-1} on exit (the caller's GEMM adds the hidden-side gradients times U^T). */
+void gru_step_backward_f32(float *gates_n3h, float *hn_nh, const float *h_prev_nh, float *dh_nh,
+                           const float *dy_nh, ptrdiff_t ldy, ptrdiff_t n, ptrdiff_t h);
+void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
+                           double *dh_nh, const double *dy_nh, ptrdiff_t ldy, ptrdiff_t n,
+                           ptrdiff_t h);
+
+#endif

@@ -1,1 +1,0 @@
-"""Compiled kernels (Cython + C). Mirrors fastnn.reference module by module."""

@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython + C). Mirrors fastnn.backend.reference module by module."""

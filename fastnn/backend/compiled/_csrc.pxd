@@ -1,0 +1,106 @@
+# Declarations of the plain-C kernels in csrc/include/fastnn_kernels.h (see that header for
+# the contract of each function). nogil: none of them touches Python.
+from libc.stdint cimport uint64_t
+
+cdef extern from "fastnn_kernels.h" nogil:
+    enum:
+        FASTNN_LINEAR, FASTNN_RELU, FASTNN_SIGMOID, FASTNN_TANH, FASTNN_SOFTMAX,
+        FASTNN_LEAKY_RELU, FASTNN_ELU
+    enum:
+        FASTNN_LOSS_MSE, FASTNN_LOSS_MAE, FASTNN_LOSS_BCE, FASTNN_LOSS_BCE_LOGITS,
+        FASTNN_LOSS_CCE, FASTNN_LOSS_CCE_LOGITS, FASTNN_LOSS_SPARSE_CCE,
+        FASTNN_LOSS_SPARSE_CCE_LOGITS
+    enum:
+        FASTNN_METRIC_BINARY_ACCURACY, FASTNN_METRIC_CATEGORICAL_ACCURACY,
+        FASTNN_METRIC_SPARSE_ACCURACY, FASTNN_METRIC_MSE, FASTNN_METRIC_MAE
+
+    void bias_act_forward_f32(float *z_nu, const float *b_u, Py_ssize_t n, Py_ssize_t u,
+                              Py_ssize_t ld, int act)
+    void bias_act_forward_f64(double *z_nu, const double *b_u, Py_ssize_t n, Py_ssize_t u,
+                              Py_ssize_t ld, int act)
+    void act_backward_f32(float *dz_nu, const float *y_nu, Py_ssize_t n, Py_ssize_t u,
+                          Py_ssize_t ld, int act)
+    void act_backward_f64(double *dz_nu, const double *y_nu, Py_ssize_t n, Py_ssize_t u,
+                          Py_ssize_t ld, int act)
+    void bias_grad_f32(float *db_u, const float *dz_nu, Py_ssize_t n, Py_ssize_t u,
+                       Py_ssize_t ld)
+    void bias_grad_f64(double *db_u, const double *dz_nu, Py_ssize_t n, Py_ssize_t u,
+                       Py_ssize_t ld)
+
+    double loss_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n,
+                    float *g_nd, float *p_nd, Py_ssize_t n, Py_ssize_t d)
+    double loss_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n,
+                    double *g_nd, double *p_nd, Py_ssize_t n, Py_ssize_t d)
+    double metric_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n,
+                      Py_ssize_t n, Py_ssize_t d, Py_ssize_t t_d)
+    double metric_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n,
+                      Py_ssize_t n, Py_ssize_t d, Py_ssize_t t_d)
+
+    double sumsq_f32(const float *g, Py_ssize_t n)
+    double sumsq_f64(const double *g, Py_ssize_t n)
+    void clip_values_f32(float *g, Py_ssize_t n, float limit)
+    void clip_values_f64(double *g, Py_ssize_t n, double limit)
+    void sgd_update_f32(float *w, const float *g, float *m, Py_ssize_t n, float lr, float mu,
+                        int nesterov, float gscale, float wd_lr)
+    void sgd_update_f64(double *w, const double *g, double *m, Py_ssize_t n, double lr,
+                        double mu, int nesterov, double gscale, double wd_lr)
+    void adagrad_update_f32(float *w, const float *g, float *a, Py_ssize_t n, float lr,
+                            float eps, float gscale, float wd_lr)
+    void adagrad_update_f64(double *w, const double *g, double *a, Py_ssize_t n, double lr,
+                            double eps, double gscale, double wd_lr)
+    void rmsprop_update_f32(float *w, const float *g, float *v, float *m, Py_ssize_t n,
+                            float lr, float rho, float mu, float eps, float gscale, float wd_lr)
+    void rmsprop_update_f64(double *w, const double *g, double *v, double *m, Py_ssize_t n,
+                            double lr, double rho, double mu, double eps, double gscale,
+                            double wd_lr)
+    void adam_update_f32(float *w, const float *g, float *m, float *v, Py_ssize_t n,
+                         float alpha, float b1, float b2, float eps, float gscale, float wd_lr)
+    void adam_update_f64(double *w, const double *g, double *m, double *v, Py_ssize_t n,
+                         double alpha, double b1, double b2, double eps, double gscale,
+                         double wd_lr)
+
+    void dropout_mask_f32(float *mask, Py_ssize_t n, float rate, uint64_t seed, uint64_t counter)
+    void dropout_mask_f64(double *mask, Py_ssize_t n, double rate, uint64_t seed,
+                          uint64_t counter)
+    void mul_inplace_f32(float *y, const float *mask, Py_ssize_t n)
+    void mul_inplace_f64(double *y, const double *mask, Py_ssize_t n)
+
+    Py_ssize_t first_nonfinite_f32(const float *a, Py_ssize_t n)
+    Py_ssize_t first_nonfinite_f64(const double *a, Py_ssize_t n)
+    Py_ssize_t first_bad_label_f32(const float *t, Py_ssize_t n, Py_ssize_t d)
+    Py_ssize_t first_bad_label_f64(const double *t, Py_ssize_t n, Py_ssize_t d)
+
+    # recurrent.c: per-timestep gate kernels (SimpleRNN, LSTM, GRU)
+    void simple_rnn_step_forward_f32(float *h_nh, const float *b_h, Py_ssize_t n, Py_ssize_t h,
+                                     int act)
+    void simple_rnn_step_forward_f64(double *h_nh, const double *b_h, Py_ssize_t n,
+                                     Py_ssize_t h, int act)
+    void simple_rnn_step_backward_f32(float *da_nh, const float *h_nh, const float *dh_nh,
+                                      const float *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                                      Py_ssize_t h, int act)
+    void simple_rnn_step_backward_f64(double *da_nh, const double *h_nh, const double *dh_nh,
+                                      const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                                      Py_ssize_t h, int act)
+    void lstm_step_forward_f32(float *gates_n4h, const float *b_4h, const float *c_prev_nh,
+                               float *c_nh, float *tc_nh, float *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void lstm_step_forward_f64(double *gates_n4h, const double *b_4h, const double *c_prev_nh,
+                               double *c_nh, double *tc_nh, double *h_nh, Py_ssize_t n,
+                               Py_ssize_t h)
+    void lstm_step_backward_f32(float *gates_n4h, const float *tc_nh, const float *c_prev_nh,
+                                const float *dh_nh, const float *dy_nh, Py_ssize_t ldy,
+                                float *dc_nh, Py_ssize_t n, Py_ssize_t h)
+    void lstm_step_backward_f64(double *gates_n4h, const double *tc_nh, const double *c_prev_nh,
+                                const double *dh_nh, const double *dy_nh, Py_ssize_t ldy,
+                                double *dc_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_forward_f32(float *gates_n3h, const float *hu_n3h, const float *b_ih_3h,
+                              const float *b_hh_3h, const float *h_prev_nh, float *hn_nh,
+                              float *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_forward_f64(double *gates_n3h, const double *hu_n3h, const double *b_ih_3h,
+                              const double *b_hh_3h, const double *h_prev_nh, double *hn_nh,
+                              double *h_nh, Py_ssize_t n, Py_ssize_t h)
+    void gru_step_backward_f32(float *gates_n3h, float *hn_nh, const float *h_prev_nh,
+                               float *dh_nh, const float *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                               Py_ssize_t h)
+    void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
+                               double *dh_nh, const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
+                               Py_ssize_t h)

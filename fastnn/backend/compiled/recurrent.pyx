@@ -1,0 +1,781 @@
+"""Recurrent layers: SimpleRNN, LSTM and GRU, forward and backward through time (BPTT).
+Twin: fastnn/backend/reference/recurrent.py (its docstring states the formulas, gate orders and
+conventions; both modules share them). Gate kernels: csrc/kernels/recurrent_impl.inc.
+
+Functions (x (n, T, F) batch-first, W (F, kH), U (H, kH); one call each, a fresh op
+per forward, returned as the cache and consumed by its backward):
+  simple_rnn_forward(x, W, U, b, h0=None, activation="tanh", go_backwards=False)
+      -> (hs (n, T, H), cache)
+  simple_rnn_backward(cache, dhs, dh_last=None) -> (dx, dW, dU, db, dh0)
+  lstm_forward(x, W, U, b, h0=None, c0=None, go_backwards=False)
+      -> (hs (n, T, H), c_last (n, H), cache)
+  lstm_backward(cache, dhs, dh_last=None, dc_last=None) -> (dx, dW, dU, db, dh0, dc0)
+  gru_forward(x, W, U, b_ih, b_hh, h0=None, go_backwards=False) -> (hs (n, T, H), cache)
+  gru_backward(cache, dhs, dh_last=None) -> (dx, dW, dU, db_ih, db_hh, dh0)
+dhs: gradient of the whole sequence output (n, T, H) or None; dh_last (dc_last):
+gradient of the final state (n, H) or None. Ops: SimpleRNNOp, LSTMOp, GRUOp.
+
+One module for the three layers: they share the time-major copies, the GEMM
+skeleton (input projection of all timesteps before the loop, h_{t-1} @ U inside,
+dW / dU / dx after the backward loop), the workspace and state handling of their
+ops and the function-level API; only the gate kernels and the gate count differ.
+
+The plan (DESIGN.md section 3 point 4): x is copied once to time-major (T, n, F),
+so one GEMM projects all timesteps and the per-step slices are contiguous; inside
+the time loop only h_{t-1} @ U plus one fused C gate kernel per step. Backward
+runs only the gate backward and dG_t @ U.T per step; the gate activations are
+overwritten by their gradients, which leaves dG (T*n, kH) contiguous for one GEMM
+each of dW = x_tm.T @ dG, dU = h_prev.T @ dG and dx_tm = dG @ W.T after the loop.
+Time loops run under nogil; workspaces belong to the op, sized once per row count.
+An op's workspaces belong to one call at a time: ops are not thread-safe (the
+model serialises calls). A large time loop runs as parts of the batch on two
+threads (see "the time loops" below and _parallel.configure); the parts write
+disjoint rows, so results do not depend on it.
+"""
+import numpy as np
+cimport numpy as cnp
+from cython cimport floating
+from libc.string cimport memcpy, memset
+from fastnn.backend.compiled._blas cimport gemm, product_range, step_gemm
+from fastnn.backend.compiled._parallel cimport (
+    Product, run_parts, loop_kernel, loop_split, loop_parts, op_product_plan,
+    step_kernel_enabled, step_level)
+from fastnn.backend.compiled._op cimport Op
+from fastnn.backend.compiled._csrc cimport (
+    simple_rnn_step_forward_f32, simple_rnn_step_forward_f64,
+    simple_rnn_step_backward_f32, simple_rnn_step_backward_f64,
+    lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
+    gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
+    bias_grad_f32, bias_grad_f64)
+from fastnn.backend.compiled.activations import ACTIVATIONS
+from fastnn.backend.contract import checks as _checks
+# argument checks are shared with the twin, so both raise the same errors
+from fastnn.backend.contract.recurrent import (
+    RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
+    check_grads, check_state)
+
+cnp.import_array()
+
+cdef enum:
+    SIMPLE_RNN = 0
+    LSTM = 1
+    GRU = 2
+
+_GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
+
+
+# ---- time-major copies -----------------------------------------------------------------
+
+cdef inline void _to_time_major(const floating *x, floating *x_tm, Py_ssize_t n, Py_ssize_t T,
+                                Py_ssize_t F, bint reverse) noexcept nogil:
+    # x (n, T, F) batch-first -> x_tm (T, n, F); time reversed when go_backwards
+    cdef Py_ssize_t t, i, s
+    for t in range(T):
+        s = T - 1 - t if reverse else t
+        for i in range(n):
+            memcpy(x_tm + (t * n + i) * F, x + (i * T + s) * F, F * sizeof(floating))
+
+
+cdef inline void _from_time_major(const floating *a_tm, floating *a, Py_ssize_t n, Py_ssize_t T,
+                                  Py_ssize_t F, bint reverse) noexcept nogil:
+    # a_tm (T, n, F) -> a (n, T, F) batch-first; time reversed when go_backwards
+    cdef Py_ssize_t t, i, s
+    for t in range(T):
+        s = T - 1 - t if reverse else t
+        for i in range(n):
+            memcpy(a + (i * T + s) * F, a_tm + (t * n + i) * F, F * sizeof(floating))
+
+
+cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil:
+    # column sums over all T*n rows, accumulated in double (bias_grad in activations)
+    if floating is float:
+        bias_grad_f32(db, g, rows, cols, cols)
+    else:
+        bias_grad_f64(db, g, rows, cols, cols)
+
+
+# ---- the time loops, over a block of batch rows -------------------------------------------
+#
+# Inside a time loop rows never interact: step t of sample i reads only sample i's state.
+# So a loop runs over rows [lo, hi), and a large enough one is cut into parts run on two
+# threads, each part claimed by whichever thread is free, joined once (csrc/runtime/threads.c;
+# four parts rather than two halves: on a machine that takes a core away now and then,
+# the thread still running takes over more of the work). The other
+# way to use two cores, letting BLAS split each per-step product, makes its two threads
+# meet 2T times per step; that is what made small products collapse on a busy machine
+# (see _blas.pyx), so those stay on one thread. See _plan for when a loop splits.
+
+# The per-step products go through csrc/kernels/stepgemm.c (float32, AVX2 or AVX-512 CPUs): it
+# reads U (backward: U^T, transposed once per call) in place instead of packing it at
+# every step as BLAS does. Elsewhere, for float64 and, on AVX2, for a big U, BLAS
+# (_parallel.loop_kernel decides).
+
+
+cdef inline void _step_product(bint kernel, int m, int n, int k, const floating *a,
+                               const floating *p, const floating *u_nt, bint beta,
+                               floating *c) noexcept nogil:
+    # c (m, n) = beta * c + a (m, k) @ p (k, n), every operand dense row-major, through
+    # the step kernel when `kernel` (float32 only), else BLAS. p is NULL when only
+    # u_nt = p.T (n, k) is at hand: BLAS then multiplies by the transpose.
+    if floating is float:
+        if kernel and p != NULL:
+            step_gemm(False, m, n, k, a, k, p, n, beta, c, n)
+            return
+    if p != NULL:
+        gemm(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
+    else:
+        gemm(False, True, m, n, k, <floating>1, a, k, u_nt, k, <floating>beta, c, n)
+
+
+def step_product(const float[:, ::1] a, const float[:, ::1] p, float[:, ::1] c, bint beta):
+    """c = beta * c + a @ p in place with the per-step product of the time loops (the
+    packing-free kernel unless _parallel.configure(step_kernel=False) or the CPU has
+    none, else BLAS), float32; for tests."""
+    if a.shape[1] != p.shape[0] or c.shape[0] != a.shape[0] or c.shape[1] != p.shape[1]:
+        raise ValueError(f"step_product expected a (m, k), p (k, n), c (m, n). Received: "
+                         f"a {(a.shape[0], a.shape[1])}, p {(p.shape[0], p.shape[1])}, "
+                         f"c {(c.shape[0], c.shape[1])}")
+    cdef float one = 0
+    cdef const float *pa = &a[0, 0] if a.shape[0] and a.shape[1] else &one
+    cdef const float *pp = &p[0, 0] if p.shape[0] and p.shape[1] else &one
+    cdef float *pc = &c[0, 0] if c.shape[0] and c.shape[1] else &one
+    with nogil:
+        _step_product(step_kernel_enabled(), <int>c.shape[0], <int>c.shape[1], <int>a.shape[1], pa, pp,
+                      <float *>NULL, beta, pc)
+    return np.asarray(c)
+
+
+cdef struct Loop:
+    # one time loop of one op call; the pointers are float * or double * (f64)
+    int kind, act, T, H, kh, f64, backward
+    int kernel            # per-step products through csrc/kernels/stepgemm.c (see _plan)
+    int split             # the loop runs as parts of the batch on two threads (see _plan)
+    Py_ssize_t n
+    const void *u
+    const void *ut        # backward: U^T (kH, H) for the step kernel, else NULL
+    const void *b         # SimpleRNN / LSTM bias, GRU b_ih (kH,)
+    const void *b2        # GRU b_hh (3H,)
+    void *hs              # (T+1, n, H): hs[0] the initial state, hs[t+1] = h_t
+    void *cs              # LSTM: (T+1, n, H) cell states
+    void *gates           # LSTM / GRU: (T, n, kH) gate activations, then their gradients
+    void *aux             # SimpleRNN: da (T, n, H); LSTM: tanh(c_t); GRU: hn_t, then da_n
+    void *hu              # GRU: (n, 3H) h_{t-1} @ U of the current step
+    const void *dy        # backward: batch-first (n, T, H) output gradient, or NULL
+    void *dh              # backward: (n, H) gradient of the state, in and out
+    void *dc              # backward, LSTM: (n, H) gradient of the cell state, in and out
+
+
+cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                           Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H
+    cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
+    cdef floating *hs = <floating *>L.hs + lo * H      # row lo of every step block
+    cdef floating *da = <floating *>L.aux + lo * H
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. hs[t+1] (= x_t @ W) += hs[t] @ U   2. hs[t+1] = act(hs[t+1] + b), fused
+            _step_product(L.kernel, r, H, H, hs + t * nh, u, NULL, True, hs + (t + 1) * nh)
+            if floating is float:
+                simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
+            else:
+                simple_rnn_step_forward_f64(hs + (t + 1) * nh, <const double *>L.b, r, H, L.act)
+        return
+    for t in range(T - 1, -1, -1):
+        # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
+        if floating is float:
+            simple_rnn_step_backward_f32(da + t * nh, hs + (t + 1) * nh, dh,
+                                         dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
+        else:
+            simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh,
+                                         dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
+        _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
+
+
+cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                     Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
+    cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
+    cdef floating *hs = <floating *>L.hs + lo * H
+    cdef floating *cs = <floating *>L.cs + lo * H
+    cdef floating *g = <floating *>L.gates + lo * kh
+    cdef floating *tc = <floating *>L.aux + lo * H
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef floating *dc = <floating *>L.dc + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. gates_t (= x_t @ W) += hs[t] @ U   2. fused: activations, c_t, tanh(c_t), h_t
+            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, True, g + t * ng)
+            if floating is float:
+                lstm_step_forward_f32(g + t * ng, <const float *>L.b, cs + t * nh,
+                                      cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
+            else:
+                lstm_step_forward_f64(g + t * ng, <const double *>L.b, cs + t * nh,
+                                      cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
+        return
+    for t in range(T - 1, -1, -1):
+        # 1. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
+        # 2. dh = dG_t @ U.T (the gradient of h_{t-1})
+        if floating is float:
+            lstm_step_backward_f32(g + t * ng, tc + t * nh, cs + t * nh, dh,
+                                   dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
+        else:
+            lstm_step_backward_f64(g + t * ng, tc + t * nh, cs + t * nh, dh,
+                                   dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
+        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
+
+
+cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
+                    Py_ssize_t hi) noexcept nogil:
+    cdef int T = L.T, H = L.H, kh = L.kh, r = <int>(hi - lo), t
+    cdef Py_ssize_t nh = L.n * H, ng = L.n * kh
+    cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
+    cdef floating *hs = <floating *>L.hs + lo * H
+    cdef floating *g = <floating *>L.gates + lo * kh
+    cdef floating *hn = <floating *>L.aux + lo * H
+    cdef floating *hu = <floating *>L.hu + lo * kh
+    cdef floating *dh = <floating *>L.dh + lo * H if L.backward else NULL
+    cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
+    if not L.backward:
+        for t in range(T):
+            # 1. hu = hs[t] @ U   2. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
+            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, False, hu)
+            if floating is float:
+                gru_step_forward_f32(g + t * ng, hu, <const float *>L.b, <const float *>L.b2,
+                                     hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
+            else:
+                gru_step_forward_f64(g + t * ng, hu, <const double *>L.b, <const double *>L.b2,
+                                     hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
+        return
+    for t in range(T - 1, -1, -1):
+        # 1. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
+        # 2. dh += G_h @ U.T (the gradient of h_{t-1})
+        if floating is float:
+            gru_step_backward_f32(g + t * ng, hn + t * nh, hs + t * nh, dh,
+                                  dy + t * H if dy != NULL else NULL, T * H, r, H)
+        else:
+            gru_step_backward_f64(g + t * ng, hn + t * nh, hs + t * nh, dh,
+                                  dy + t * H if dy != NULL else NULL, T * H, r, H)
+        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
+
+
+cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # the loop of rows [lo, hi), typed by the op's dtype
+    cdef const Loop *L = <const Loop *>ctx
+    if L.kind == SIMPLE_RNN:
+        if L.f64:
+            _simple_rnn_rows(L, <double *>NULL, lo, hi)
+        else:
+            _simple_rnn_rows(L, <float *>NULL, lo, hi)
+    elif L.kind == LSTM:
+        if L.f64:
+            _lstm_rows(L, <double *>NULL, lo, hi)
+        else:
+            _lstm_rows(L, <float *>NULL, lo, hi)
+    elif L.f64:
+        _gru_rows(L, <double *>NULL, lo, hi)
+    else:
+        _gru_rows(L, <float *>NULL, lo, hi)
+
+
+# How a loop runs (_plan): _parallel.loop_kernel and loop_split decide whether its per-step
+# products use the kernel and whether it runs as parts of the batch on two threads;
+# _parallel.configure(step_kernel=..., batch_split=...) overrides them.
+cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
+    # can_kernel: the operands the step kernel needs are at hand (backward: U^T space)
+    L.kernel = loop_kernel(can_kernel, L.f64, L.n, L.kh)
+    L.split = loop_split(L.kernel, L.n, L.T, L.H, L.kh)
+
+
+cdef void _run_loop(Loop *L) noexcept nogil:
+    # after _plan
+    if L.split:
+        run_parts(_rows, L, L.n, loop_parts(L.n))
+    else:
+        _rows(L, 0, L.n)
+
+
+cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
+                const void *u, const void *ut, const void *b, const void *b2, void *hs, void *cs,
+                void *gates, void *aux, void *hu, const void *dy, void *dh,
+                void *dc) noexcept nogil:
+    cdef Loop L
+    L.kind, L.act, L.f64, L.backward, L.n, L.T, L.H = kind, act, f64, backward, n, T, H
+    L.kh = _gate_count(kind) * H
+    L.u, L.ut, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, ut, b, b2, hs, cs, gates, aux, hu
+    L.dy, L.dh, L.dc = dy, dh, dc
+    return L
+
+
+# ---- the big products of a split op, on the same two threads --------------------------
+#
+# When an op's loops split, its big products (the input projection, dW, dU, dx) are cut
+# into parts as well, each through the step kernel (float32, B as stored) or on one BLAS
+# thread, rather than left to BLAS's own threads:
+# those keep spinning on the second core for a long while after a product (OpenBLAS:
+# about 2**28 cycles), where they halve the speed of the loop's second thread. Measured on
+# the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
+# split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
+
+cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+                 const floating *a, int lda, const floating *b, int ldb, floating beta,
+                 floating *c, int ldc) noexcept nogil:
+    # gemm, C's longer side cut into parts (of 64 or more) on two threads when `two` (the
+    # op's loops split) and the product is big enough for BLAS's threads. float32 products
+    # with B as stored go through the step kernel (the _tn form for A^T): profiled on the
+    # LSTM(128) T=100 B=64 step, BLAS's packing of these operands (sgemm_itcopy/otcopy)
+    # was 18% of all samples once the loops used the kernel.
+    cdef Product J
+    J.trans_a, J.trans_b, J.f64 = trans_a, trans_b, floating is double
+    J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
+    J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
+    cdef int how = op_product_plan(&J, two)
+    cdef int side = m if J.by_rows else n
+    if how >= 2:
+        run_parts(product_range, &J, side, how)
+    elif how == 1:
+        product_range(&J, 0, side)
+    else:
+        gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+# ---- a whole forward / backward (one call per op call, under nogil) ----------------------
+
+cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floating *w,
+                       const floating *u, const floating *b, const floating *b2, floating *hs,
+                       floating *cs, floating *gates, floating *aux, floating *hu,
+                       floating *out, bint return_sequences, int n, int T, int F, int H, int act,
+                       bint reverse) noexcept nogil:
+    cdef Py_ssize_t nh = <Py_ssize_t>n * H
+    cdef int kh = _gate_count(kind) * H
+    # 1. x_tm = x in time-major order (time reversed when go_backwards)
+    _to_time_major(x, x_tm, n, T, F, reverse)
+    cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
+                        gates, aux, hu, NULL, NULL, NULL)
+    _plan(&L, True)
+    # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
+    #    (SimpleRNN), else into the gate pre-activations
+    _gemm2(L.split, False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
+           hs + nh if kind == SIMPLE_RNN else gates, kh)
+    # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
+    _run_loop(&L)
+    # 4. the output, batch-first: every h_t in processing order, or the final state
+    if return_sequences:
+        _from_time_major(hs + nh, out, n, T, H, False)
+    else:
+        memcpy(out, hs + T * nh, nh * sizeof(floating))
+
+
+cdef void _run_backward(int kind, floating *x_tm, const floating *w, const floating *u,
+                        const floating *hs, const floating *cs, floating *gates, floating *aux,
+                        const floating *dy, floating *dh, floating *dc, floating *dw,
+                        floating *du, floating *db, floating *db2, floating *dx, floating *ut,
+                        int n, int T, int F, int H, int act, bint reverse) noexcept nogil:
+    cdef int i, j
+    cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
+                        <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
+    cdef int kh = L.kh
+    _plan(&L, ut != NULL)
+    # 1. U^T (kH, H) for the step kernel, when it is used (ut: the op's workspace for it)
+    if L.kernel:
+        for i in range(H):
+            for j in range(kh):
+                ut[j * H + i] = u[i * kh + j]
+        L.ut = ut
+    # 2. the time loop: gate backward and dG_t @ U.T per step (the *_rows above); the
+    #    gate activations (SimpleRNN: da) become the pre-activation gradients dG
+    _run_loop(&L)
+    # 3. dW, dU, db and dx from dG over all T*n rows, one GEMM each
+    if kind == GRU:
+        _gru_grads(L.split, x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
+    else:
+        _grads(L.split, x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db, dx, n, T,
+               F, H, L.kh, reverse)
+
+
+cdef void _grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+                 const floating *g, floating *dw, floating *du, floating *db, floating *dx, int n,
+                 int T, int F, int H, int kh, bint reverse) noexcept nogil:
+    # SimpleRNN and LSTM, g = dG (T*n, kH): 1. dW = x_tm.T @ dG   2. dU = hs[:T].T @ dG
+    # 3. db = column sums of dG (in double)   4. dx_tm = dG @ W.T (into x_tm, no longer
+    # needed), back to batch-first order. two: the big products on two threads (_gemm2)
+    _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
+    _gemm2(two, True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
+    if db != NULL:
+        _bias_grad(db, g, <Py_ssize_t>T * n, kh)
+    if dx != NULL:
+        _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
+        _from_time_major(x_tm, dx, n, T, F, reverse)
+
+
+cdef void _gru_grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+                     floating *gates, floating *hn, floating *dw, floating *du, floating *db_ih,
+                     floating *db_hh, floating *dx, int n, int T, int F, int H,
+                     bint reverse) noexcept nogil:
+    cdef Py_ssize_t rows = <Py_ssize_t>T * n
+    # 1. dU = hs[:T].T @ G_h (one GEMM)
+    # 2. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
+    _gemm2(two, True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du,
+           3 * H)
+    _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0,
+           dw, 3 * H)
+    _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H,
+           3 * H)
+    # 3. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
+    if db_hh != NULL:
+        _bias_grad(db_hh, gates, rows, 3 * H)
+        memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
+        _bias_grad(db_ih + 2 * H, hn, rows, H)
+    # 4. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
+    if dx != NULL:
+        _gemm2(two, False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H,
+               <floating>0, x_tm, F)
+        _gemm2(two, False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1,
+               x_tm, F)
+        _from_time_major(x_tm, dx, n, T, F, reverse)
+
+
+cdef inline int _gate_count(int kind) noexcept nogil:
+    return 4 if kind == LSTM else 3 if kind == GRU else 1
+
+
+cdef inline char *_ptr(a):
+    return NULL if a is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+# ---- Ops ------------------------------------------------------------------------------
+
+cdef class _RecurrentOp(Op):
+    """A recurrent layer inside a compiled Net. Input: (n, T*F) batch-first samples;
+    output: (n, T*H) batch-first when return_sequences, else the final state (n, H).
+    Backward reads dy in the output's layout and writes dx (n, T*F) batch-first.
+
+    State: set_initial_state(h0, c0=None) copies (n, H) arrays into the op (None:
+    zeros); they are the initial state of every later forward until reset. With
+    carry_state = True each forward's final state becomes the next forward's
+    initial state (stateful=True). final_state() and initial_state_grad() return
+    copies from the last forward / backward.
+
+    Not thread-safe: the workspaces belong to one call at a time."""
+    cdef readonly object name
+    cdef readonly int kind, timesteps, features, units, k
+    cdef readonly object activation
+    cdef readonly bint return_sequences, go_backwards
+    cdef public bint carry_state
+    cdef readonly object grads       # (dW, dU, db) or (dW, dU, db_ih, db_hh)
+    cdef int act
+    cdef object _keep                # the arrays the raw parameter pointers point into
+    cdef char *w
+    cdef char *u
+    cdef char *b
+    cdef char *b2
+    cdef char *dw
+    cdef char *du
+    cdef char *db
+    cdef char *db2
+    # workspaces (flat, sized for cap rows; the first n rows' worth is used per call)
+    cdef object x_tm_ws, hs_ws, cs_ws, gates_ws, aux_ws, hu_ws, dh_ws, dc_ws
+    cdef char *x_tm
+    cdef char *hs
+    cdef char *cs
+    cdef char *gates
+    cdef char *aux                   # SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n
+    cdef char *hu
+    cdef char *dh
+    cdef char *dc
+    cdef object ut_ws                # U^T for the step kernel (float32, CPU has it), or None
+    cdef char *ut
+    cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
+    cdef Py_ssize_t n_fwd, n_bwd
+    cdef bint consumed
+
+    def __init__(self, name, int kind, W, U, biases, grads, timesteps, return_sequences,
+                 bint need_dx, go_backwards, activation=None):
+        cdef int k = _GATES[kind]
+        dt, F, H = check_weights(name, k, W, U, biases, grads)
+        check_timesteps(name, timesteps)
+        if kind == SIMPLE_RNN:
+            check_activation(name, activation)
+        out_size = timesteps * H if return_sequences else H
+        Op.__init__(self, timesteps * F, out_size, dt, need_dx)
+        self.name, self.kind, self.activation = name, kind, activation
+        self.timesteps, self.features, self.units, self.k = timesteps, F, H, k
+        self.act = ACTIVATIONS[activation] if kind == SIMPLE_RNN else 0
+        self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+        self.carry_state = False
+        self.grads = tuple(grads.values())
+        bs, gs = list(biases.values()), list(grads.values())[2:]
+        zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
+        self.ut_ws = np.empty(k * H * H, dt) if step_level() > 0 and dt == np.float32 else None
+        self.ut = _ptr(self.ut_ws)
+        b = bs[0] if bs[0] is not None else zero
+        b2 = (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None
+        db, db2 = gs[0], (gs[1] if len(gs) > 1 else None)
+        self._keep = (W, U, b, b2, grads)
+        self.w, self.u, self.b, self.b2 = _ptr(W), _ptr(U), _ptr(b), _ptr(b2)
+        self.dw, self.du = _ptr(grads["dW"]), _ptr(grads["dU"])
+        self.db, self.db2 = _ptr(db), _ptr(db2)
+        self.h0 = self.c0 = None
+        self.n_fwd = self.n_bwd = -1
+        self.consumed = True
+
+    cdef int reserve(self, Py_ssize_t rows) except -1:
+        rows = max(rows, 1)  # an empty batch still gets valid workspace pointers
+        if rows <= self.cap:
+            return 0
+        cdef Py_ssize_t T = self.timesteps, F = self.features, H = self.units, k = self.k
+        dt = self.dtype
+        self.x_tm_ws = np.zeros(T * rows * F, dt)
+        self.hs_ws = np.zeros((T + 1) * rows * H, dt)
+        self.cs_ws = np.zeros((T + 1) * rows * H, dt) if self.kind == LSTM else None
+        self.gates_ws = np.zeros(T * rows * k * H, dt) if self.kind != SIMPLE_RNN else None
+        self.aux_ws = np.zeros(T * rows * H, dt)
+        self.hu_ws = np.zeros(rows * 3 * H, dt) if self.kind == GRU else None
+        self.dh_ws = np.zeros(rows * H, dt)
+        self.dc_ws = np.zeros(rows * H, dt) if self.kind == LSTM else None
+        self.x_tm, self.hs, self.cs = _ptr(self.x_tm_ws), _ptr(self.hs_ws), _ptr(self.cs_ws)
+        self.gates, self.aux, self.hu = _ptr(self.gates_ws), _ptr(self.aux_ws), _ptr(self.hu_ws)
+        self.dh, self.dc = _ptr(self.dh_ws), _ptr(self.dc_ws)
+        return Op.reserve(self, rows)
+
+    def _views(self, Py_ssize_t n):
+        """NumPy views of the workspaces for n rows (same layout as the twin's)."""
+        T, F, H, k = self.timesteps, self.features, self.units, self.k
+
+        def v(a, *shape):
+            return None if a is None else a[:int(np.prod(shape))].reshape(shape)
+        return (v(self.x_tm_ws, T, n, F), v(self.hs_ws, T + 1, n, H), v(self.cs_ws, T + 1, n, H),
+                v(self.gates_ws, T, n, k * H), v(self.aux_ws, T, n, H), v(self.hu_ws, n, 3 * H),
+                v(self.dh_ws, n, H), v(self.dc_ws, n, H))
+
+    cdef int _load_state(self, Py_ssize_t n) except -1:
+        # hs[0] (and cs[0]) = the stored initial state, or zeros
+        self._load(self.h0, self.hs, n)
+        if self.kind == LSTM:
+            self._load(self.c0, self.cs, n)
+        return 0
+
+    cdef int _load(self, state, char *ws, Py_ssize_t n) except -1:
+        cdef size_t nbytes = n * self.units * (8 if self.f64 else 4)
+        if state is None:
+            memset(ws, 0, nbytes)
+        elif state.shape[0] != n:
+            raise ValueError(f"{self.name} holds an initial state for {state.shape[0]} "
+                             f"samples. Received a batch of {n} samples (reset it with "
+                             f"set_initial_state(None))")
+        else:
+            memcpy(ws, _ptr(state), nbytes)
+        return 0
+
+    cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
+        cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
+        self._load_state(n)
+        with nogil:
+            if self.f64:
+                _run_forward(self.kind, <double *>x, <double *>self.x_tm, <double *>self.w,
+                             <double *>self.u, <double *>self.b, <double *>self.b2,
+                             <double *>self.hs, <double *>self.cs, <double *>self.gates,
+                             <double *>self.aux, <double *>self.hu, <double *>self.out,
+                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards)
+            else:
+                _run_forward(self.kind, <float *>x, <float *>self.x_tm, <float *>self.w,
+                             <float *>self.u, <float *>self.b, <float *>self.b2,
+                             <float *>self.hs, <float *>self.cs, <float *>self.gates,
+                             <float *>self.aux, <float *>self.hu, <float *>self.out,
+                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards)
+        self.n_fwd, self.consumed = n, False
+        if self.carry_state:
+            self.h0 = self._carry(self.h0, self.hs + T * n * H * (8 if self.f64 else 4), n)
+            if self.kind == LSTM:
+                self.c0 = self._carry(self.c0, self.cs + T * n * H * (8 if self.f64 else 4), n)
+        return self.out
+
+    cdef object _carry(self, state, const char *final, Py_ssize_t n):
+        # the final state becomes the next initial state; the stored array is reused,
+        # so a stateful step allocates nothing (final points at hs[T] or cs[T])
+        if state is None or state.shape[0] != n:
+            state = np.empty((n, self.units), self.dtype)
+        memcpy(_ptr(state), final, n * self.units * (8 if self.f64 else 4))
+        return state
+
+    cdef char *backward(self, char *x, char *dy, Py_ssize_t n) except? NULL:
+        if self.return_sequences:
+            return self._backward(dy, NULL, NULL, n)
+        return self._backward(NULL, dy, NULL, n)
+
+    cdef char *_backward(self, char *dhs, char *dh_last, char *dc_last,
+                         Py_ssize_t n) except? NULL:
+        # dhs: (n, T, H) batch-first or NULL; dh_last, dc_last: (n, H) or NULL
+        if n != self.n_fwd or self.consumed:
+            raise RuntimeError(f"{self.name}.backward expected to follow a forward of the same "
+                               f"{n} samples, once (the gates are overwritten by their gradients)")
+        cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
+        cdef size_t nbytes = n * H * (8 if self.f64 else 4)
+        cdef char *dx = self.dx if self.need_dx else NULL
+        with nogil:
+            if dh_last != NULL:
+                memcpy(self.dh, dh_last, nbytes)
+            else:
+                memset(self.dh, 0, nbytes)
+            if self.dc != NULL:
+                if dc_last != NULL:
+                    memcpy(self.dc, dc_last, nbytes)
+                else:
+                    memset(self.dc, 0, nbytes)
+            if self.f64:
+                _run_backward(self.kind, <double *>self.x_tm, <double *>self.w, <double *>self.u,
+                              <double *>self.hs, <double *>self.cs, <double *>self.gates,
+                              <double *>self.aux, <double *>dhs, <double *>self.dh,
+                              <double *>self.dc, <double *>self.dw, <double *>self.du,
+                              <double *>self.db, <double *>self.db2, <double *>dx,
+                              <double *>self.ut, nn, T, F, H, self.act, self.go_backwards)
+            else:
+                _run_backward(self.kind, <float *>self.x_tm, <float *>self.w, <float *>self.u,
+                              <float *>self.hs, <float *>self.cs, <float *>self.gates,
+                              <float *>self.aux, <float *>dhs, <float *>self.dh,
+                              <float *>self.dc, <float *>self.dw, <float *>self.du,
+                              <float *>self.db, <float *>self.db2, <float *>dx,
+                              <float *>self.ut, nn, T, F, H, self.act, self.go_backwards)
+        self.n_bwd, self.consumed = n, True
+        return dx
+
+    # -- state API
+    def set_initial_state(self, h0, c0=None):
+        """Copy (n, H) initial states into the op (None: zeros). LSTM: c0 None with h0
+        given means c0 = 0. They stay until the next call (or carry_state updates)."""
+        if c0 is not None and self.kind != LSTM:
+            raise ValueError(f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
+                             f"cell state). Received: c0 of shape {np.shape(c0)}")
+        if h0 is None:
+            if c0 is not None:
+                raise ValueError(f"{self.name}.set_initial_state expected h0 with c0. "
+                                 f"Received: h0=None")
+            self.h0 = self.c0 = None
+            return
+        h0 = check_state("h0", h0, self.units)
+        self.h0 = self._store(self.h0, h0)
+        if self.kind == LSTM:
+            c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, self.units)
+            if c0.shape != h0.shape:
+                raise ValueError(f"set_initial_state expected h0 and c0 of one shape. "
+                                 f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}")
+            self.c0 = self._store(self.c0, c0)
+
+    def _store(self, state, new):
+        if state is None or state.shape != new.shape:
+            state = np.empty(new.shape, self.dtype)
+        state[...] = new  # cast to the op's dtype
+        return state
+
+    def final_state(self):
+        """(h_T,) or (h_T, c_T) of the last forward, as copies (processing order: with
+        go_backwards the state after the first input timestep)."""
+        n = self.n_fwd
+        if n < 0:
+            raise RuntimeError(f"{self.name}.final_state() needs a forward call first")
+        _, hs, cs, *_ = self._views(n)
+        T = self.timesteps
+        return (hs[T].copy(),) if cs is None else (hs[T].copy(), cs[T].copy())
+
+    def initial_state_grad(self):
+        """(dh0,) or (dh0, dc0) from the last backward, as copies."""
+        n = self.n_bwd
+        if n < 0:
+            raise RuntimeError(f"{self.name}.initial_state_grad() needs a backward call first")
+        *_, dh, dc = self._views(n)
+        return (dh.copy(),) if dc is None else (dh.copy(), dc.copy())
+
+    def last_rows(self):
+        """Rows of the last forward (-1 before any)."""
+        return self.n_fwd
+
+    # -- Python entry points (tests, direct use): copies in, copies out
+    def py_forward(self, x, training=True):
+        """Forward of x (n, T, F) or (n, T*F); returns a copy of the (n, out_size) output."""
+        x = self._py_arg("x", x, self.in_size)
+        n = x.shape[0]
+        self.reserve(n)
+        self.forward(_ptr(x), n, training)
+        return self.out_arr[:n].copy()
+
+    def py_backward(self, dy):
+        """Backward of the last forward from dy in the output's layout (n, out_size);
+        returns a copy of dx (n, T*F), or None when not need_dx. Gradients go into
+        the dW, dU, db views given to the constructor."""
+        dy = self._py_arg("dy", dy, self.out_size)
+        n = dy.shape[0]
+        if self.backward(NULL, _ptr(dy), n) == NULL:
+            return None
+        return self.dx_arr[:n].copy()
+
+    def py_backward_full(self, dhs, dh_last=None, dc_last=None):
+        """Backward of the last forward from the gradient of the whole sequence output
+        dhs (n, T, H) or None and of the final state dh_last (and dc_last) (n, H) or
+        None, whatever return_sequences says. Returns a copy of dx (n, T, F) (None
+        when not need_dx); dh0 (and dc0) then come from initial_state_grad()."""
+        check_grads(f"{self.name}.py_backward_full", self, dhs, dh_last, dc_last)
+        dh_last = None if dh_last is None else np.ascontiguousarray(dh_last)
+        dc_last = None if dc_last is None else np.ascontiguousarray(dc_last)
+        if self._backward(_ptr(dhs), _ptr(dh_last), _ptr(dc_last), self.n_fwd) == NULL:
+            return None
+        n, T, F = self.n_fwd, self.timesteps, self.features
+        return self.dx_arr[:n].reshape(n, T, F).copy()
+
+    def _py_arg(self, name, a, size):
+        _checks.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
+        if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
+            raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
+                             f"Received: {name}.shape={a.shape}")
+        return np.ascontiguousarray(a).reshape(a.shape[0], size)
+
+
+cdef class SimpleRNNOp(_RecurrentOp):
+    """SimpleRNN in a Net: h_t = act(x_t W + h_{t-1} U + b), act "tanh" or "relu".
+    W (F, H), U (H, H), b (H,) or None; dW, dU, db the gradient views."""
+
+    def __init__(self, W, U, b, dW, dU, db, timesteps, activation, return_sequences, need_dx,
+                 go_backwards=False):
+        _RecurrentOp.__init__(self, "SimpleRNNOp", SIMPLE_RNN, W, U, {"b": b},
+                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
+                              need_dx, go_backwards, activation)
+
+
+cdef class LSTMOp(_RecurrentOp):
+    """LSTM in a Net: gates [i|f|g|o], W (F, 4H), U (H, 4H), one bias b (4H,) or None."""
+
+    def __init__(self, W, U, b, dW, dU, db, timesteps, return_sequences, need_dx,
+                 go_backwards=False):
+        _RecurrentOp.__init__(self, "LSTMOp", LSTM, W, U, {"b": b},
+                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
+                              need_dx, go_backwards)
+
+
+cdef class GRUOp(_RecurrentOp):
+    """GRU in a Net (reset_after form): gates [r|z|n], W (F, 3H), U (H, 3H), two biases
+    b_ih, b_hh (3H,) (both None without bias)."""
+
+    def __init__(self, W, U, b_ih, b_hh, dW, dU, db_ih, db_hh, timesteps, return_sequences,
+                 need_dx, go_backwards=False):
+        if (b_ih is None) != (b_hh is None):
+            raise ValueError("GRUOp expected both biases or neither. Received: "
+                             f"b_ih {'None' if b_ih is None else 'given'}, "
+                             f"b_hh {'None' if b_hh is None else 'given'}")
+        _RecurrentOp.__init__(self, "GRUOp", GRU, W, U, {"b_ih": b_ih, "b_hh": b_hh},
+                              {"dW": dW, "dU": dU, "db_ih": db_ih, "db_hh": db_hh}, timesteps,
+                              return_sequences, need_dx, go_backwards)
+
+
+# ---- functions: one forward (a fresh op, returned as the cache) and its backward ------
+from fastnn.backend.contract.recurrent import bind as _bind
+
+(simple_rnn_forward, simple_rnn_backward, lstm_forward, lstm_backward, gru_forward,
+ gru_backward) = _bind(SimpleRNNOp, LSTMOp, GRUOp)

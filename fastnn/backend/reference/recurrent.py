@@ -1,0 +1,535 @@
+"""NumPy twin of fastnn/backend/compiled/recurrent.pyx: SimpleRNN, LSTM and GRU, forward and
+backward through time (BPTT). The per-timestep gate kernels twin csrc/kernels/recurrent_impl.inc.
+
+Conventions (DESIGN.md section 2, NUMERICS.md):
+  x (n, T, F) batch-first; W (F, kH), U (H, kH), gate blocks side by side:
+  SimpleRNN k=1:  h_t = act(x_t W + h_{t-1} U + b),  act tanh or relu, b (H,)
+  LSTM k=4 [i|f|g|o], one summed bias b (4H,):
+      c_t = f*c_{t-1} + i*g,  h_t = o*tanh(c_t)
+  GRU k=3 [r|z|n], PyTorch / Keras reset_after=True form, b_ih (3H,), b_hh (3H,):
+      n = tanh(x W_n + b_in + r*(h_{t-1} U_n + b_hn)),  h_t = (1-z)*n + z*h_{t-1}
+  Biases may be None (use_bias=False): zero bias, no bias gradient.
+  go_backwards=True processes the timesteps last to first; the sequence output is
+  then in processing order (output t belongs to input T-1-t), as in Keras.
+
+The plan (DESIGN.md section 3 point 4): x is copied once to time-major (T, n, F);
+one GEMM projects all timesteps; inside the time loop only h_{t-1} @ U and one
+fused gate kernel per step. Backward runs only the gate backward and dG_t @ U.T
+per step and leaves dW, dU and dx to one GEMM each after the loop. Workspaces are
+time-major: hs (T+1, n, H) holds h0..h_T, cs (T+1, n, H) c0..c_T (LSTM), gates
+(T, n, kH) the gate activations, overwritten by their gradients in backward.
+
+Functions (one call each, a fresh op per forward; the cache is that op):
+  simple_rnn_forward(x, W, U, b, h0=None, activation="tanh", go_backwards=False)
+      -> (hs (n, T, H), cache)
+  simple_rnn_backward(cache, dhs, dh_last=None) -> (dx, dW, dU, db, dh0)
+  lstm_forward(x, W, U, b, h0=None, c0=None, go_backwards=False)
+      -> (hs (n, T, H), c_last (n, H), cache)
+  lstm_backward(cache, dhs, dh_last=None, dc_last=None) -> (dx, dW, dU, db, dh0, dc0)
+  gru_forward(x, W, U, b_ih, b_hh, h0=None, go_backwards=False) -> (hs (n, T, H), cache)
+  gru_backward(cache, dhs, dh_last=None) -> (dx, dW, dU, db_ih, db_hh, dh0)
+dhs is the gradient of the whole sequence output (n, T, H) or None; dh_last (and
+dc_last) the gradient of the final state (n, H) or None. The final hidden state is
+hs[:, -1]. A cache is consumed by its backward (the gate activations are
+overwritten by their gradients): a second backward raises.
+
+Ops (for a Net): SimpleRNNOp, LSTMOp, GRUOp; see _RecurrentOp. An op's workspaces
+belong to one call at a time: ops are not thread-safe (the model serialises calls).
+"""
+import numpy as np
+
+from fastnn.backend.contract import checks as _checks
+from fastnn.backend.reference._op import Op
+from fastnn.backend.reference.activations import _sigmoid
+from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, re-exported)
+    RNN_ACTIVATIONS, check_activation, check_grads, check_sequence, check_state,
+    check_timesteps, check_weights)
+
+SIMPLE_RNN, LSTM, GRU = 0, 1, 2
+_GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
+
+
+# ---- twins of the C gate kernels (csrc/kernels/recurrent_impl.inc), one timestep ------------
+
+def simple_rnn_step_forward(h, b, activation):
+    """h = act(h + b) in place; h (n, H) holds x_t W + h_{t-1} U on entry."""
+    h += b
+    if activation == "relu":
+        np.maximum(h, 0, out=h)
+    else:
+        np.tanh(h, out=h)
+
+
+def simple_rnn_step_backward(da, h, dh, dy, activation):
+    """da = (dh + dy) * act'(.) from the step output h; dy may be None."""
+    d = dh + dy if dy is not None else dh
+    if activation == "relu":
+        da[...] = np.where(h > 0, d, 0)
+    else:
+        da[...] = d * (1 - h * h)
+
+
+def lstm_step_forward(gates, b, c_prev, c, tc, h):
+    """gates (n, 4H): x_t W + h_{t-1} U on entry, activations [i|f|g|o] on exit.
+    c = f*c_prev + i*g; tc = tanh(c); h = o*tc."""
+    H = c.shape[1]
+    gates += b
+    i = _sigmoid(gates[:, :H])
+    f = _sigmoid(gates[:, H:2 * H])
+    g = np.tanh(gates[:, 2 * H:3 * H])
+    o = _sigmoid(gates[:, 3 * H:])
+    c[...] = f * c_prev + i * g
+    np.tanh(c, out=tc)
+    np.multiply(o, tc, out=h)
+    gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:] = i, f, g, o
+
+
+def lstm_step_backward(gates, tc, c_prev, dh, dy, dc):
+    """gates: activations on entry, pre-activation gradients [di|df|dg|do] on exit.
+    dc: gradient of c_t on entry, of c_{t-1} on exit. dh is only read."""
+    H = dc.shape[1]
+    i, f, g, o = (gates[:, :H].copy(), gates[:, H:2 * H].copy(), gates[:, 2 * H:3 * H].copy(),
+                  gates[:, 3 * H:].copy())
+    d = dh + dy if dy is not None else dh
+    dcj = dc + d * o * (1 - tc * tc)
+    do = d * tc
+    di, df, dg = dcj * g, dcj * c_prev, dcj * i
+    dc[...] = dcj * f
+    gates[:, :H] = di * i * (1 - i)
+    gates[:, H:2 * H] = df * f * (1 - f)
+    gates[:, 2 * H:3 * H] = dg * (1 - g * g)
+    gates[:, 3 * H:] = do * o * (1 - o)
+
+
+def gru_step_forward(gates, hu, b_ih, b_hh, h_prev, hn, h):
+    """gates (n, 3H): x_t W on entry, activations [r|z|n] on exit; hu = h_{t-1} U.
+    hn = h_{t-1} U_n + b_hn; n = tanh(x W_n + b_in + r*hn); h = (1-z)*n + z*h_prev."""
+    H = h.shape[1]
+    r = _sigmoid(gates[:, :H] + b_ih[:H] + hu[:, :H] + b_hh[:H])
+    z = _sigmoid(gates[:, H:2 * H] + b_ih[H:2 * H] + hu[:, H:2 * H] + b_hh[H:2 * H])
+    # the hidden bias of n sits inside r * (...): PyTorch / reset_after form
+    hn[...] = hu[:, 2 * H:] + b_hh[2 * H:]
+    nn = np.tanh(gates[:, 2 * H:] + b_ih[2 * H:] + r * hn)
+    gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:] = r, z, nn
+    h[...] = (1 - z) * nn + z * h_prev
+
+
+def gru_step_backward(gates, hn, h_prev, dh, dy):
+    """gates: activations [r|z|n] on entry, hidden-side gradients [da_r|da_z|r*da_n] on
+    exit; hn: hn on entry, da_n on exit; dh: carried gradient on entry, dh*z on exit."""
+    H = dh.shape[1]
+    r, z, nn = gates[:, :H].copy(), gates[:, H:2 * H].copy(), gates[:, 2 * H:].copy()
+    d = dh + dy if dy is not None else dh.copy()
+    dn = d * (1 - z)
+    dz = d * (h_prev - nn)
+    dan = dn * (1 - nn * nn)
+    dr = dan * hn
+    gates[:, :H] = dr * r * (1 - r)
+    gates[:, H:2 * H] = dz * z * (1 - z)
+    gates[:, 2 * H:] = dan * r
+    hn[...] = dan
+    dh[...] = d * z
+
+
+# ---- time loops (twins of the nogil functions in recurrent.pyx) ---------------------
+
+def _to_time_major(x, x_tm, reverse):
+    # x (n, T, F) batch-first -> x_tm (T, n, F); time reversed when go_backwards
+    x_tm[...] = (x[:, ::-1] if reverse else x).transpose(1, 0, 2)
+
+
+def _from_time_major(a_tm, a, reverse):
+    # a_tm (T, n, F) -> a (n, T, F) batch-first; time reversed when go_backwards
+    a[...] = (a_tm[::-1] if reverse else a_tm).transpose(1, 0, 2)
+
+
+def _bias_grad(g, db):
+    # column sums over all T*n rows, accumulated in float64 (bias_grad in activations)
+    db[...] = g.reshape(-1, g.shape[-1]).sum(axis=0, dtype=np.float64)
+
+
+def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse):
+    T = x_tm.shape[0]
+    # 1. x_tm = x in time-major order (time reversed when go_backwards)
+    _to_time_major(x, x_tm, reverse)
+    # 2. hs[1:] = x_tm @ W for all timesteps (one GEMM, T*n rows)
+    np.matmul(x_tm, w, out=hs[1:])
+    for t in range(T):
+        # 3. hs[t+1] += hs[t] @ U   4. hs[t+1] = act(hs[t+1] + b), fused
+        hs[t + 1] += hs[t] @ u
+        simple_rnn_step_forward(hs[t + 1], b, activation)
+
+
+def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse):
+    T = x_tm.shape[0]
+    for t in range(T - 1, -1, -1):
+        # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
+        simple_rnn_step_backward(da[t], hs[t + 1], dh, None if dy is None else dy[:, t],
+                                 activation)
+        np.matmul(da[t], u.T, out=dh)
+    # 3. dW = x_tm.T @ da   4. dU = hs[:T].T @ da   5. db = column sums of da (in double)
+    _dense_grads(x_tm, hs, da, dw, du)
+    if db is not None:
+        _bias_grad(da, db)
+    # 6. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
+    if dx is not None:
+        np.matmul(da, w.T, out=x_tm)
+        _from_time_major(x_tm, dx, reverse)
+
+
+def _dense_grads(x_tm, hs, g, dw, du):
+    # dW = x_tm.T @ g and dU = h_prev.T @ g over all T*n rows (one GEMM each)
+    T, n, F = x_tm.shape
+    H, k = hs.shape[2], g.shape[2]
+    np.matmul(x_tm.reshape(T * n, F).T, g.reshape(T * n, k), out=dw)
+    np.matmul(hs[:T].reshape(T * n, H).T, g.reshape(T * n, k), out=du)
+
+
+def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse):
+    T = x_tm.shape[0]
+    # 1. x_tm = x in time-major order (time reversed when go_backwards)
+    _to_time_major(x, x_tm, reverse)
+    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
+    np.matmul(x_tm, w, out=gates)
+    for t in range(T):
+        # 3. gates_t += hs[t] @ U   4. fused gates: activations, c_t, tanh(c_t), h_t
+        gates[t] += hs[t] @ u
+        lstm_step_forward(gates[t], b, cs[t], cs[t + 1], tc[t], hs[t + 1])
+
+
+def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse):
+    T = x_tm.shape[0]
+    for t in range(T - 1, -1, -1):
+        # 1. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
+        # 2. dh = dG_t @ U.T (the gradient of h_{t-1})
+        lstm_step_backward(gates[t], tc[t], cs[t], dh, None if dy is None else dy[:, t], dc)
+        np.matmul(gates[t], u.T, out=dh)
+    # 3. dW = x_tm.T @ dG   4. dU = hs[:T].T @ dG   5. db = column sums of dG (in double)
+    _dense_grads(x_tm, hs, gates, dw, du)
+    if db is not None:
+        _bias_grad(gates, db)
+    # 6. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
+    if dx is not None:
+        np.matmul(gates, w.T, out=x_tm)
+        _from_time_major(x_tm, dx, reverse)
+
+
+def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse):
+    T = x_tm.shape[0]
+    # 1. x_tm = x in time-major order (time reversed when go_backwards)
+    _to_time_major(x, x_tm, reverse)
+    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
+    np.matmul(x_tm, w, out=gates)
+    for t in range(T):
+        # 3. hu = hs[t] @ U   4. fused gates: r, z, n, hn_t, h_t
+        np.matmul(hs[t], u, out=hu)
+        gru_step_forward(gates[t], hu, b_ih, b_hh, hs[t], hn[t], hs[t + 1])
+
+
+def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse):
+    T, n, F = x_tm.shape
+    H = hs.shape[2]
+    for t in range(T - 1, -1, -1):
+        # 1. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
+        # 2. dh += G_h @ U.T (the gradient of h_{t-1})
+        gru_step_backward(gates[t], hn[t], hs[t], dh, None if dy is None else dy[:, t])
+        dh += gates[t] @ u.T
+    # 3. dU = hs[:T].T @ G_h (one GEMM)
+    # 4. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
+    g = gates.reshape(T * n, 3 * H)
+    dan = hn.reshape(T * n, H)
+    xt = x_tm.reshape(T * n, F)
+    np.matmul(hs[:T].reshape(T * n, H).T, g, out=du)
+    dw[:, :2 * H] = xt.T @ g[:, :2 * H]
+    dw[:, 2 * H:] = xt.T @ dan
+    # 5. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
+    if db_hh is not None:
+        _bias_grad(g, db_hh)
+        db_ih[:2 * H] = db_hh[:2 * H]
+        _bias_grad(dan, db_ih[2 * H:])
+    # 6. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
+    if dx is not None:
+        np.matmul(g[:, :2 * H], w[:, :2 * H].T, out=xt)
+        xt += dan @ w[:, 2 * H:].T
+        _from_time_major(x_tm, dx, reverse)
+
+
+# ---- dispatch (one call per op call) ------------------------------------------------
+
+def _run_forward(kind, x, x_tm, w, u, b, b2, hs, cs, gates, aux, hu, out, return_sequences,
+                 activation, reverse):
+    n, T, H = x.shape[0], x.shape[1], hs.shape[2]
+    if kind == SIMPLE_RNN:
+        _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse)
+    elif kind == LSTM:
+        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse)
+    else:
+        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse)
+    # the output, batch-first: every h_t in processing order, or the final state
+    if return_sequences:
+        _from_time_major(hs[1:], out.reshape(n, T, H), False)
+    else:
+        out[...] = hs[T]
+
+
+def _run_backward(kind, x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, db2, dx,
+                  activation, reverse):
+    if kind == SIMPLE_RNN:
+        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, activation, reverse)
+    elif kind == LSTM:
+        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, dx, reverse)
+    else:
+        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, dw, du, db, db2, dx, reverse)
+
+
+# ---- Ops -----------------------------------------------------------------------------
+
+class _RecurrentOp(Op):
+    """A recurrent layer inside a Net. Input: (n, T*F) batch-first samples; output:
+    (n, T*H) batch-first when return_sequences, else the final state (n, H). Backward
+    reads dy in the output's layout and writes dx (n, T*F) batch-first.
+
+    State: set_initial_state(h0, c0=None) copies (n, H) arrays into the op (None:
+    zeros); they are the initial state of every later forward until reset. With
+    carry_state = True each forward's final state becomes the next forward's
+    initial state (stateful=True). final_state() and initial_state_grad() return
+    copies from the last forward / backward.
+
+    Not thread-safe: the workspaces belong to one call at a time."""
+
+    def __init__(self, name, kind, W, U, biases, grads, timesteps, return_sequences, need_dx,
+                 go_backwards, activation=None):
+        k = _GATES[kind]
+        dt, F, H = check_weights(name, k, W, U, biases, grads)
+        check_timesteps(name, timesteps)
+        if kind == SIMPLE_RNN:
+            check_activation(name, activation)
+        out_size = timesteps * H if return_sequences else H
+        Op.__init__(self, timesteps * F, out_size, dt, need_dx)
+        self.name, self.kind, self.activation = name, kind, activation
+        self.timesteps, self.features, self.units, self.k = int(timesteps), F, H, k
+        self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
+        self.carry_state = False
+        self.w, self.u, self.dw, self.du = W, U, grads["dW"], grads["dU"]
+        self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
+        bs, gs = list(biases.values()), list(grads.values())[2:]
+        zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
+        self.b, self.b2 = (bs[0] if bs[0] is not None else zero,
+                           (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None)
+        self.db, self.db2 = gs[0], (gs[1] if len(gs) > 1 else None)
+        self.h0 = self.c0 = None
+        self.n_fwd = self.n_bwd = -1
+        self.consumed = True
+
+    # -- workspaces (flat, sized for cap rows; views of the first n rows per call)
+    def reserve(self, rows):
+        rows = max(rows, 1)  # an empty batch still gets valid workspaces
+        if rows <= self.cap:
+            return 0
+        T, F, H, k, dt = self.timesteps, self.features, self.units, self.k, self.dtype
+        self.x_tm_ws = np.zeros(T * rows * F, dt)
+        self.hs_ws = np.zeros((T + 1) * rows * H, dt)
+        self.cs_ws = np.zeros((T + 1) * rows * H, dt) if self.kind == LSTM else None
+        self.gates_ws = np.zeros(T * rows * k * H, dt) if self.kind != SIMPLE_RNN else None
+        # SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n
+        self.aux_ws = np.zeros(T * rows * H, dt)
+        self.hu_ws = np.zeros(rows * 3 * H, dt) if self.kind == GRU else None
+        self.dh_ws = np.zeros(rows * H, dt)
+        self.dc_ws = np.zeros(rows * H, dt) if self.kind == LSTM else None
+        return Op.reserve(self, rows)
+
+    def _views(self, n):
+        T, F, H, k = self.timesteps, self.features, self.units, self.k
+
+        def v(a, *shape):
+            return None if a is None else a[:int(np.prod(shape))].reshape(shape)
+        return (v(self.x_tm_ws, T, n, F), v(self.hs_ws, T + 1, n, H), v(self.cs_ws, T + 1, n, H),
+                v(self.gates_ws, T, n, k * H), v(self.aux_ws, T, n, H), v(self.hu_ws, n, 3 * H),
+                v(self.dh_ws, n, H), v(self.dc_ws, n, H))
+
+    def _load_state(self, n):
+        # hs[0] (and cs[0]) = the stored initial state, or zeros
+        _, hs, cs, *_ = self._views(n)
+        self._load(self.h0, hs, n)
+        if self.kind == LSTM:
+            self._load(self.c0, cs, n)
+
+    def _load(self, state, ws, n):
+        if state is None:
+            ws[0] = 0
+        elif state.shape[0] != n:
+            raise ValueError(f"{self.name} holds an initial state for {state.shape[0]} "
+                             f"samples. Received a batch of {n} samples (reset it with "
+                             f"set_initial_state(None))")
+        else:
+            ws[0] = state
+
+    def forward(self, x, n, training):
+        T, F = self.timesteps, self.features
+        x_tm, hs, cs, gates, aux, hu, _, _ = self._views(n)
+        self._load_state(n)
+        _run_forward(self.kind, x[:n].reshape(n, T, F), x_tm, self.w, self.u, self.b, self.b2,
+                     hs, cs, gates, aux, hu, self.out[:n], self.return_sequences,
+                     self.activation, self.go_backwards)
+        self.n_fwd, self.consumed = n, False
+        if self.carry_state:
+            self.h0 = self._carry(self.h0, hs[T], n)
+            if self.kind == LSTM:
+                self.c0 = self._carry(self.c0, cs[T], n)
+        return self.out[:n]
+
+    def _carry(self, state, final, n):
+        # the final state becomes the next initial state; the stored array is reused,
+        # so a stateful step allocates nothing (final is hs[T] or cs[T])
+        if state is None or state.shape[0] != n:
+            state = np.empty((n, self.units), self.dtype)
+        state[...] = final
+        return state
+
+    def backward(self, x, dy, n):
+        T, H = self.timesteps, self.units
+        if self.return_sequences:
+            return self._backward(dy[:n].reshape(n, T, H), None, None, n)
+        return self._backward(None, dy[:n].reshape(n, H), None, n)
+
+    def _backward(self, dhs, dh_last, dc_last, n):
+        if n != self.n_fwd or self.consumed:
+            raise RuntimeError(f"{self.name}.backward expected to follow a forward of the same "
+                               f"{n} samples, once (the gates are overwritten by their gradients)")
+        T, F = self.timesteps, self.features
+        x_tm, hs, cs, gates, aux, _, dh, dc = self._views(n)
+        dh[...] = 0 if dh_last is None else dh_last
+        if dc is not None:
+            dc[...] = 0 if dc_last is None else dc_last
+        dx = self.dx[:n].reshape(n, T, F) if self.need_dx else None
+        _run_backward(self.kind, x_tm, self.w, self.u, hs, cs, gates, aux, dhs, dh, dc, self.dw,
+                      self.du, self.db, self.db2, dx, self.activation, self.go_backwards)
+        self.n_bwd, self.consumed = n, True
+        return self.dx[:n] if self.need_dx else None
+
+    # -- state API
+    def set_initial_state(self, h0, c0=None):
+        """Copy (n, H) initial states into the op (None: zeros). LSTM: c0 None with h0
+        given means c0 = 0. They stay until the next call (or carry_state updates)."""
+        if c0 is not None and self.kind != LSTM:
+            raise ValueError(f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
+                             f"cell state). Received: c0 of shape {np.shape(c0)}")
+        if h0 is None:
+            if c0 is not None:
+                raise ValueError(f"{self.name}.set_initial_state expected h0 with c0. "
+                                 f"Received: h0=None")
+            self.h0 = self.c0 = None
+            return
+        h0 = check_state("h0", h0, self.units)
+        self.h0 = self._store(self.h0, h0)
+        if self.kind == LSTM:
+            c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, self.units)
+            if c0.shape != h0.shape:
+                raise ValueError(f"set_initial_state expected h0 and c0 of one shape. "
+                                 f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}")
+            self.c0 = self._store(self.c0, c0)
+
+    def _store(self, state, new):
+        if state is None or state.shape != new.shape:
+            state = np.empty(new.shape, self.dtype)
+        state[...] = new  # cast to the op's dtype
+        return state
+
+    def final_state(self):
+        """(h_T,) or (h_T, c_T) of the last forward, as copies (processing order: with
+        go_backwards the state after the first input timestep)."""
+        n = self.n_fwd
+        if n < 0:
+            raise RuntimeError(f"{self.name}.final_state() needs a forward call first")
+        _, hs, cs, *_ = self._views(n)
+        T = self.timesteps
+        return (hs[T].copy(),) if cs is None else (hs[T].copy(), cs[T].copy())
+
+    def initial_state_grad(self):
+        """(dh0,) or (dh0, dc0) from the last backward, as copies."""
+        n = self.n_bwd
+        if n < 0:
+            raise RuntimeError(f"{self.name}.initial_state_grad() needs a backward call first")
+        *_, dh, dc = self._views(n)
+        return (dh.copy(),) if dc is None else (dh.copy(), dc.copy())
+
+    def last_rows(self):
+        """Rows of the last forward (-1 before any)."""
+        return self.n_fwd
+
+    # -- Python entry points (tests, direct use): copies in, copies out
+    def py_forward(self, x, training=True):
+        """Forward of x (n, T, F) or (n, T*F); returns a copy of the (n, out_size) output."""
+        x = self._py_arg("x", x, self.in_size)
+        n = x.shape[0]
+        self.reserve(n)
+        return self.forward(x, n, training).copy()
+
+    def py_backward(self, dy):
+        """Backward of the last forward from dy in the output's layout (n, out_size);
+        returns a copy of dx (n, T*F), or None when not need_dx. Gradients go into
+        the dW, dU, db views given to the constructor."""
+        dy = self._py_arg("dy", dy, self.out_size)
+        dx = self.backward(None, dy.copy(), dy.shape[0])
+        return None if dx is None else dx.copy()
+
+    def py_backward_full(self, dhs, dh_last=None, dc_last=None):
+        """Backward of the last forward from the gradient of the whole sequence output
+        dhs (n, T, H) or None and of the final state dh_last (and dc_last) (n, H) or
+        None, whatever return_sequences says. Returns a copy of dx (n, T, F) (None
+        when not need_dx); dh0 (and dc0) then come from initial_state_grad()."""
+        check_grads(f"{self.name}.py_backward_full", self, dhs, dh_last, dc_last)
+        dx = self._backward(dhs, dh_last, dc_last, self.n_fwd)
+        n, T, F = self.n_fwd, self.timesteps, self.features
+        return None if dx is None else dx.reshape(n, T, F).copy()
+
+    def _py_arg(self, name, a, size):
+        _checks.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
+        if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
+            raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
+                             f"Received: {name}.shape={a.shape}")
+        return np.ascontiguousarray(a).reshape(a.shape[0], size)
+
+
+class SimpleRNNOp(_RecurrentOp):
+    """SimpleRNN in a Net: h_t = act(x_t W + h_{t-1} U + b), act "tanh" or "relu".
+    W (F, H), U (H, H), b (H,) or None; dW, dU, db the gradient views."""
+
+    def __init__(self, W, U, b, dW, dU, db, timesteps, activation, return_sequences, need_dx,
+                 go_backwards=False):
+        _RecurrentOp.__init__(self, "SimpleRNNOp", SIMPLE_RNN, W, U, {"b": b},
+                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
+                              need_dx, go_backwards, activation)
+
+
+class LSTMOp(_RecurrentOp):
+    """LSTM in a Net: gates [i|f|g|o], W (F, 4H), U (H, 4H), one bias b (4H,) or None."""
+
+    def __init__(self, W, U, b, dW, dU, db, timesteps, return_sequences, need_dx,
+                 go_backwards=False):
+        _RecurrentOp.__init__(self, "LSTMOp", LSTM, W, U, {"b": b},
+                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
+                              need_dx, go_backwards)
+
+
+class GRUOp(_RecurrentOp):
+    """GRU in a Net (reset_after form): gates [r|z|n], W (F, 3H), U (H, 3H), two biases
+    b_ih, b_hh (3H,) (both None without bias)."""
+
+    def __init__(self, W, U, b_ih, b_hh, dW, dU, db_ih, db_hh, timesteps, return_sequences,
+                 need_dx, go_backwards=False):
+        if (b_ih is None) != (b_hh is None):
+            raise ValueError("GRUOp expected both biases or neither. Received: "
+                             f"b_ih {'None' if b_ih is None else 'given'}, "
+                             f"b_hh {'None' if b_hh is None else 'given'}")
+        _RecurrentOp.__init__(self, "GRUOp", GRU, W, U, {"b_ih": b_ih, "b_hh": b_hh},
+                              {"dW": dW, "dU": dU, "db_ih": db_ih, "db_hh": db_hh}, timesteps,
+                              return_sequences, need_dx, go_backwards)
+
+
+# ---- functions: one forward (a fresh op, returned as the cache) and its backward ------
+from fastnn.backend.contract.recurrent import bind as _bind
+
+(simple_rnn_forward, simple_rnn_backward, lstm_forward, lstm_backward, gru_forward,
+ gru_backward) = _bind(SimpleRNNOp, LSTMOp, GRUOp)

@@ -1,6 +1,0 @@
-"""Pure NumPy twins of the compiled kernels in fastnn._kernels.
-
-Same module names, function names, signatures, return values and step comments
-as the Cython wrappers, so a reader can move between them mechanically. They are
-the oracle of the kernel tests and the engine behind FASTNN_BACKEND=numpy.
-"""
