@@ -8,7 +8,7 @@ Compiled kernels (Cython + C, BLAS through scipy) under a Keras-shaped API:
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=10)
 """
-__version__ = "0.1.0"
+from fastnn._version import __version__
 
 from fastnn import backend as _backend
 

@@ -92,6 +92,7 @@ class Optimizer:
         self.name = name if name is not None else type(self)._default_name
         self._iterations = 0
         self._updater = None
+        self._pending_state = None
 
     # -- hyperparameters -----------------------------------------------------------
 
@@ -151,9 +152,51 @@ class Optimizer:
                              f"Updater class (fastnn.backend.compiled.optimizers or "
                              f"fastnn.backend.reference.optimizers). Received: backend={backend!r}")
         updater = updater_cls(self._kind, params, grads, segments, self._hyper())
+        if self._pending_state is not None:  # set_state() before the model built this
+            updater.set_state({**self._pending_state, "kind": self._kind})  # checks slots
+            self._pending_state = None
         self._updater = updater
-        self._iterations = 0
+        self._iterations = updater.iterations
         return updater
+
+    # -- state ---------------------------------------------------------------------
+
+    def get_state(self):
+        """The training state as plain data: {"iterations": int, "learning_rate": float,
+        "slots": {name: array}} (copies of the moment/accumulator arrays, each the size of
+        the model's flat parameter buffer; {} before the model's first step built them).
+        set_state() takes it back; model.save() stores it."""
+        if self._updater is not None:
+            state = self._updater.get_state()
+            return {"iterations": int(state["iterations"]),
+                    "learning_rate": float(state["learning_rate"]), "slots": state["slots"]}
+        if self._pending_state is not None:
+            return {**self._pending_state,
+                    "slots": {k: v.copy() for k, v in self._pending_state["slots"].items()}}
+        return {"iterations": int(self._iterations), "learning_rate": float(self.learning_rate),
+                "slots": {}}
+
+    def set_state(self, state):
+        """Restore a get_state() dict. On a built optimizer everything is checked against
+        its slots first and then copied in; before that the state is kept (iterations and
+        learning_rate checked now) and applied, slots included, when the model builds it."""
+        owner = type(self).__name__
+        if not isinstance(state, dict) or not {"iterations", "learning_rate",
+                                               "slots"} <= set(state):
+            raise ValueError(f"{owner}.set_state expected a dict with iterations, "
+                             f"learning_rate and slots (get_state()). Received: {state!r:.200}")
+        if self._updater is not None:
+            self._updater.set_state({**state, "kind": self._kind})
+            return
+        iterations = _check_iterations(owner, state["iterations"])
+        learning_rate = _positive(owner, "learning_rate", state["learning_rate"])
+        slots = state["slots"]
+        if not isinstance(slots, dict):
+            raise ValueError(f"{owner}.set_state expected slots as a dict of arrays. "
+                             f"Received: {type(slots).__name__}")
+        self._pending_state = {"iterations": iterations, "learning_rate": learning_rate,
+                               "slots": {k: np.array(v) for k, v in slots.items()}}
+        self._iterations, self._learning_rate = iterations, learning_rate
 
     # -- configuration -------------------------------------------------------------
 

@@ -53,7 +53,7 @@ def get_num_threads():
 
 
 def config():
-    from fastnn import __version__
+    from fastnn._version import __version__
 
     return {
         "fastnn": __version__,

@@ -14,7 +14,8 @@ from fastnn.backend.compiled._csrc cimport (
     bias_act_forward_f32, bias_act_forward_f64, act_backward_f32, act_backward_f64,
     bias_grad_f32, bias_grad_f64, FASTNN_SOFTMAX)
 from fastnn.backend.compiled.activations import ACTIVATIONS
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract import args as _args
+from fastnn.backend.contract.dense import dense_args as _dense_args
 
 cnp.import_array()
 
@@ -177,7 +178,7 @@ cdef inline char *_ptr(a):
 
 
 def _check(func, x, W, b, activation):
-    return _checks.dense_args(func, x, W, b, activation, ACTIVATIONS)
+    return _dense_args(func, x, W, b, activation, ACTIVATIONS)
 
 
 def dense_forward(x, W, b, activation, out=None):
@@ -185,8 +186,8 @@ def dense_forward(x, W, b, activation, out=None):
     dt = _check("dense_forward", x, W, b, activation)
     if out is None:
         out = np.empty((x.shape[0], W.shape[1]), dtype=dt)
-    _checks.same_float_dtype("dense_forward", x=x, out=out)
-    _checks.shape("dense_forward", "out", out, (x.shape[0], W.shape[1]))
+    _args.same_float_dtype("dense_forward", x=x, out=out)
+    _args.shape("dense_forward", "out", out, (x.shape[0], W.shape[1]))
     cdef char *px = _ptr(x)
     cdef char *pw = _ptr(W)
     cdef char *pb = _ptr(b)
@@ -206,10 +207,10 @@ def dense_backward(x, W, y, dy, activation, use_bias=True, need_dx=True):
     """Backward of dense_forward. dy is overwritten with dz = dy * act'(y).
     Returns (dx, dW, db); dx is None when need_dx is False, db None without bias."""
     dt = _check("dense_backward", x, W, None, activation)
-    _checks.same_float_dtype("dense_backward", x=x, W=W, y=y, dy=dy)
-    _checks.shape("dense_backward", "y", y, (x.shape[0], W.shape[1]))
-    _checks.shape("dense_backward", "dy", dy, (x.shape[0], W.shape[1]))
-    _checks.c_contiguous("dense_backward", y=y, dy=dy)
+    _args.same_float_dtype("dense_backward", x=x, W=W, y=y, dy=dy)
+    _args.shape("dense_backward", "y", y, (x.shape[0], W.shape[1]))
+    _args.shape("dense_backward", "dy", dy, (x.shape[0], W.shape[1]))
+    _args.c_contiguous("dense_backward", y=y, dy=dy)
     dW = np.empty_like(W)
     db = np.empty(W.shape[1], dtype=dt) if use_bias else None
     dx = np.empty_like(x) if need_dx else None
@@ -246,7 +247,7 @@ cdef class DenseOp(Op):
 
     def __init__(self, W, b, dW, db, activation, bint need_dx, int steps=1):
         _check("DenseOp", np.empty((0, W.shape[0]), W.dtype), W, b, activation)
-        _checks.same_float_dtype("DenseOp", W=W, b=b, dW=dW, db=db)
+        _args.same_float_dtype("DenseOp", W=W, b=b, dW=dW, db=db)
         Op.__init__(self, W.shape[0] * steps, W.shape[1] * steps, W.dtype, need_dx)
         self.n_in, self.units, self.steps = W.shape[0], W.shape[1], steps
         self.act = ACTIVATIONS[activation]

@@ -17,7 +17,7 @@ from fastnn.backend.compiled._csrc cimport (
     loss_f32, loss_f64, metric_f32, metric_f64, bias_act_forward_f32, bias_act_forward_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
 from fastnn.backend.compiled.losses import LOSS_KINDS, METRIC_KINDS
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract.network import net_args as _net_args
 
 cnp.import_array()
 
@@ -59,7 +59,7 @@ cdef class Net:
         dtype = np.dtype(dtype)
         for op in ops:
             <Op?>op  # compiled ops only: their cdef methods are called through the vtable
-        _checks.net_args(ops, metrics, dtype, MAX_METRICS)
+        _net_args(ops, metrics, dtype, MAX_METRICS)
         self.ops = list(ops)
         self.n_ops = len(ops)
         self.f64 = dtype == np.float64

@@ -48,7 +48,7 @@ from fastnn.backend.compiled._csrc cimport (
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
     bias_grad_f32, bias_grad_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract import args as _args
 # argument checks are shared with the twin, so both raise the same errors
 from fastnn.backend.contract.recurrent import (
     RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
@@ -731,7 +731,7 @@ cdef class _RecurrentOp(Op):
         return self.dx_arr[:n].reshape(n, T, F).copy()
 
     def _py_arg(self, name, a, size):
-        _checks.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
+        _args.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
         if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
             raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
                              f"Received: {name}.shape={a.shape}")

@@ -3,7 +3,7 @@ NumPy twin (fastnn/backend/compiled/recurrent.pyx, fastnn/backend/reference/recu
 raise the same errors."""
 import numpy as np
 
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract import args as _args
 
 RNN_ACTIVATIONS = ("tanh", "relu")
 
@@ -18,18 +18,18 @@ def check_weights(func, k, W, U, biases, grads=None):
     """Shapes, dtype and C order of W (F, kH), U (H, kH), biases (kH,) and, for ops,
     the gradient views (same shapes as their parameters). Returns (dtype, F, H)."""
     arrays = {"W": W, "U": U, **biases, **(grads or {})}
-    dt = _checks.same_float_dtype(func, **arrays)
-    _checks.shape(func, "W", W, (None, None))
-    _checks.shape(func, "U", U, (None, None))
+    dt = _args.same_float_dtype(func, **arrays)
+    _args.shape(func, "W", W, (None, None))
+    _args.shape(func, "U", U, (None, None))
     F, H = W.shape[0], U.shape[0]
     if H < 1 or F < 1:
         raise ValueError(f"{func} expected W (F, {k}H) and U (H, {k}H) with F, H >= 1. "
                          f"Received: W.shape={W.shape}, U.shape={U.shape}")
-    _checks.shape(func, "U", U, (H, k * H))
-    _checks.shape(func, "W", W, (F, k * H))
+    _args.shape(func, "U", U, (H, k * H))
+    _args.shape(func, "W", W, (F, k * H))
     for name, b in biases.items():
         if b is not None:
-            _checks.shape(func, name, b, (k * H,))
+            _args.shape(func, name, b, (k * H,))
     if grads is not None:
         for (pname, p), (gname, g) in zip({"W": W, "U": U, **biases}.items(), grads.items()):
             if (p is None) != (g is None):
@@ -37,8 +37,8 @@ def check_weights(func, k, W, U, biases, grads=None):
                                  f"Received: {pname} {'None' if p is None else 'given'}, "
                                  f"{gname} {'None' if g is None else 'given'}")
             if g is not None:
-                _checks.shape(func, gname, g, p.shape)
-    _checks.c_contiguous(func, **arrays)
+                _args.shape(func, gname, g, p.shape)
+    _args.c_contiguous(func, **arrays)
     return dt, F, H
 
 
@@ -50,29 +50,29 @@ def check_timesteps(func, timesteps):
 
 def check_sequence(func, x, W, U, biases, k, h0=None, c0=None):
     """Checks of a function-level forward call; returns (dtype, n, T, F, H)."""
-    _checks.same_float_dtype(func, x=x, W=W, U=U, **biases, h0=h0, c0=c0)  # names every dtype
+    _args.same_float_dtype(func, x=x, W=W, U=U, **biases, h0=h0, c0=c0)  # names every dtype
     dt, F, H = check_weights(func, k, W, U, biases)
-    _checks.shape(func, "x", x, (None, None, F))
+    _args.shape(func, "x", x, (None, None, F))
     n, T = x.shape[0], x.shape[1]
     check_timesteps(func, T)
-    _checks.c_contiguous(func, x=x)
+    _args.c_contiguous(func, x=x)
     for name, s in (("h0", h0), ("c0", c0)):
         if s is not None:
-            _checks.shape(func, name, s, (n, H))
+            _args.shape(func, name, s, (n, H))
     return dt, n, T, F, H
 
 
 def check_grads(func, op, dhs, dh_last, dc_last=None):
     """Checks of a function-level backward call against its cache (an op)."""
     n, T, H = op.last_rows(), op.timesteps, op.units
-    _checks.same_float_dtype(func, dhs=dhs, dh_last=dh_last, dc_last=dc_last,
+    _args.same_float_dtype(func, dhs=dhs, dh_last=dh_last, dc_last=dc_last,
                              cache=np.empty(0, op.dtype))
     if dhs is not None:
-        _checks.shape(func, "dhs", dhs, (n, T, H))
-        _checks.c_contiguous(func, dhs=dhs)
+        _args.shape(func, "dhs", dhs, (n, T, H))
+        _args.c_contiguous(func, dhs=dhs)
     for name, g in (("dh_last", dh_last), ("dc_last", dc_last)):
         if g is not None:
-            _checks.shape(func, name, g, (n, H))
+            _args.shape(func, name, g, (n, H))
 
 
 def check_state(name, state, H):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract.network import net_args as _net_args
 from fastnn.backend.reference.activations import ACTIVATIONS, bias_act_forward
 from fastnn.backend.reference.losses import LOSS_KINDS, METRIC_KINDS, loss_value_and_grad, metric_sum
 
@@ -28,7 +28,7 @@ class Net:
         metrics: METRIC_KINDS names. target_cols: target values per output row
         (1 for sparse labels; default the output units)."""
         dtype = np.dtype(dtype)
-        _checks.net_args(ops, metrics, dtype, MAX_METRICS)
+        _net_args(ops, metrics, dtype, MAX_METRICS)
         self.ops = list(ops)
         self.n_ops = len(ops)
         self.f64 = dtype == np.float64

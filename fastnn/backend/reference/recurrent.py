@@ -38,7 +38,7 @@ belong to one call at a time: ops are not thread-safe (the model serialises call
 """
 import numpy as np
 
-from fastnn.backend.contract import checks as _checks
+from fastnn.backend.contract import args as _args
 from fastnn.backend.reference._op import Op
 from fastnn.backend.reference.activations import _sigmoid
 from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, re-exported)
@@ -485,7 +485,7 @@ class _RecurrentOp(Op):
         return None if dx is None else dx.reshape(n, T, F).copy()
 
     def _py_arg(self, name, a, size):
-        _checks.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
+        _args.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
         if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
             raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
                              f"Received: {name}.shape={a.shape}")

@@ -1,4 +1,5 @@
-"""Argument checks shared by the compiled kernels' wrappers and their NumPy twins.
+"""Argument validators shared by the compiled kernels' wrappers and their NumPy twins
+(the module-specific checks built on them: contract/dense.py, network.py, recurrent.py).
 
 Kernels never validate inside nogil code; their Python entry points call these.
 Messages say what was expected and what was received.
@@ -34,31 +35,3 @@ def c_contiguous(func, **arrays):
         if v is not None and not v.flags.c_contiguous:
             raise ValueError(f"{func} expected C-contiguous {k}. Received: a strided array "
                              f"with strides {v.strides}")
-
-
-def dense_args(func, x, W, b, activation, activations):
-    """Checks of the dense kernels' arguments; returns their common dtype."""
-    dt = same_float_dtype(func, x=x, W=W, b=b)
-    shape(func, "W", W, (None, None))
-    shape(func, "x", x, (None, W.shape[0]))
-    if b is not None:
-        shape(func, "b", b, (W.shape[1],))
-    if activation not in activations:
-        raise ValueError(f"{func} got unknown activation {activation!r}; known: {sorted(activations)}")
-    c_contiguous(func, x=x, W=W, b=b)
-    return dt
-
-
-def net_args(ops, metrics, dtype, max_metrics):
-    """Checks of a Net's ops and metrics (both backends)."""
-    if not ops:
-        raise ValueError("Net expected at least one op. Received: ops=[]")
-    if len(metrics) > max_metrics:
-        raise ValueError(f"Net expected at most {max_metrics} metrics. Received: {len(metrics)}")
-    for op in ops:
-        if op.dtype != dtype:
-            raise ValueError(f"Net expected ops of dtype {dtype}. Received: {op.dtype}")
-    for a, b in zip(ops[:-1], ops[1:]):
-        if a.out_size != b.in_size:
-            raise ValueError(f"Net expected each op's input size to match the previous "
-                             f"output size. Received: {a.out_size} -> {b.in_size}")

@@ -1,0 +1,17 @@
+"""Argument checks of a Net (a whole training step), shared by
+fastnn/backend/compiled/network.pyx and its NumPy twin fastnn/backend/reference/network.py."""
+
+
+def net_args(ops, metrics, dtype, max_metrics):
+    """Checks of a Net's ops and metrics (both backends)."""
+    if not ops:
+        raise ValueError("Net expected at least one op. Received: ops=[]")
+    if len(metrics) > max_metrics:
+        raise ValueError(f"Net expected at most {max_metrics} metrics. Received: {len(metrics)}")
+    for op in ops:
+        if op.dtype != dtype:
+            raise ValueError(f"Net expected ops of dtype {dtype}. Received: {op.dtype}")
+    for a, b in zip(ops[:-1], ops[1:]):
+        if a.out_size != b.in_size:
+            raise ValueError(f"Net expected each op's input size to match the previous "
+                             f"output size. Received: {a.out_size} -> {b.in_size}")
