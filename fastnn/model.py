@@ -16,6 +16,7 @@ from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
+from fastnn import saving
 from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from fastnn.layers import InputLayer, Layer
 
@@ -288,8 +289,62 @@ class Sequential:
         self._pending_dropout = None
         return self._net
 
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        """The architecture as plain data, as Keras' Sequential.get_config(): name,
+        dtype, each layer as {"class_name", "config"} (an Input first if the model has
+        one) and, once built, build_input_shape (batch axis first, None). No weights:
+        from_config() makes a model of the same shape with new ones."""
+        config = {"name": self.name, "dtype": self.dtype.name,
+                  "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                             for layer in self._layers]}
+        if self.built:
+            config["build_input_shape"] = [None, *self.layers[0].input_shape]
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model from get_config() output (built when it holds build_input_shape).
+        Layer classes come from fastnn's registry (fastnn.layers.LAYER_CLASSES): no code
+        named in the config runs."""
+        from fastnn.layers import LAYER_CLASSES
+
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"Sequential.from_config expected a dict with a list of layers "
+                             f"(get_config()). Received: {config!r:.200}")
+        layers = []
+        for spec in config["layers"]:
+            if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+                raise ValueError(f"Sequential.from_config expected each layer as "
+                                 f"{{'class_name': ..., 'config': {{...}}}}. Received: {spec!r:.200}")
+            layer_cls = LAYER_CLASSES.get(spec.get("class_name"))
+            if layer_cls is None:
+                raise ValueError(f"Sequential.from_config: unknown layer class "
+                                 f"{spec.get('class_name')!r}; known: {sorted(LAYER_CLASSES)}")
+            layers.append(layer_cls.from_config(dict(spec["config"])))
+        model = cls(layers, name=config.get("name"), dtype=config.get("dtype", "float32"))
+        if config.get("build_input_shape") is not None:
+            model.build(tuple(config["build_input_shape"]))
+        return model
+
+    def get_compile_config(self):
+        """The compile() arguments as plain data ({"optimizer", "loss", "metrics"}, each
+        serialised), or None before compile(); compile_from_config() takes it back."""
+        if not self.compiled:
+            return None
+        return {"optimizer": _optimizers.serialize(self.optimizer),
+                "loss": _losses.serialize(self.loss), "metrics": list(self._metrics_arg)}
+
+    def compile_from_config(self, config):
+        """compile() with the arguments get_compile_config() returned."""
+        if not isinstance(config, dict) or not {"optimizer", "loss"} <= set(config):
+            raise ValueError(f"compile_from_config expected a dict with optimizer, loss and "
+                             f"metrics (get_compile_config()). Received: {config!r:.200}")
+        self.compile(optimizer=_optimizers.get(config["optimizer"]),
+                     loss=_losses.get(config["loss"]), metrics=config.get("metrics") or [])
+
     # ------------------------------------------------------------------ random state
-    def _random_state(self):
+    def get_random_state(self):
         """The model's random streams as JSON-compatible data: its seed (initial
         weights, derived dropout seeds), the shuffling generator's state and each
         dropout layer's (seed, counter). Saved with the model so training resumes
@@ -302,8 +357,9 @@ class Sequential:
                 "shuffle": None if rng is None else rng.bit_generator.state,
                 "dropout": dropout}
 
-    def _set_random_state(self, state):
-        """Restore what _random_state() returned (checked first; ValueError if malformed)."""
+    def set_random_state(self, state):
+        """Restore what get_random_state() returned (checked first; ValueError if
+        malformed). Before build() it also fixes the seed the weights are drawn from."""
         if not isinstance(state, dict):
             raise ValueError(f"random state expected a dict. Received: {type(state).__name__}")
         seed = state.get("seed")
@@ -767,23 +823,17 @@ class Sequential:
     def save(self, filepath, include_optimizer=True):
         """Write the model (architecture, weights, compile settings, optimizer and
         random state) to one file, atomically (see fastnn.saving)."""
-        from fastnn import saving
-
         meta, arrays = saving.model_archive(self, include_optimizer=include_optimizer)
         saving.save_archive(filepath, meta, arrays)
 
     def save_weights(self, filepath):
         """Write only the weights (same file format, atomically)."""
-        from fastnn import saving
-
         self._require_built("save_weights")
         saving.save_archive(filepath, {"kind": "weights"},
                             {f"weight/{i}": w for i, w in enumerate(self.get_weights())})
 
     def load_weights(self, filepath):
         """Read weights written by save_weights or save (shapes checked first)."""
-        from fastnn import saving
-
         self._require_built("load_weights")
         _, arrays = saving.read_archive(filepath)
         n = len(self.get_weights())
@@ -797,13 +847,9 @@ class Sequential:
     def __getstate__(self):
         # pickling (joblib, multiprocessing) goes through the same checked file format:
         # no compiled object or lock is pickled
-        from fastnn import saving
-
         return {"fastnn_model": saving.archive_bytes(*saving.model_archive(self))}
 
     def __setstate__(self, state):
-        from fastnn import saving
-
         model = saving.model_from_archive(*saving.read_archive(state["fastnn_model"]))
         self.__dict__.update(model.__dict__)
 
@@ -867,3 +913,6 @@ def _derive_seed(seed, stream):
     layers) from a user seed."""
     state = np.random.SeedSequence([int(seed), int(stream)]).generate_state(2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
+
+
+saving.register_model_class(Sequential)

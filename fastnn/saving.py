@@ -16,10 +16,11 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from fastnn._io import atomic_write
 
 FORMAT = "fastnn-model"
 VERSION = 1
@@ -48,24 +49,6 @@ def _write_archive(fileobj, meta, arrays):
                           "sha256": hashlib.sha256(data).hexdigest()}
         meta = {"format": FORMAT, "version": VERSION, **meta, "arrays": index}
         z.writestr(_JSON, json.dumps(meta, indent=1, sort_keys=True))
-
-
-def atomic_write(path, write):
-    """Call write(fileobj) on a temporary file beside `path`, fsync, then rename it
-    over `path` (readers see the old file or the new one, never half of one)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def save_archive(path, meta, arrays):
@@ -129,75 +112,90 @@ def _read_array(z, key, info, name):
 
 
 # ---------------------------------------------------------------- models
-def model_archive(model, include_optimizer=True):
-    """(meta, arrays) describing a Sequential: architecture, weights, compile
-    settings, optimizer state and random state."""
-    from fastnn import __version__, losses, optimizers
+# Model classes load_model() may rebuild, by the class_name a file records. The model
+# module registers its classes here (register_model_class), so that this module needs
+# nothing from it and the two do not import each other.
+MODEL_CLASSES = {}
 
-    layers = [{"class_name": type(l).__name__, "config": l.get_config()} for l in model._layers]
+
+def register_model_class(cls):
+    """Let load_model() rebuild files whose model class_name is cls.__name__ (cls needs
+    the public from_config / set_weights / compile_from_config / set_random_state API)."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def model_archive(model, include_optimizer=True):
+    """(meta, arrays) describing a model through its public API: architecture, weights,
+    compile settings, optimizer state and random state."""
+    from fastnn._version import __version__
+
+    config = model.get_config()
     meta = {"fastnn_version": __version__,
-            "model": {"class_name": "Sequential", "name": model.name,
-                      "dtype": model.dtype.name, "layers": layers}}
+            "model": {"class_name": type(model).__name__, "name": config["name"],
+                      "dtype": config["dtype"], "layers": config["layers"]}}
     arrays = {}
-    if model.built:
-        meta["input_shape"] = list(model.layers[0].input_shape)
+    if config.get("build_input_shape") is not None:
+        meta["input_shape"] = list(config["build_input_shape"][1:])  # without the batch axis
         for i, w in enumerate(model.get_weights()):
             arrays[f"weight/{i}"] = w
-    if model.loss is not None:
-        meta["compile"] = {"optimizer": optimizers.serialize(model.optimizer),
-                           "loss": losses.serialize(model.loss),
-                           "metrics": list(getattr(model, "_metrics_arg", []))}
-        updater = model._updater
-        if include_optimizer and updater is not None:
-            state = updater.get_state()
+    compile_config = model.get_compile_config()
+    if compile_config is not None:
+        meta["compile"] = compile_config
+        state = model.optimizer.get_state()
+        # a fresh optimizer (no step taken, no slots made) has nothing to restore
+        if include_optimizer and (state["iterations"] or state["slots"]):
             meta["optimizer_state"] = {"iterations": int(state["iterations"]),
                                        "learning_rate": float(state["learning_rate"])}
             for name, slot in state["slots"].items():
                 arrays[f"slot/{name}"] = slot
-    meta["random"] = model._random_state()
+    meta["random"] = model.get_random_state()
     return meta, arrays
 
 
 def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
-    """Rebuild a Sequential from model_archive() output (no code from the file runs:
-    layer classes come from fastnn's own registry)."""
-    from fastnn import losses, optimizers
-    from fastnn.layers import LAYER_CLASSES
-    from fastnn.model import Sequential
-
+    """Rebuild a model from model_archive() output (no code from the file runs: model
+    and layer classes come from fastnn's own registries)."""
     try:
         cfg = meta["model"]
-        layers = []
+        cls = MODEL_CLASSES.get(cfg.get("class_name", "Sequential"))
+        if cls is None:
+            raise ModelFileError(f"{name}: unknown model class {cfg.get('class_name')!r}; "
+                                 f"known: {sorted(MODEL_CLASSES)}")
+        from fastnn.layers import LAYER_CLASSES
+
         for spec in cfg["layers"]:
-            cls = LAYER_CLASSES.get(spec["class_name"])
-            if cls is None:
+            if spec["class_name"] not in LAYER_CLASSES:
                 raise ModelFileError(f"{name}: unknown layer class {spec['class_name']!r}; "
                                      f"known: {sorted(LAYER_CLASSES)}")
-            layers.append(cls.from_config(dict(spec["config"])))
-        model = Sequential(layers, name=cfg["name"], dtype=cfg["dtype"])
-        model._seed = int(meta["random"]["seed"]) if meta["random"].get("seed") is not None else None
+        model = cls.from_config({"name": cfg["name"], "dtype": cfg["dtype"],
+                                 "layers": cfg["layers"]})
+        # the seed first: build() then draws nothing from the global stream
+        model.set_random_state(meta["random"])
         if "input_shape" in meta:
             model.build(tuple(meta["input_shape"]))
             n = len(model.get_weights())
             model.set_weights([arrays[f"weight/{i}"] for i in range(n)])
         if compile and "compile" in meta:
-            c = meta["compile"]
-            model.compile(optimizer=optimizers.get(c["optimizer"]), loss=losses.get(c["loss"]),
-                          metrics=c["metrics"])
+            model.compile_from_config(meta["compile"])
             if "optimizer_state" in meta and model.built:
                 slots = {k[len("slot/"):]: v for k, v in arrays.items() if k.startswith("slot/")}
-                model._get_net()
-                model._updater.set_state({**meta["optimizer_state"], "slots": slots,
-                                          "kind": model._updater.get_state()["kind"]})
-        model._set_random_state(meta["random"])
+                # every slot is a copy of the flat parameter buffer's shape; the
+                # optimizer keeps them and checks their names when the model builds it
+                size = model.count_params()
+                for key, slot in slots.items():
+                    if slot.shape != (size,) or slot.dtype != model.dtype:
+                        raise ModelFileError(f"{name}: optimizer slot {key!r} expected shape "
+                                             f"({size},) dtype {model.dtype}. Received: shape "
+                                             f"{slot.shape} dtype {slot.dtype}")
+                model.optimizer.set_state({**meta["optimizer_state"], "slots": slots})
+        model.set_random_state(meta["random"])
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{name}: the model description is invalid or inconsistent "
                              f"({type(exc).__name__}: {exc})") from None
     return model
-
-
 def load_model(filepath, compile=True):
     """The model saved at filepath by model.save(): architecture, weights, compile
     settings, optimizer and random state, ready to resume training. Raises

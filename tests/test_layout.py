@@ -120,3 +120,50 @@ def test_the_two_implementations_do_not_import_each_other():
         for path in _files(os.path.join(BACKEND, side)):
             wrong = {m for m in _imports(path) if m.startswith(f"fastnn.backend.{other}")}
             assert not wrong, (os.path.relpath(path, SOURCE), sorted(wrong))
+
+
+def _module_graph():
+    """{module: modules of fastnn it imports}, lazy imports inside functions included;
+    the package's __init__ (which imports everything to re-export it) left out."""
+    root = os.path.join(SOURCE, "fastnn")
+    mods = {}
+    for path in _files(root):
+        rel = os.path.relpath(path, SOURCE)[:-len(os.path.splitext(path)[1])]
+        name = rel.replace(os.sep, ".").removesuffix(".__init__")
+        mods[name] = path
+    graph = {}
+    for name, path in mods.items():
+        targets = set()
+        for m in _fastnn(_imports(path)):
+            while m and m not in mods:  # fastnn.layers.Dense -> fastnn.layers
+                m = m.rpartition(".")[0]
+            if m and m != "fastnn" and m != name:
+                targets.add(m)
+        graph[name] = targets
+    graph.pop("fastnn", None)
+    return graph
+
+
+def test_no_import_circles():
+    graph = _module_graph()
+    done, stack = set(), []
+
+    def visit(m):
+        if m in stack:
+            raise AssertionError("import circle: " + " -> ".join(stack[stack.index(m):] + [m]))
+        if m in done:
+            return
+        stack.append(m)
+        for t in sorted(graph.get(m, ())):
+            visit(t)
+        stack.pop()
+        done.add(m)
+
+    for m in sorted(graph):
+        visit(m)
+
+
+def test_saving_and_visualize_use_the_public_model_api():
+    for name in ("saving.py", "visualize.py"):
+        text = open(os.path.join(SOURCE, "fastnn", name)).read()
+        assert not re.findall(r"\b(?:model|m|layer|l|opt|optimizer)\._[a-z]\w*", text), name

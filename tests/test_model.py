@@ -838,9 +838,9 @@ def test_saved_model_resumes_training_identically(tmp_path):
 def test_random_state_is_checked_before_it_is_applied():
     model = mlp()
     model.build()
-    state = model._random_state()
+    state = model.get_random_state()
     for bad in ({"seed": -1}, {"seed": 1, "shuffle": {"bit_generator": "MT19937"}},
                 {"seed": 1, "dropout": {"dropout": [1]}}, "seed"):
         with pytest.raises(ValueError, match="random state"):
-            model._set_random_state(bad)
-        assert model._random_state() == state
+            model.set_random_state(bad)
+        assert model.get_random_state() == state

@@ -213,3 +213,79 @@ def test_pickle_round_trip():
     r.fit(x, y, epochs=1, verbose=0)  # still trainable
     unbuilt = pickle.loads(pickle.dumps(fastnn.Sequential([Dense(3)])))
     assert not unbuilt.built
+
+
+# ---- the public API saving is built on ------------------------------------------------
+
+def test_get_config_from_config_round_trip():
+    """Keras' Sequential config shape: name, dtype, layers (the Input first) and, once
+    built, build_input_shape with the batch axis first."""
+    m = _model()
+    unbuilt = fastnn.Sequential([Dense(4, activation="tanh"), Dense(2)], name="tiny")
+    cfg = unbuilt.get_config()
+    assert "build_input_shape" not in cfg and cfg["name"] == "tiny"
+    assert fastnn.Sequential.from_config(cfg).built is False
+    m.build()
+    cfg = m.get_config()
+    assert cfg["build_input_shape"] == [None, 5] and cfg["dtype"] == "float32"
+    assert [s["class_name"] for s in cfg["layers"]] == ["InputLayer", "Dense", "Dropout", "Dense"]
+    json.dumps(cfg)  # plain data
+    r = fastnn.Sequential.from_config(cfg)
+    assert r.built and r.get_config() == cfg
+    assert [w.shape for w in r.get_weights()] == [w.shape for w in m.get_weights()]
+    with pytest.raises(ValueError, match="unknown layer class 'Lambda'"):
+        fastnn.Sequential.from_config({"layers": [{"class_name": "Lambda", "config": {}}]})
+    with pytest.raises(ValueError, match="expected a dict with a list of layers"):
+        fastnn.Sequential.from_config([])
+
+
+def test_compile_config_round_trip():
+    m = _model()
+    cfg = m.get_compile_config()
+    assert set(cfg) == {"optimizer", "loss", "metrics"} and cfg["metrics"] == ["accuracy"]
+    r = fastnn.Sequential.from_config(m.get_config())
+    assert r.get_compile_config() is None
+    r.compile_from_config(cfg)
+    assert r.get_compile_config() == cfg
+    assert r.optimizer.learning_rate == pytest.approx(0.01)
+
+
+def test_optimizer_state_set_before_the_model_builds_it(tmp_path):
+    """set_state on an optimizer not built yet is kept and applied, slots included, at
+    the first step: that step is bitwise the step the original model takes next."""
+    def plain(seed):  # no dropout: no masks to line up between the two models
+        fastnn.set_seed(seed)
+        p = fastnn.Sequential([Input(shape=(5,)), Dense(16, activation="relu"),
+                               Dense(3, activation="softmax")])
+        p.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+        return p
+
+    x, y = _data()
+    m = plain(7)
+    m.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    state = m.optimizer.get_state()
+    assert state["iterations"] == 8 and set(state["slots"]) and all(
+        s.shape == (m.count_params(),) for s in state["slots"].values())
+    r = plain(1)
+    r.set_weights(m.get_weights())
+    r.optimizer.set_state(state)
+    assert r.optimizer.iterations == 8 and r.optimizer.updater is None
+    assert set(r.optimizer.get_state()["slots"]) == set(state["slots"])
+    m.train_on_batch(x[:16], y[:16])
+    r.train_on_batch(x[:16], y[:16])
+    assert _same(m.get_weights(), r.get_weights()) and r.optimizer.iterations == 9
+    with pytest.raises(ValueError, match="iterations, learning_rate and slots"):
+        r.optimizer.set_state({"iterations": 1})
+
+
+def test_bad_optimizer_slot_in_a_file_fails_at_load(tmp_path):
+    x, y = _data()
+    m = _model()
+    m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    meta, arrays = fastnn.saving.model_archive(m)
+    key = next(k for k in arrays if k.startswith("slot/"))
+    arrays[key] = arrays[key][:-1]
+    path = tmp_path / "bad.fastnn"
+    fastnn.saving.save_archive(path, meta, arrays)
+    with pytest.raises(ModelFileError, match="optimizer slot .* expected shape"):
+        fastnn.load_model(path)
