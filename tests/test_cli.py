@@ -10,7 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from fastnn.__main__ import main
+import fastnn
+from fastnn.cli import main
+from fastnn.cli import train as train_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DIGITS_PICTURES = ["digits_model.png", "digits_history.png", "digits_weights.png"]
@@ -109,8 +111,7 @@ def test_demo_sequence_task_end_to_end(tmp_path, capsys):
 
 
 def test_demo_task_choices_include_sequence(capsys):
-    from fastnn import demo
-    from fastnn.__main__ import build_parser
+    from fastnn.cli import build_parser, demo
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
@@ -182,15 +183,21 @@ def test_train_classification(tmp_path, capsys):
     assert "(120 train / 30 validation)" in captured.out
     acc = float(re.search(r"validation accuracy (\d\.\d+)", captured.out).group(1))
     assert acc >= 0.9
-    config = json.loads((out / "model.json").read_text())
-    assert config["task"] == "classification"
+    config = json.loads((out / "training.json").read_text())
+    assert config["task"] == "classification" and config["model_file"] == "model.fastnn"
     assert config["classes"] == ["setosa", "versicolor", "virginica"]
     assert config["features"] == ["width", "length", "depth"]
     assert config["layer_sizes"] == [3, 16, 8, 3]
     assert config["validation"]["accuracy"] == pytest.approx(acc, abs=1e-4)
-    with np.load(out / "model_weights.npz") as data:
-        shapes = [data[k].shape for k in config["weights"]]
+    # the saved model is a fastnn model file that reads the table's raw columns
+    model = fastnn.load_model(out / "model.fastnn")
+    shapes = [w.shape for w in model.get_weights()]
     assert shapes == [(3, 16), (16,), (16, 8), (8,), (8, 3), (3,)]
+    table = train_cli.load_table(csv_path, "species")
+    _, x_va, _, y_va = fastnn.datasets.train_test_split(table.x, table.y, test_size=0.2,
+                                                        seed=0, stratify=True)
+    got = float(np.mean(model.predict(x_va.astype(np.float32), verbose=0).argmax(1) == y_va))
+    assert got == pytest.approx(config["validation"]["accuracy"], abs=1e-9)
     for name in ("model.png", "history.png", "weights.png"):
         assert is_png(out / name)
     assert not (out / "decision_boundary.png").exists()         # three features
@@ -202,7 +209,7 @@ def test_train_infers_classification_from_few_integer_labels(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["train", csv_path, "--target", "species", "--epochs", "5", "--out", str(out),
                  "--quiet"]) == 0
-    config = json.loads((out / "model.json").read_text())
+    config = json.loads((out / "training.json").read_text())
     assert config["task"] == "classification" and config["classes"] == [0, 1, 2]
     assert "Epoch" not in capsys.readouterr().out               # --quiet
 
@@ -227,14 +234,18 @@ def test_train_regression(tmp_path, capsys):
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "regression of 'price'" in captured.out
-    config = json.loads((out / "model.json").read_text())
+    config = json.loads((out / "training.json").read_text())
     assert config["task"] == "regression" and config["classes"] is None
     assert config["layer_sizes"] == [2, 64, 32, 1]
     metrics = config["validation"]
     assert metrics["r2"] > 0.9
     assert metrics["mse"] < 0.1 * metrics["baseline_mse"]
     assert f"R^2 {metrics['r2']:.4f}" in captured.out
-    assert config["target_mean"] == pytest.approx(50, abs=3)
+    # the target scaling is folded into the last layer: predictions in the table's units
+    model = fastnn.load_model(out / "model.fastnn")
+    table = train_cli.load_table(csv_path, "price")
+    pred = model.predict(table.x.astype(np.float32), verbose=0)[:, 0]
+    assert abs(pred.mean() - table.y.mean()) < 3 and np.corrcoef(pred, table.y[:, 0])[0, 1] > 0.9
     assert is_png(out / "history.png")
 
 
@@ -243,7 +254,7 @@ def test_train_task_can_be_forced(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["train", csv_path, "--target", "species", "--task", "regression",
                  "--epochs", "2", "--out", str(out), "--quiet"]) == 0
-    assert json.loads((out / "model.json").read_text())["task"] == "regression"
+    assert json.loads((out / "training.json").read_text())["task"] == "regression"
 
 
 # ---------------------------------------------------------------------------
@@ -361,3 +372,10 @@ def test_train_semicolon_file_gets_a_delimiter_hint(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "demo" in capsys.readouterr().out
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastnn {fastnn.__version__}"

@@ -63,8 +63,8 @@ def mlp(sizes, activations=None, build=True, seed=0):
 
 
 def test_importing_fastnn_does_not_import_matplotlib():
-    code = ("import sys, fastnn, fastnn.visualize, fastnn.demo, fastnn.cli_train, "
-            "fastnn.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == "
+    code = ("import sys, fastnn, fastnn.visualize, fastnn.cli, fastnn.cli.demo, "
+            "fastnn.cli.train, fastnn.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == "
             "'matplotlib'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=os.environ.copy())

@@ -28,6 +28,8 @@ import importlib.util
 import os
 import time
 
+from fastnn.cli._args import CommandError, output_folder
+
 import numpy as np
 
 from fastnn.callbacks import Callback
@@ -264,9 +266,7 @@ def run(task="all", hidden=None, epochs=None, out=DEFAULT_OUT, seed=0, verbose=2
     ``out`` and print a report. epochs/hidden default per task. Returns the exit
     status: 0, or 1 when a task with default settings misses its target (digits:
     95% test accuracy; sequence: test MSE below 0.01).
-    Raises CommandError (from fastnn.cli_train) for an unusable output folder."""
-    from fastnn.cli_train import CommandError
-
+    Raises CommandError for an unknown task or an unusable output folder."""
     t_start = time.perf_counter()
     names = list(TASKS) if task == "all" else [task]
     unknown = [n for n in names if n not in TASKS]
@@ -275,13 +275,7 @@ def run(task="all", hidden=None, epochs=None, out=DEFAULT_OUT, seed=0, verbose=2
     pictures = importlib.util.find_spec("matplotlib") is not None
     out_abs = os.path.abspath(out)
     if pictures:
-        if os.path.exists(out_abs) and not os.path.isdir(out_abs):
-            raise CommandError(f"--out {out!r} exists and is not a folder")
-        try:
-            os.makedirs(out_abs, exist_ok=True)
-        except OSError as err:
-            raise CommandError(f"cannot create the output folder {out!r}: {err.strerror}") \
-                from None
+        output_folder(out)
     else:
         print("matplotlib is not installed: training only, no pictures "
               "(pip install \"fastnn[viz]\" to get them)")

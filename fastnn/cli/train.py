@@ -10,11 +10,17 @@ The features are standardised (statistics of the training part only), the rows
 split 80/20 into training and validation (stratified for classification), and a
 ReLU MLP (``--hidden 64,32``) is trained with Adam: softmax + sparse categorical
 cross-entropy for classification, a linear output + MSE on the standardised
-target for regression. The validation metrics are printed, and ``--out`` gets:
+target for regression. After training, the feature scaling is folded into the first
+layer's weights (W / scale, b - (mean / scale) @ W) and, for regression, the target
+scaling into the last layer's, so the saved model reads the table's own columns and
+predicts in its units. The validation metrics, computed with that saved model, are
+printed, and ``--out`` gets:
 
-    model_weights.npz   the arrays of model.get_weights(), named w00, w01, ...
-    model.json          layer sizes and activations, feature names, classes,
-                        the scaling of features (and target), validation metrics
+    model.fastnn        the model (fastnn.load_model opens it; no optimizer state, the
+                        folding changed the parameters it belonged to)
+    training.json       what the model means: task, target, feature names (the input
+                        columns, in order), classes (the output columns, in order),
+                        layer sizes, epochs, seed, validation metrics
     model.png history.png weights.png (and decision_boundary.png for two
                         features and a class target) when matplotlib is installed
 
@@ -31,16 +37,15 @@ import time
 
 import numpy as np
 
+from fastnn._io import atomic_write
+from fastnn.cli._args import CommandError, layer_widths, output_folder, positive_int
+
 MIN_ROWS = 10
 MAX_CLASSES = 20
 MISSING = {"", "na", "nan", "n/a", "null", "none"}
 DEFAULT_OUT = "fastnn-train-output"
-WEIGHTS_FILE = "model_weights.npz"
-CONFIG_FILE = "model.json"
-
-
-class CommandError(Exception):
-    """A user error of a fastnn command: printed on stderr, exit status 2."""
+MODEL_FILE = "model.fastnn"
+REPORT_FILE = "training.json"
 
 
 # ---------------------------------------------------------------------------
@@ -212,31 +217,16 @@ def load_table(path, target, task=None, delimiter=","):
 # training
 
 
-def _atomic_write(path, write):
-    """Call write(fh) on a temporary file next to path, then rename it to path."""
-    folder, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _prepare_out(out):
-    out_abs = os.path.abspath(out)
-    if os.path.exists(out_abs) and not os.path.isdir(out_abs):
-        raise CommandError(f"--out {out!r} exists and is not a folder")
-    try:
-        os.makedirs(out_abs, exist_ok=True)
-    except OSError as err:
-        raise CommandError(f"cannot create the output folder {out!r}: {err.strerror}") from None
-    return out_abs
+def _fold_scaling(model, feature_mean, feature_scale, target_mean=0.0, target_scale=1.0):
+    """Fold x -> (x - mean) / scale into the first Dense layer and y -> y * scale + mean
+    into the last one (exact up to rounding: both are affine maps next to affine maps)."""
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    W, b = weights[0], weights[1]
+    weights[0] = W / feature_scale[:, None]
+    weights[1] = b - (feature_mean / feature_scale) @ W
+    weights[-2] = weights[-2] * target_scale
+    weights[-1] = weights[-1] * target_scale + target_mean
+    model.set_weights([w.astype(model.dtype) for w in weights])
 
 
 def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DEFAULT_OUT,
@@ -248,7 +238,7 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
     from fastnn.layers import Dense, Input
     from fastnn.preprocessing import StandardScaler
 
-    out_abs = _prepare_out(out)
+    out_abs = output_folder(out)
     classify = table.task == "classification"
     n, n_features = table.x.shape
     x_tr, x_va, y_tr, y_va = train_test_split(table.x, table.y, test_size=0.2, seed=seed,
@@ -281,20 +271,23 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
     history = model.fit(xs_tr, ys_tr, epochs=epochs, batch_size=batch_size,
                         validation_data=(xs_va, ys_va), verbose=verbose, seed=seed)
     seconds = time.perf_counter() - t0
-    pred = model.predict(xs_va)
+    _fold_scaling(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
+    # from here on the model reads raw features: the metrics describe the saved file
+    x_va32 = x_va.astype(np.float32)
+    pred = model.predict(x_va32, verbose=0)
     if classify:
         predicted = pred.argmax(axis=1)
         counts = np.bincount(y_tr, minlength=len(table.classes))
         metrics = {
             "accuracy": float(np.mean(predicted == y_va)),
-            "loss": float(model.evaluate(xs_va, ys_va, verbose=0)[0]),
+            "loss": float(model.evaluate(x_va32, y_va, verbose=0)[0]),
             "majority_baseline_accuracy": float(np.mean(y_va == counts.argmax())),
         }
         print(f"validation accuracy {metrics['accuracy']:.4f} (always predicting the most "
               f"common class: {metrics['majority_baseline_accuracy']:.4f}), "
               f"loss {metrics['loss']:.4f}")
     else:
-        p = pred[:, 0].astype(np.float64) * y_scale + y_mean
+        p = pred[:, 0].astype(np.float64)
         t = y_va[:, 0]
         mse = float(np.mean((p - t) ** 2))
         base = float(np.mean((y_mean - t) ** 2))
@@ -309,12 +302,11 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
               f"{base:.4g}, vs {mse:.4g})")
     print(f"training took {seconds:.2f} s")
 
-    weights = model.get_weights()
-    _atomic_write(os.path.join(out_abs, WEIGHTS_FILE),
-                  lambda fh: np.savez(fh, **{f"w{i:02d}": w for i, w in enumerate(weights)}))
-    config = {
-        "format": "fastnn-train-mlp",
-        "version": 1,
+    model.save(os.path.join(out_abs, MODEL_FILE), include_optimizer=False)
+    report = {
+        "format": "fastnn-train-report",
+        "version": 2,
+        "model_file": MODEL_FILE,
         "task": table.task,
         "target": table.target,
         "features": table.features,
@@ -322,19 +314,13 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
         "layer_sizes": [n_features] + [int(h) for h in hidden]
                        + [len(table.classes) if classify else 1],
         "activations": ["relu"] * len(hidden) + ["softmax" if classify else "linear"],
-        "weights_file": WEIGHTS_FILE,
-        "weights": [f"w{i:02d}" for i in range(len(weights))],
-        "feature_mean": scaler.mean_.astype(float).tolist(),
-        "feature_scale": scaler.scale_.astype(float).tolist(),
-        "target_mean": y_mean,
-        "target_scale": y_scale,
         "epochs": epochs,
         "seed": seed,
         "validation": metrics,
     }
-    text = json.dumps(config, indent=2, allow_nan=True) + "\n"
-    _atomic_write(os.path.join(out_abs, CONFIG_FILE), lambda fh: fh.write(text.encode()))
-    files = [WEIGHTS_FILE, CONFIG_FILE]
+    text = json.dumps(report, indent=2, allow_nan=True) + "\n"
+    atomic_write(os.path.join(out_abs, REPORT_FILE), lambda fh: fh.write(text.encode()))
+    files = [MODEL_FILE, REPORT_FILE]
     if importlib.util.find_spec("matplotlib") is not None:
         from fastnn import visualize
         visualize.plot_model(model, to_file=os.path.join(out_abs, "model.png")).clear()
@@ -343,7 +329,7 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
         files += ["model.png", "history.png", "weights.png"]
         if classify and n_features == 2:
             visualize.plot_decision_boundary(
-                model, xs_va, y_va, to_file=os.path.join(out_abs, "decision_boundary.png")
+                model, x_va32, y_va, to_file=os.path.join(out_abs, "decision_boundary.png")
             ).clear()
             files.append("decision_boundary.png")
     else:
@@ -356,29 +342,6 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
 # command line
 
 
-def _hidden_sizes(text):
-    import argparse
-    try:
-        sizes = tuple(int(s) for s in text.split(",") if s.strip())
-    except ValueError:
-        sizes = ()
-    if not sizes or any(s <= 0 for s in sizes):
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive layer widths such as 64,32. Received: {text!r}")
-    return sizes
-
-
-def _positive(text):
-    import argparse
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}")
-    return v
-
-
 def add_parser(sub):
     """Register `train` on an argparse subparsers object."""
     p = sub.add_parser("train", help="train an MLP on a CSV file of your own",
@@ -388,10 +351,10 @@ def add_parser(sub):
     p.add_argument("--target", required=True, help="name of the column to predict")
     p.add_argument("--task", choices=["classification", "regression"], default=None,
                    help="default: guessed from the target column")
-    p.add_argument("--hidden", type=_hidden_sizes, default=(64, 32),
+    p.add_argument("--hidden", type=layer_widths, default=(64, 32),
                    help="hidden layer widths, comma-separated (default 64,32)")
-    p.add_argument("--epochs", type=_positive, default=50, help="default 50")
-    p.add_argument("--batch-size", type=_positive, default=32, help="default 32")
+    p.add_argument("--epochs", type=positive_int, default=50, help="default 50")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="default 32")
     p.add_argument("--seed", type=int, default=0, help="default 0")
     p.add_argument("--delimiter", default=",", help="cell separator (default ',')")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
