@@ -109,8 +109,8 @@ class BuildExt(build_ext):
             # without AVX-512's masks. It changes no value, only which floating-point
             # exception flags may be raised: fastnn reads none, and NumPy clears them
             # before each operation of its own. Without it the AVX2 and SSE2 clones of
-            # every float32 sigmoid/tanh/exp loop ran scalar: LSTM(128) T=100 B=64
-            # step on a Zen 3 CPU (AVX2), one thread, 104-113 ms -> 65-73 ms.
+            # every float32 sigmoid/tanh/exp loop ran scalar (bench/RESULTS.md,
+            # "Scheduling policy").
             opt = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
         for ext in self.extensions:
             ext.extra_compile_args = opt

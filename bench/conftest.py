@@ -2,7 +2,7 @@
 
 Every BLAS and OpenMP pool (numpy's OpenBLAS, scipy's OpenBLAS that fastnn's kernels
 call, OpenMP) is limited to BENCH_THREADS for the whole session, so compiled kernels
-and NumPy twins run with the same number of threads (DESIGN.md section 3, lesson 6).
+and NumPy twins run with the same number of threads (bench/README.md, "Threads").
 """
 import os
 

@@ -15,7 +15,7 @@ Method:
 
 * One benchmark group per (kernel, variant, shape), holding the ``compiled`` and the
   ``reference`` timing side by side; read the ratio of the two, not absolute times
-  (DESIGN.md section 3, lesson 6).
+  (bench/README.md, "Threads").
 * Every BLAS / OpenMP pool is limited to 2 threads for the session (bench/conftest.py).
 * Before anything is timed, the two engines run on copies of the same inputs and must
   agree (float32 tolerances; dropout masks bit for bit), so a broken kernel fails

@@ -2,7 +2,7 @@
 
 Parameters, gradients and optimizer slots live in flat buffers (layer weights
 are views), so one compiled Net call runs a whole training step: forward, fused
-loss, backward, and the update of every parameter (DESIGN.md section 3).
+loss, backward, and the update of every parameter (docs/architecture.md, "How a training step runs").
 """
 import math
 import numbers

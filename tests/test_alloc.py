@@ -1,4 +1,5 @@
-"""A steady-state training step allocates nothing (DESIGN.md section 3, lesson 2).
+"""A steady-state training step allocates nothing (docs/architecture.md, "How a training
+step runs").
 
 Workspaces are allocated once per (layer, batch shape) and gradients and optimizer
 slots are written in place, so after warm-up a compiled `train_on_batch` (and a

@@ -15,11 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* No OpenMP in the element-wise loops, measured (float32, 2 cores, one training
- * step): 1024-2048-2048-10 B=1024 took 190 ms without and 189-204 ms with
- * `omp parallel for` on every loop over 64K elements (the step is GEMM-bound),
- * while 784-512-512-10 B=256 went from 6 ms to 55 ms because libgomp's spinning
- * threads starved OpenBLAS's threads (6 ms again only with OMP_WAIT_POLICY=passive). */
+/* No OpenMP in the element-wise loops: it gained nothing on GEMM-bound steps and libgomp's
+ * spinning threads starved OpenBLAS's on others (bench/RESULTS.md, "Scheduling policy"). */
 
 /* Element-wise kernels are compiled three times (AVX-512, AVX2, SSE2) and the
  * loader picks the widest the CPU has (GCC target_clones; wheels stay portable).

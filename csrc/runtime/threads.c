@@ -1,8 +1,7 @@
 /* Two-thread fork/join with ranges claimed on demand; see fastnn_runtime.h.
  *
  * Why not OpenMP: libgomp keeps its threads spinning after a parallel region and
- * they starved OpenBLAS's own threads (784-512-512-10 step: 6 ms -> 55 ms, see
- * fastnn_math.h).
+ * they starved OpenBLAS's own threads (bench/RESULTS.md, "Scheduling policy").
  *
  * Why a persistent helper rather than a thread per call: creating and joining a
  * thread costs tens of microseconds, as much as a whole 784-64-64-10 training step's
@@ -60,9 +59,8 @@ int fastnn_run_parts(fastnn_range_fn fn, void *ctx, ptrdiff_t n, int parts)
 #include <signal.h>
 #include <time.h>
 
-/* How long the helper stays awake after a job: a 784-64-64-10 step posts a job every
- * 20-60 us, an RNN step a few per millisecond. That step (net.train_step, medians of
- * runs in fresh processes): 30 us awake 97-120 us, 200 us 94-99, 1 ms 93-121. */
+/* How long the helper stays awake after a job: long enough for the next job of the same
+ * training step to find it awake (bench/RESULTS.md, "Scheduling policy"). */
 #define FASTNN_SPIN_NS 200000L
 
 /* The ticket: (sequence << 2) | state. Only a caller holding `busy` posts (bumps the

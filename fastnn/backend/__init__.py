@@ -30,8 +30,8 @@ def set_backend(name):
     _current = name
 
 
-# (backend, name) -> module. A training step looks up its check kernels at every call;
-# through importlib.import_module a lookup took ~1 us (timeit), through this dict 0.16 us.
+# (backend, name) -> module. A training step looks up its check kernels at every call; a
+# dict lookup is several times cheaper than importlib (bench/RESULTS.md, "Scheduling policy").
 _modules = {}
 
 

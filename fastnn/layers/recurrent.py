@@ -1,6 +1,6 @@
 """SimpleRNN, LSTM and GRU with Keras arguments, trained with BPTT in compiled kernels.
 
-Weights use fastnn's layout (DESIGN.md section 2): kernel (F, gH), recurrent_kernel
+Weights use fastnn's layout (docs/architecture.md, "Numerics"): kernel (F, gH), recurrent_kernel
 (H, gH), gate blocks i,f,g,o (LSTM) and r,z,n (GRU); SimpleRNN and LSTM have one
 bias (gH,), GRU two: bias_ih and bias_hh (3H,) each, because the hidden bias of n
 sits inside r * (h U_n + b_hn). fastnn.convert speaks the Keras and PyTorch layouts.

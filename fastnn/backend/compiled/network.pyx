@@ -2,7 +2,7 @@
 
 A Net chains the Ops of a model's layers (forward, fused loss + gradient,
 backward in reverse, one optimizer update). Small networks are all overhead
-(DESIGN.md section 3: a 20-32-16-1 step is 0.2 MFLOP), so the step never goes
+(a 20-32-16-1 step is 0.2 MFLOP), so the step never goes
 back to Python per layer: Ops are cdef classes called through their vtables,
 pointers are kept raw, workspaces are reused. The model validates user input;
 the checks here only guard memory safety.

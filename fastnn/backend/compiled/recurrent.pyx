@@ -20,7 +20,7 @@ skeleton (input projection of all timesteps before the loop, h_{t-1} @ U inside,
 dW / dU / dx after the backward loop), the workspace and state handling of their
 ops and the function-level API; only the gate kernels and the gate count differ.
 
-The plan (DESIGN.md section 3 point 4): x is copied once to time-major (T, n, F),
+The plan (docs/architecture.md, "How a training step runs"): x is copied once to time-major (T, n, F),
 so one GEMM projects all timesteps and the per-step slices are contiguous; inside
 the time loop only h_{t-1} @ U plus one fused C gate kernel per step. Backward
 runs only the gate backward and dG_t @ U.T per step; the gate activations are
@@ -321,9 +321,8 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # into parts as well, each through the step kernel (float32, B as stored) or on one BLAS
 # thread, rather than left to BLAS's own threads:
 # those keep spinning on the second core for a long while after a product (OpenBLAS:
-# about 2**28 cycles), where they halve the speed of the loop's second thread. Measured on
-# the LSTM(128) T=100 B=64 step with the spinning cut short (OPENBLAS_THREAD_TIMEOUT=4):
-# split loops 31 ms against 44 ms whole; with the spinning left on, no gain at all.
+# about 2**28 cycles), where they halve the speed of the loop's second thread (the
+# figures: bench/RESULTS.md, "Scheduling policy").
 
 cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                  const floating *a, int lda, const floating *b, int ldb, floating beta,

@@ -1,7 +1,7 @@
 """NumPy twin of fastnn/backend/compiled/recurrent.pyx: SimpleRNN, LSTM and GRU, forward and
 backward through time (BPTT). The per-timestep gate kernels twin csrc/kernels/recurrent_impl.inc.
 
-Conventions (DESIGN.md section 2, NUMERICS.md):
+Conventions (docs/architecture.md, "Numerics"):
   x (n, T, F) batch-first; W (F, kH), U (H, kH), gate blocks side by side:
   SimpleRNN k=1:  h_t = act(x_t W + h_{t-1} U + b),  act tanh or relu, b (H,)
   LSTM k=4 [i|f|g|o], one summed bias b (4H,):
@@ -12,7 +12,7 @@ Conventions (DESIGN.md section 2, NUMERICS.md):
   go_backwards=True processes the timesteps last to first; the sequence output is
   then in processing order (output t belongs to input T-1-t), as in Keras.
 
-The plan (DESIGN.md section 3 point 4): x is copied once to time-major (T, n, F);
+The plan (docs/architecture.md, "How a training step runs"): x is copied once to time-major (T, n, F);
 one GEMM projects all timesteps; inside the time loop only h_{t-1} @ U and one
 fused gate kernel per step. Backward runs only the gate backward and dG_t @ U.T
 per step and leaves dW, dU and dx to one GEMM each after the loop. Workspaces are
