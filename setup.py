@@ -9,9 +9,9 @@ Switches (environment variables read at build time):
   FASTNN_BUILD_JOBS=n compile n extensions (and cythonize n modules) at once (default: one
                       per usable CPU).
 """
+
 import copy
 import os
-import sys
 from glob import glob
 
 import numpy
@@ -53,14 +53,17 @@ EXTENSIONS = {
 PYX_DIR = os.path.join("fastnn", "backend", "compiled")
 _found = sorted(os.path.basename(p)[:-4] for p in glob(os.path.join(PYX_DIR, "*.pyx")))
 if _found != sorted(EXTENSIONS):
-    raise SystemExit(f"setup.py EXTENSIONS expected to name every {PYX_DIR}/*.pyx. "
-                     f"Received: table {sorted(EXTENSIONS)}, files {_found}")
+    raise SystemExit(
+        f"setup.py EXTENSIONS expected to name every {PYX_DIR}/*.pyx. "
+        f"Received: table {sorted(EXTENSIONS)}, files {_found}"
+    )
 KERNELS = sorted(EXTENSIONS)
 if os.environ.get("FASTNN_ONLY"):
     KERNELS = [k for k in KERNELS if k in os.environ["FASTNN_ONLY"].split(",")]
 # headers and .inc templates: editing one must rebuild the extensions
-C_DEPENDS = sorted(glob(os.path.join("csrc", "include", "*.h"))
-                   + glob(os.path.join("csrc", "kernels", "*.inc")))
+C_DEPENDS = sorted(
+    glob(os.path.join("csrc", "include", "*.h")) + glob(os.path.join("csrc", "kernels", "*.inc"))
+)
 
 
 def _jobs():
@@ -68,8 +71,9 @@ def _jobs():
     jobs = os.environ.get("FASTNN_BUILD_JOBS", "").strip()
     if jobs and not (jobs.isdigit() and int(jobs) > 0):
         raise SystemExit(f"FASTNN_BUILD_JOBS expected a positive integer. Received: {jobs!r}")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    cpus = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     return int(jobs) if jobs else cpus
 
 
@@ -97,8 +101,13 @@ class BuildExt(build_ext):
         if msvc:
             opt = ["/O2"]
         elif DEBUG:
-            opt = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                   "-ffp-contract=off"]
+            opt = [
+                "-O1",
+                "-g",
+                "-fno-omit-frame-pointer",
+                "-fsanitize=address,undefined",
+                "-ffp-contract=off",
+            ]
         else:
             # -O3 only: no -ffast-math (it flips flush-to-zero process-wide on import
             # and drops isfinite checks). Pointwise loops are written to vectorise.
@@ -119,9 +128,14 @@ class BuildExt(build_ext):
             clones = [("FASTNN_NO_CLONES", "1")] if os.environ.get("FASTNN_NO_CLONES") else []
             # only where the sanitizers are really compiled in (not with MSVC)
             debug = [("FASTNN_DEBUG_BUILD", "1")] if sanitize else []
-            ext.define_macros = list(ext.define_macros or []) + clones + debug + [
-                ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
-            ]
+            ext.define_macros = (
+                list(ext.define_macros or [])
+                + clones
+                + debug
+                + [
+                    ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                ]
+            )
         super().build_extensions()
 
 
@@ -141,7 +155,9 @@ extensions = [
 # a debug wheel pick up release objects (or the other way round).
 setup(
     ext_modules=cythonize(
-        extensions, compiler_directives=DIRECTIVES, nthreads=_jobs(),
+        extensions,
+        compiler_directives=DIRECTIVES,
+        nthreads=_jobs(),
         build_dir="build/debug/cython" if DEBUG else None,
     ),
     cmdclass={"build_ext": BuildExt},

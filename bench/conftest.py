@@ -4,6 +4,7 @@ Every BLAS and OpenMP pool (numpy's OpenBLAS, scipy's OpenBLAS that fastnn's ker
 call, OpenMP) is limited to BENCH_THREADS for the whole session, so compiled kernels
 and NumPy twins run with the same number of threads (bench/README.md, "Threads").
 """
+
 import os
 
 import pytest
@@ -17,13 +18,17 @@ def _load_pools():
     import scipy.linalg  # noqa: F401  (scipy's OpenBLAS: the one the kernels call)
 
     from fastnn import backend as _backend
+
     _backend.import_compiled()  # the kernels (and so scipy's BLAS) are loaded first
 
 
 def _pools():
     from threadpoolctl import threadpool_info
-    return [{k: d.get(k) for k in ("user_api", "internal_api", "num_threads", "filepath")}
-            for d in threadpool_info()]
+
+    return [
+        {k: d.get(k) for k in ("user_api", "internal_api", "num_threads", "filepath")}
+        for d in threadpool_info()
+    ]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,12 +45,16 @@ def bench_threads():
 
 def pytest_report_header(config):
     import fastnn
-    return [f"fastnn {fastnn.__version__} from {os.path.dirname(os.path.abspath(fastnn.__file__))}, "
-            f"backend under test: compiled vs reference, {BENCH_THREADS} threads per pool"]
+
+    return [
+        f"fastnn {fastnn.__version__} from {os.path.dirname(os.path.abspath(fastnn.__file__))}, "
+        f"backend under test: compiled vs reference, {BENCH_THREADS} threads per pool"
+    ]
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     import fastnn
+
     _load_pools()
     machine_info["fastnn"] = {
         "version": fastnn.__version__,

@@ -64,11 +64,11 @@ def flops(config: MLPConfig) -> float:
 def make_data(config: MLPConfig, seed: int):
     """Fixed inputs and targets shared by every engine (float32, C-contiguous)."""
     rng = np.random.default_rng(seed)
-    x = np.ascontiguousarray(rng.standard_normal((config.batch, config.sizes[0]),
-                                                 dtype=np.float32))
+    x = np.ascontiguousarray(rng.standard_normal((config.batch, config.sizes[0]), dtype=np.float32))
     if config.loss == "mse":
-        y = np.ascontiguousarray(rng.standard_normal((config.batch, config.sizes[-1]),
-                                                     dtype=np.float32))
+        y = np.ascontiguousarray(
+            rng.standard_normal((config.batch, config.sizes[-1]), dtype=np.float32)
+        )
     else:
         y = rng.integers(0, config.sizes[-1], size=config.batch, dtype=np.int64)
     return x, y
@@ -95,7 +95,8 @@ def import_fastnn():
         raise EngineUnavailable(
             f"fastnn could not be imported ({type(exc).__name__}: {exc}). "
             "Build and install the package (e.g. `pip install .`) or build it in "
-            "place, then rerun; the other engines are unaffected.") from None
+            "place, then rerun; the other engines are unaffected."
+        ) from None
     return fastnn
 
 
@@ -114,8 +115,8 @@ class FastnnMLP:
             layers.append(Dense(units, activation=act))
         self.model = Sequential(layers)
         self.model.compile(
-            optimizer=fastnn.optimizers.Adam(learning_rate=LEARNING_RATE),
-            loss=config.keras_loss)
+            optimizer=fastnn.optimizers.Adam(learning_rate=LEARNING_RATE), loss=config.keras_loss
+        )
         self.x, self.y = make_data(config, seed)
 
     def step(self):
@@ -146,8 +147,7 @@ class NumpyMLP:
         rng = np.random.default_rng(seed + 1)
         self.activations = config.activations
         self.loss = config.loss
-        self.W = [glorot_uniform(rng, a, b)
-                  for a, b in zip(config.sizes[:-1], config.sizes[1:])]
+        self.W = [glorot_uniform(rng, a, b) for a, b in zip(config.sizes[:-1], config.sizes[1:])]
         self.b = [np.zeros(n, dtype=np.float32) for n in config.sizes[1:]]
         self.params = [p for pair in zip(self.W, self.b) for p in pair]
         self.m = [np.zeros_like(p) for p in self.params]
@@ -174,7 +174,7 @@ class NumpyMLP:
 
         if self.loss == "mse":
             diff = out - y
-            loss = np.mean(diff ** 2)
+            loss = np.mean(diff**2)
             dz = 2.0 * diff / diff.size
         else:  # softmax + sparse categorical cross-entropy via log-sum-exp
             shifted = out - out.max(axis=1, keepdims=True)
@@ -195,8 +195,7 @@ class NumpyMLP:
                 dz = da * (zs[i - 1] > 0) if self.activations[i - 1] == "relu" else da
 
         self.t += 1
-        alpha = (LEARNING_RATE * math.sqrt(1 - BETA_2 ** self.t)
-                 / (1 - BETA_1 ** self.t))
+        alpha = LEARNING_RATE * math.sqrt(1 - BETA_2**self.t) / (1 - BETA_1**self.t)
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m += (g - m) * (1 - BETA_1)
             v += (g * g - v) * (1 - BETA_2)
@@ -231,17 +230,16 @@ class TorchMLP:
         self.torch = torch
         torch.manual_seed(seed)
         mods = []
-        for n_in, n_out, act in zip(config.sizes[:-1], config.sizes[1:],
-                                    config.activations):
+        for n_in, n_out, act in zip(config.sizes[:-1], config.sizes[1:], config.activations):
             mods.append(torch.nn.Linear(n_in, n_out))
             if act == "relu":
                 mods.append(torch.nn.ReLU())
         # softmax is folded into CrossEntropyLoss (logits in, as PyTorch users write it)
         self.model = torch.nn.Sequential(*mods).float()
-        self.loss_fn = (torch.nn.MSELoss() if config.loss == "mse"
-                        else torch.nn.CrossEntropyLoss())
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE,
-                                    betas=(BETA_1, BETA_2), eps=EPSILON)
+        self.loss_fn = torch.nn.MSELoss() if config.loss == "mse" else torch.nn.CrossEntropyLoss()
+        self.opt = torch.optim.Adam(
+            self.model.parameters(), lr=LEARNING_RATE, betas=(BETA_1, BETA_2), eps=EPSILON
+        )
         x, y = make_data(config, seed)
         self.x = torch.from_numpy(x)
         self.y = torch.from_numpy(y)
@@ -258,8 +256,7 @@ class TorchMLP:
             return self.model(self.x)
 
     def info(self):
-        return {"torch": self.torch.__version__,
-                "torch_num_threads": self.torch.get_num_threads()}
+        return {"torch": self.torch.__version__, "torch_num_threads": self.torch.get_num_threads()}
 
 
 def build_torch(config, seed):
@@ -281,13 +278,15 @@ def _row_major_gemm():
     except ImportError:
         sgemm = None
     if sgemm is not None:
+
         def gemm(a, b, c, trans_a=False, trans_b=False):
-            sgemm(1.0, b.T, a.T, trans_a=trans_b, trans_b=trans_a, c=c.T,
-                  overwrite_c=True)
+            sgemm(1.0, b.T, a.T, trans_a=trans_b, trans_b=trans_a, c=c.T, overwrite_c=True)
+
         return gemm, "scipy.linalg.blas.sgemm"
 
     def gemm(a, b, c, trans_a=False, trans_b=False):
         np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=c)
+
     return gemm, "numpy.matmul(out=)"
 
 
@@ -346,20 +345,33 @@ def build_gemm(config, seed):
 
 ENGINES = {
     "fastnn": Engine(
-        name="fastnn", build=build_fastnn, track_alloc=True,
+        name="fastnn",
+        build=build_fastnn,
+        track_alloc=True,
         env={"FASTNN_BACKEND": None},
-        description="fastnn Sequential/Dense, compiled kernels, train_on_batch"),
+        description="fastnn Sequential/Dense, compiled kernels, train_on_batch",
+    ),
     "fastnn-numpy": Engine(
-        name="fastnn-numpy", build=build_fastnn, track_alloc=True,
+        name="fastnn-numpy",
+        build=build_fastnn,
+        track_alloc=True,
         env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)"),
+        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    ),
     "numpy": Engine(
-        name="numpy", build=build_numpy,
-        description="idiomatic plain-NumPy MLP step with Keras 3 Adam"),
+        name="numpy",
+        build=build_numpy,
+        description="idiomatic plain-NumPy MLP step with Keras 3 Adam",
+    ),
     "torch": Engine(
-        name="torch", build=build_torch, requires=("torch",),
-        description="torch.nn.Sequential + torch.optim.Adam, float32"),
+        name="torch",
+        build=build_torch,
+        requires=("torch",),
+        description="torch.nn.Sequential + torch.optim.Adam, float32",
+    ),
     "gemm": Engine(
-        name="gemm", build=build_gemm,
-        description="the step's GEMMs alone into preallocated outputs (lower bound)"),
+        name="gemm",
+        build=build_gemm,
+        description="the step's GEMMs alone into preallocated outputs (lower bound)",
+    ),
 }

@@ -54,8 +54,7 @@ class RNNConfig:
 
     @property
     def keras_loss(self) -> str:
-        return ("binary_crossentropy" if self.loss == "bce"
-                else "sparse_categorical_crossentropy")
+        return "binary_crossentropy" if self.loss == "bce" else "sparse_categorical_crossentropy"
 
     @property
     def head_activation(self) -> str:
@@ -73,8 +72,7 @@ def gemm_shapes(config: RNNConfig) -> list:
     dU = H_prev.T @ dG (H, GH, (T-1)*B) and dX = dG @ W.T (T*B, F, GH).  The steps
     where h_{t-1} = h_0 = 0 hold no GEMM work and are not counted.
     """
-    T, B, F, H, O = (config.steps, config.batch, config.features, config.units,
-                     config.outputs)
+    T, B, F, H, O = (config.steps, config.batch, config.features, config.units, config.outputs)
     GH = config.gates * H
     shapes = [(T * B, GH, F)]  # input projection, all timesteps
     shapes += [(B, GH, H)] * (T - 1)  # h_{t-1} @ U, t = 1..T-1
@@ -101,8 +99,9 @@ def make_data(config: RNNConfig, seed: int):
     float32 (B, 1) zeros and ones for binary cross-entropy.
     """
     rng = np.random.default_rng(seed)
-    x = np.ascontiguousarray(rng.standard_normal(
-        (config.batch, config.steps, config.features), dtype=np.float32))
+    x = np.ascontiguousarray(
+        rng.standard_normal((config.batch, config.steps, config.features), dtype=np.float32)
+    )
     if config.loss == "bce":
         y = rng.integers(0, 2, size=(config.batch, 1)).astype(np.float32)
     else:
@@ -128,20 +127,22 @@ class FastnnRNN:
 
     def __init__(self, config: RNNConfig, seed: int):
         fastnn = import_fastnn()
-        from fastnn import Sequential
-        from fastnn import layers
+        from fastnn import Sequential, layers
+
         present = [n for n in LAYER_NAMES.values() if hasattr(layers, n)]
         if not present:
             # No recurrent layer at all yet: the engine is unavailable (n/a) and the
             # parent skips its remaining cells.
             raise EngineUnavailable(
-                "fastnn.layers has no recurrent layers (SimpleRNN, LSTM, GRU) yet")
+                "fastnn.layers has no recurrent layers (SimpleRNN, LSTM, GRU) yet"
+            )
         layer_name = LAYER_NAMES[config.cell]
         if layer_name not in present:
             # Some recurrent layers exist but not this one: fail this cell only, so
             # the engine's other configs still run.
             raise NotImplementedError(
-                f"fastnn.layers has no {layer_name} yet (it has {', '.join(present)})")
+                f"fastnn.layers has no {layer_name} yet (it has {', '.join(present)})"
+            )
 
         self.fastnn = fastnn
         np.random.seed(seed)
@@ -154,8 +155,8 @@ class FastnnRNN:
         head = layers.Dense(config.outputs, activation=config.head_activation)
         self.model = Sequential([rnn, head])
         self.model.compile(
-            optimizer=fastnn.optimizers.Adam(learning_rate=LEARNING_RATE),
-            loss=config.keras_loss)
+            optimizer=fastnn.optimizers.Adam(learning_rate=LEARNING_RATE), loss=config.keras_loss
+        )
         self.x, self.y = make_data(config, seed)
 
     def step(self):
@@ -199,7 +200,7 @@ class NumpyRNN:
         U = np.concatenate([orthogonal(rng, H, H) for _ in range(G)], axis=1)
         b = np.zeros(G * H, np.float32)
         if config.cell == "lstm":
-            b[H:2 * H] = 1.0  # unit_forget_bias
+            b[H : 2 * H] = 1.0  # unit_forget_bias
         Wd = glorot_uniform(rng, H, O)
         bd = np.zeros(O, np.float32)
         params = {"W": W, "U": U, "b": b, "Wd": Wd, "bd": bd}
@@ -255,9 +256,9 @@ class NumpyRNN:
         for t in range(T):
             z = x[:, t, :] @ W + h @ U + b
             i = sigmoid(z[:, :H])
-            f = sigmoid(z[:, H:2 * H])
-            g = np.tanh(z[:, 2 * H:3 * H])
-            o = sigmoid(z[:, 3 * H:])
+            f = sigmoid(z[:, H : 2 * H])
+            g = np.tanh(z[:, 2 * H : 3 * H])
+            o = sigmoid(z[:, 3 * H :])
             c = f * c + i * g
             tc = np.tanh(c)
             h = o * tc
@@ -273,12 +274,13 @@ class NumpyRNN:
         for t in reversed(range(x.shape[1])):
             i, f, g, o, tc = cache[t]
             do = dh * tc
-            dc = dc + dh * o * (1 - tc ** 2)
+            dc = dc + dh * o * (1 - tc**2)
             di = dc * g
             dg = dc * i
             df = dc * cs[t]
-            dz = np.concatenate([di * i * (1 - i), df * f * (1 - f),
-                                 dg * (1 - g ** 2), do * o * (1 - o)], axis=1)
+            dz = np.concatenate(
+                [di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1
+            )
             grads["W"] += x[:, t, :].T @ dz
             grads["U"] += hs[t].T @ dz
             grads["b"] += dz.sum(axis=0)
@@ -296,9 +298,9 @@ class NumpyRNN:
             gx = x[:, t, :] @ W + b
             gh = h @ U + b_rec
             r = sigmoid(gx[:, :H] + gh[:, :H])
-            z = sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
-            hn = gh[:, 2 * H:]
-            n = np.tanh(gx[:, 2 * H:] + r * hn)
+            z = sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])
+            hn = gh[:, 2 * H :]
+            n = np.tanh(gx[:, 2 * H :] + r * hn)
             h = (1 - z) * n + z * h
             cache.append((r, z, n, hn))
             hs.append(h)
@@ -312,7 +314,7 @@ class NumpyRNN:
             h_prev = hs[t]
             dn = dh * (1 - z)
             dz = dh * (h_prev - n)
-            da_n = dn * (1 - n ** 2)
+            da_n = dn * (1 - n**2)
             da_r = da_n * hn * r * (1 - r)
             da_z = dz * z * (1 - z)
             g_x = np.concatenate([da_r, da_z, da_n], axis=1)
@@ -354,8 +356,7 @@ class NumpyRNN:
 
     def adam(self, grads):
         self.t += 1
-        alpha = (LEARNING_RATE * math.sqrt(1 - BETA_2 ** self.t)
-                 / (1 - BETA_1 ** self.t))
+        alpha = LEARNING_RATE * math.sqrt(1 - BETA_2**self.t) / (1 - BETA_1**self.t)
         for k, param in self.params.items():
             g, m, v = grads[k], self.m[k], self.v[k]
             m += (g - m) * (1 - BETA_1)
@@ -387,8 +388,7 @@ def _torch_modules(torch, config: RNNConfig):
     else:
         rnn = torch.nn.GRU(F, H, batch_first=True)
     head = torch.nn.Linear(H, O)
-    loss_fn = (torch.nn.BCEWithLogitsLoss() if config.loss == "bce"
-               else torch.nn.CrossEntropyLoss())
+    loss_fn = torch.nn.BCEWithLogitsLoss() if config.loss == "bce" else torch.nn.CrossEntropyLoss()
     return rnn, head, loss_fn
 
 
@@ -404,8 +404,7 @@ class TorchRNN:
         self.rnn.float()
         self.head.float()
         params = list(self.rnn.parameters()) + list(self.head.parameters())
-        self.opt = torch.optim.Adam(params, lr=LEARNING_RATE, betas=(BETA_1, BETA_2),
-                                    eps=EPSILON)
+        self.opt = torch.optim.Adam(params, lr=LEARNING_RATE, betas=(BETA_1, BETA_2), eps=EPSILON)
         x, y = make_data(config, seed)
         self.x = torch.from_numpy(x)
         self.y = torch.from_numpy(y)
@@ -420,8 +419,7 @@ class TorchRNN:
         return loss
 
     def info(self):
-        return {"torch": self.torch.__version__,
-                "torch_num_threads": self.torch.get_num_threads()}
+        return {"torch": self.torch.__version__, "torch_num_threads": self.torch.get_num_threads()}
 
 
 def build_torch(config, seed):
@@ -443,28 +441,26 @@ class GemmOnlyRNN:
     def __init__(self, config: RNNConfig, seed: int):
         rng = np.random.default_rng(seed + 2)
         self.gemm, self.impl = _row_major_gemm()
-        T, B, F, H, O = (config.steps, config.batch, config.features, config.units,
-                         config.outputs)
+        T, B, F, H, O = (config.steps, config.batch, config.features, config.units, config.outputs)
         GH = config.gates * H
         self.T, self.B = T, B
         x, _ = make_data(config, seed)
         self.xt = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * B, F)
         self.W = glorot_uniform(rng, F, GH)
-        self.U = np.concatenate([orthogonal(rng, H, H)
-                                 for _ in range(config.gates)], axis=1)
+        self.U = np.concatenate([orthogonal(rng, H, H) for _ in range(config.gates)], axis=1)
         self.Wd = glorot_uniform(rng, H, O)
         self.xw = np.empty((T * B, GH), np.float32)  # input projection, all steps
         self.hu = np.empty((T, B, GH), np.float32)  # h_{t-1} @ U, per step
         # Hidden states h_1..h_T (h_0 = 0 is never multiplied), random and fixed.
-        self.hs = (rng.standard_normal((T, B, H), dtype=np.float32) * 0.5)
+        self.hs = rng.standard_normal((T, B, H), dtype=np.float32) * 0.5
         self.hs_flat = self.hs.reshape(T * B, H)
         self.logits = np.empty((B, O), np.float32)
-        self.dlogits = (rng.standard_normal((B, O), dtype=np.float32) / B)
+        self.dlogits = rng.standard_normal((B, O), dtype=np.float32) / B
         self.dWd = np.empty((H, O), np.float32)
         self.dh = np.empty((T, B, H), np.float32)  # gradient reaching h_t
         # Pre-activation gradients of every step (fixed data standing for the gate
         # backward's output).
-        self.dG = (rng.standard_normal((T, B, GH), dtype=np.float32) * 0.01)
+        self.dG = rng.standard_normal((T, B, GH), dtype=np.float32) * 0.01
         self.dG_flat = self.dG.reshape(T * B, GH)
         self.dW = np.empty((F, GH), np.float32)
         self.dU = np.empty((H, GH), np.float32)
@@ -489,7 +485,7 @@ class GemmOnlyRNN:
             gemm(dG[t], U, dh[t - 1], trans_b=True)  # dG_t @ U.T
         gemm(self.xt, self.dG_flat, self.dW, trans_a=True)  # dW = X.T @ dG
         if T > 1:  # dU = H_prev.T @ dG over the steps with h_{t-1} != 0
-            gemm(self.hs_flat[:(T - 1) * B], self.dG_flat[B:], self.dU, trans_a=True)
+            gemm(self.hs_flat[: (T - 1) * B], self.dG_flat[B:], self.dU, trans_a=True)
         gemm(self.dG_flat, self.W, self.dX, trans_b=True)  # dX = dG @ W.T
 
     def info(self):
@@ -502,25 +498,37 @@ def build_gemm(config, seed):
 
 ENGINES = {
     "fastnn": Engine(
-        name="fastnn", build=build_fastnn, track_alloc=True,
+        name="fastnn",
+        build=build_fastnn,
+        track_alloc=True,
         env={"FASTNN_BACKEND": None},
         description="fastnn Sequential([SimpleRNN|LSTM|GRU, Dense]), compiled kernels, "
-                    "train_on_batch"),
+        "train_on_batch",
+    ),
     "fastnn-numpy": Engine(
-        name="fastnn-numpy", build=build_fastnn, track_alloc=True,
+        name="fastnn-numpy",
+        build=build_fastnn,
+        track_alloc=True,
         env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)"),
+        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    ),
     "numpy": Engine(
-        name="numpy", build=build_numpy,
-        description="idiomatic plain-NumPy BPTT step with Keras 3 Adam"),
+        name="numpy",
+        build=build_numpy,
+        description="idiomatic plain-NumPy BPTT step with Keras 3 Adam",
+    ),
     "torch": Engine(
-        name="torch", build=build_torch, requires=("torch",),
-        description="torch.nn.RNN/LSTM/GRU(batch_first=True) + Linear, "
-                    "torch.optim.Adam, float32"),
+        name="torch",
+        build=build_torch,
+        requires=("torch",),
+        description="torch.nn.RNN/LSTM/GRU(batch_first=True) + Linear, torch.optim.Adam, float32",
+    ),
     "gemm": Engine(
-        name="gemm", build=build_gemm,
+        name="gemm",
+        build=build_gemm,
         description="GEMMs alone: the step's GEMMs as the fast plan does them, "
-                    "into preallocated arrays (lower bound)"),
+        "into preallocated arrays (lower bound)",
+    ),
 }
 
 
@@ -534,8 +542,7 @@ def _relative_error(a, b) -> float:
     return float(np.abs(a - b).max() / scale)
 
 
-def check_numpy_against_torch(config: RNNConfig, seed: int = 0,
-                              dtype=np.float32) -> dict:
+def check_numpy_against_torch(config: RNNConfig, seed: int = 0, dtype=np.float32) -> dict:
     """Same weights in the NumPy engine and in torch: compare loss, gradients, update.
 
     The biases are drawn at random, different per gate (zero biases hide swapped
@@ -572,8 +579,13 @@ def check_numpy_against_torch(config: RNNConfig, seed: int = 0,
             rnn.bias_hh_l0.zero_()
         head.weight.copy_(t(p["Wd"].T))
         head.bias.copy_(t(p["bd"]))
-    pairs = {"W": rnn.weight_ih_l0, "U": rnn.weight_hh_l0, "b": rnn.bias_ih_l0,
-             "Wd": head.weight, "bd": head.bias}
+    pairs = {
+        "W": rnn.weight_ih_l0,
+        "U": rnn.weight_hh_l0,
+        "b": rnn.bias_ih_l0,
+        "Wd": head.weight,
+        "bd": head.bias,
+    }
     if "b_rec" in p:
         pairs["b_rec"] = rnn.bias_hh_l0
 
@@ -587,9 +599,12 @@ def check_numpy_against_torch(config: RNNConfig, seed: int = 0,
 
     x = torch.from_numpy(net.x).to(tdtype)
     y = torch.from_numpy(net.y)
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()),
-                           lr=LEARNING_RATE, betas=(BETA_1, BETA_2),
-                           eps=EPSILON / math.sqrt(1 - BETA_2))
+    opt = torch.optim.Adam(
+        list(rnn.parameters()) + list(head.parameters()),
+        lr=LEARNING_RATE,
+        betas=(BETA_1, BETA_2),
+        eps=EPSILON / math.sqrt(1 - BETA_2),
+    )
     torch_before = {k: as_keras(k, v).copy() for k, v in pairs.items()}
     opt.zero_grad(set_to_none=True)
     out, _ = rnn(x)
@@ -601,6 +616,5 @@ def check_numpy_against_torch(config: RNNConfig, seed: int = 0,
     for k, param in pairs.items():
         res[f"grad {k}"] = _relative_error(grads_np[k], as_keras(k, param.grad))
     for k, param in pairs.items():
-        res[f"adam {k}"] = _relative_error(p[k] - before[k],
-                                           as_keras(k, param) - torch_before[k])
+        res[f"adam {k}"] = _relative_error(p[k] - before[k], as_keras(k, param) - torch_before[k])
     return res

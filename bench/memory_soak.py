@@ -11,6 +11,7 @@ step should allocate nothing (workspaces are made once per batch shape), so the
 verdict is "flat" when the growth stays under --tolerance-mib (default 1 MiB).
 Exit status 1 when it does not.
 """
+
 import argparse
 import os
 import resource
@@ -34,7 +35,7 @@ def rss_mib():
 
 def peak_mib():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10   # bytes vs KiB
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
 def main(argv=None):
@@ -56,17 +57,23 @@ def main(argv=None):
     fastnn.set_seed(0)
     rng = np.random.default_rng(0)
     shape = (args.batch, args.timesteps, args.features)
-    batches = [(rng.standard_normal(shape).astype(np.float32),
-                rng.standard_normal((args.batch, 1)).astype(np.float32) * 0.1)
-               for _ in range(4)]
+    batches = [
+        (
+            rng.standard_normal(shape).astype(np.float32),
+            rng.standard_normal((args.batch, 1)).astype(np.float32) * 0.1,
+        )
+        for _ in range(4)
+    ]
     model = fastnn.Sequential([Input(shape=shape[1:]), LSTM(args.units), Dense(1)])
     model.compile(args.optimizer, "mse")
 
     checkpoints = sorted({c for c in CHECKPOINTS if c < args.steps} | {args.steps})
-    print(f"fastnn {fastnn.__version__} backend={fastnn.get_backend()} "
-          f"threads={fastnn.get_num_threads()}: LSTM({args.units}) T={args.timesteps} "
-          f"F={args.features} B={args.batch} + Dense(1), {args.optimizer}, "
-          f"{args.steps} train_on_batch steps")
+    print(
+        f"fastnn {fastnn.__version__} backend={fastnn.get_backend()} "
+        f"threads={fastnn.get_num_threads()}: LSTM({args.units}) T={args.timesteps} "
+        f"F={args.features} B={args.batch} + Dense(1), {args.optimizer}, "
+        f"{args.steps} train_on_batch steps"
+    )
     print(f"{'step':>6} {'rss MiB':>9} {'peak MiB':>9} {'loss':>10} {'ms/step':>8}")
     print(f"{0:>6} {rss_mib():>9.2f} {peak_mib():>9.2f} {'':>10} {'':>8}")
     rss = {}
@@ -85,11 +92,15 @@ def main(argv=None):
     growth = rss[args.steps] - rss[first]
     per_1k = growth / max(1, args.steps - first) * 1000
     flat = abs(growth) <= args.tolerance_mib
-    print(f"growth after warm-up (step {first} -> {args.steps}): {growth * 1024:+.0f} KiB "
-          f"({per_1k * 1024:+.1f} KiB per 1000 steps)")
-    print(("VERDICT: flat, no leak: " if flat else "VERDICT: GROWING, possible leak: ")
-          + f"resident memory changed by {growth:+.2f} MiB over {args.steps - first} steps "
-          f"after warm-up (tolerance {args.tolerance_mib} MiB)")
+    print(
+        f"growth after warm-up (step {first} -> {args.steps}): {growth * 1024:+.0f} KiB "
+        f"({per_1k * 1024:+.1f} KiB per 1000 steps)"
+    )
+    print(
+        ("VERDICT: flat, no leak: " if flat else "VERDICT: GROWING, possible leak: ")
+        + f"resident memory changed by {growth:+.2f} MiB over {args.steps - first} steps "
+        f"after warm-up (tolerance {args.tolerance_mib} MiB)"
+    )
     return 0 if flat else 1
 
 

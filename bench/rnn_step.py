@@ -16,27 +16,71 @@ from bench import harness
 from bench.engines_rnn import ENGINES, RNNConfig, check_numpy_against_torch, flops
 
 CONFIGS = [
-    RNNConfig("SimpleRNN(100, relu) F=8 T=50 B=32 + Dense(1) sigmoid BCE",
-              cell="simple", activation="relu", units=100, features=8, steps=50,
-              batch=32, outputs=1, loss="bce", alloc_steps_cap=1000),
-    RNNConfig("SimpleRNN(128, tanh) F=32 T=100 B=64 + Dense(10) softmax-CE",
-              cell="simple", activation="tanh", units=128, features=32, steps=100,
-              batch=64, outputs=10, loss="softmax-ce", alloc_steps_cap=200),
-    RNNConfig("LSTM(128) F=32 T=100 B=64 + Dense(10)",
-              cell="lstm", units=128, features=32, steps=100, batch=64, outputs=10,
-              loss="softmax-ce", alloc_steps_cap=50),
-    RNNConfig("GRU(128) F=32 T=100 B=64 + Dense(10)",
-              cell="gru", units=128, features=32, steps=100, batch=64, outputs=10,
-              loss="softmax-ce", alloc_steps_cap=50),
-    RNNConfig("LSTM(512) F=256 T=50 B=128 + Dense(10)",
-              cell="lstm", units=512, features=256, steps=50, batch=128, outputs=10,
-              loss="softmax-ce", alloc_steps_cap=10),
+    RNNConfig(
+        "SimpleRNN(100, relu) F=8 T=50 B=32 + Dense(1) sigmoid BCE",
+        cell="simple",
+        activation="relu",
+        units=100,
+        features=8,
+        steps=50,
+        batch=32,
+        outputs=1,
+        loss="bce",
+        alloc_steps_cap=1000,
+    ),
+    RNNConfig(
+        "SimpleRNN(128, tanh) F=32 T=100 B=64 + Dense(10) softmax-CE",
+        cell="simple",
+        activation="tanh",
+        units=128,
+        features=32,
+        steps=100,
+        batch=64,
+        outputs=10,
+        loss="softmax-ce",
+        alloc_steps_cap=200,
+    ),
+    RNNConfig(
+        "LSTM(128) F=32 T=100 B=64 + Dense(10)",
+        cell="lstm",
+        units=128,
+        features=32,
+        steps=100,
+        batch=64,
+        outputs=10,
+        loss="softmax-ce",
+        alloc_steps_cap=50,
+    ),
+    RNNConfig(
+        "GRU(128) F=32 T=100 B=64 + Dense(10)",
+        cell="gru",
+        units=128,
+        features=32,
+        steps=100,
+        batch=64,
+        outputs=10,
+        loss="softmax-ce",
+        alloc_steps_cap=50,
+    ),
+    RNNConfig(
+        "LSTM(512) F=256 T=50 B=128 + Dense(10)",
+        cell="lstm",
+        units=512,
+        features=256,
+        steps=50,
+        batch=128,
+        outputs=10,
+        loss="softmax-ce",
+        alloc_steps_cap=10,
+    ),
 ]
 
 ENGINE_ORDER = ["fastnn", "fastnn-numpy", "numpy", "torch", "gemm"]
 RATIO_BASELINES = ["numpy", "torch", "gemm", "fastnn-numpy"]
-TITLE = ("fastnn benchmark: one recurrent training step "
-         "(forward + BPTT + Adam, Dense head on the last step), float32")
+TITLE = (
+    "fastnn benchmark: one recurrent training step "
+    "(forward + BPTT + Adam, Dense head on the last step), float32"
+)
 
 
 def _cap_alloc_steps(argv: list) -> list:
@@ -80,14 +124,18 @@ def check_numpy(configs=CONFIGS) -> int:
     for config in configs:
         for dtype, tol in ((np.float64, 1e-9), (np.float32, 1e-5)):
             res = check_numpy_against_torch(config, dtype=dtype)
-            judged = {k: v for k, v in res.items()
-                      if dtype == np.float64 or not k.startswith("adam")}
+            judged = {
+                k: v for k, v in res.items() if dtype == np.float64 or not k.startswith("adam")
+            }
             err = max(judged.values())
             ok = ok and err <= tol
-            print(f"{config.name} [{np.dtype(dtype).name}]: largest relative "
-                  f"difference {err:.1e} ({'ok' if err <= tol else 'MISMATCH'}, "
-                  f"tolerance {tol:.0e}"
-                  + ("" if dtype == np.float64 else ", loss and gradients") + ")")
+            print(
+                f"{config.name} [{np.dtype(dtype).name}]: largest relative "
+                f"difference {err:.1e} ({'ok' if err <= tol else 'MISMATCH'}, "
+                f"tolerance {tol:.0e}"
+                + ("" if dtype == np.float64 else ", loss and gradients")
+                + ")"
+            )
             print("    " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
     print("all agree" if ok else "MISMATCH")
     return 0 if ok else 1

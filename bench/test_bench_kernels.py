@@ -29,6 +29,7 @@ Method:
   outputs (dense_backward's dW, db, dx; dropout_mask's mask) both engines do; the
   NumPy twins also allocate their temporaries, which is part of what is compared.
 """
+
 import functools
 import importlib
 import math
@@ -62,11 +63,16 @@ def kernels(engine, module):
 def cases(kernel, items):
     """One pytest param per (label, value) in items, each in its own benchmark group
     named after the kernel and the label."""
-    return [pytest.param(value, id=label,
-                         marks=pytest.mark.benchmark(group=f"{kernel} {label}",
-                                                     max_time=MAX_TIME,
-                                                     min_rounds=MIN_ROUNDS))
-            for label, value in items]
+    return [
+        pytest.param(
+            value,
+            id=label,
+            marks=pytest.mark.benchmark(
+                group=f"{kernel} {label}", max_time=MAX_TIME, min_rounds=MIN_ROUNDS
+            ),
+        )
+        for label, value in items
+    ]
 
 
 engines = pytest.mark.parametrize("engine", ENGINES)
@@ -81,10 +87,10 @@ def _readonly(*arrays):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _normal(shape, scale=1.0, tag=""):
     rng = np.random.default_rng([zlib.crc32(tag.encode()), *shape])
-    return _readonly((rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)))
+    return _readonly(rng.standard_normal(shape, dtype=np.float32) * np.float32(scale))
 
 
 def _copy(a):
@@ -99,10 +105,16 @@ _AGREED = set()
 def _assert_close(what, got, want, rtol, atol_scale):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape and got.dtype == want.dtype, (
-        f"{what}: compiled gave {got.dtype}{got.shape}, reference {want.dtype}{want.shape}")
+        f"{what}: compiled gave {got.dtype}{got.shape}, reference {want.dtype}{want.shape}"
+    )
     scale = float(np.max(np.abs(want))) if want.size else 0.0
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol_scale * scale,
-                               err_msg=f"{what}: compiled and reference disagree")
+    np.testing.assert_allclose(
+        got,
+        want,
+        rtol=rtol,
+        atol=atol_scale * scale,
+        err_msg=f"{what}: compiled and reference disagree",
+    )
 
 
 def agree_once(key, run, rtol, atol_scale, exact=False):
@@ -115,11 +127,13 @@ def agree_once(key, run, rtol, atol_scale, exact=False):
     for name in want:
         what = f"{key} {name}"
         if exact:
-            np.testing.assert_array_equal(got[name], want[name],
-                                          err_msg=f"{what}: compiled and reference differ")
+            np.testing.assert_array_equal(
+                got[name], want[name], err_msg=f"{what}: compiled and reference differ"
+            )
         elif isinstance(want[name], float):
             assert math.isclose(got[name], want[name], rel_tol=1e-6, abs_tol=1e-12), (
-                f"{what}: compiled {got[name]!r} != reference {want[name]!r}")
+                f"{what}: compiled {got[name]!r} != reference {want[name]!r}"
+            )
         else:
             _assert_close(what, got[name], want[name], rtol, atol_scale)
     _AGREED.add(key)
@@ -136,6 +150,7 @@ def run_timed(benchmark, target, engine, **info):
 def run_timed_fresh(benchmark, target, source, work, engine, **info):
     """Time target(work) with work restored from source before every call, outside
     the timed region."""
+
     def setup():
         np.copyto(work, source)
         return (work,), {}
@@ -155,7 +170,7 @@ def run_timed_fresh(benchmark, target, source, work, engine, **info):
 DENSE_SHAPES = [("32x784->64", (32, 784, 64)), ("1024x1024->2048", (1024, 1024, 2048))]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dense_data(n, n_in, units):
     x = _normal((n, n_in), tag="x")
     W = _normal((n_in, units), math.sqrt(2.0 / (n_in + units)), tag="W")
@@ -179,8 +194,13 @@ def test_dense_forward(benchmark, engine, shape):
     agree_once(("dense_forward", shape), run, **GEMM)
     fn = kernels(engine, "dense").dense_forward
     out = np.empty((n, units), np.float32)
-    run_timed(benchmark, lambda: fn(x, W, b, "relu", out=out), engine, shape=list(shape),
-              gemm_flop=2 * n * n_in * units)
+    run_timed(
+        benchmark,
+        lambda: fn(x, W, b, "relu", out=out),
+        engine,
+        shape=list(shape),
+        gemm_flop=2 * n * n_in * units,
+    )
 
 
 @engines
@@ -197,19 +217,23 @@ def test_dense_backward(benchmark, engine, shape):
     agree_once(("dense_backward", shape), run, **GEMM)
     fn = kernels(engine, "dense").dense_backward
     dy = _copy(dy0)  # becomes dy * relu'(y) at the first call; the same at every call
-    run_timed(benchmark, lambda: fn(x, W, y, dy, "relu"), engine, shape=list(shape),
-              gemm_flop=2 * 2 * n * n_in * units)
+    run_timed(
+        benchmark,
+        lambda: fn(x, W, y, dy, "relu"),
+        engine,
+        shape=list(shape),
+        gemm_flop=2 * 2 * n * n_in * units,
+    )
 
 
 # --------------------------------------------------------------------------- activations
 
 ACT_SHAPES = [("32x64", (32, 64)), ("1024x2048", (1024, 2048))]
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax")
-ACT_CASES = [(f"{act} {label}", (act, shape)) for act in ACTIVATIONS
-             for label, shape in ACT_SHAPES]
+ACT_CASES = [(f"{act} {label}", (act, shape)) for act in ACTIVATIONS for label, shape in ACT_SHAPES]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _act_data(act, shape):
     z = _normal(shape, 2.0, tag="z")
     b = _normal((shape[1],), 0.5, tag="bias")
@@ -232,8 +256,9 @@ def test_bias_act_forward(benchmark, engine, case):
 
     agree_once(("bias_act_forward", act, shape), run, **POINTWISE)
     fn = kernels(engine, "activations").bias_act_forward
-    run_timed_fresh(benchmark, lambda z: fn(z, b, act), z0, _copy(z0), engine,
-                    shape=list(shape), activation=act)
+    run_timed_fresh(
+        benchmark, lambda z: fn(z, b, act), z0, _copy(z0), engine, shape=list(shape), activation=act
+    )
 
 
 @engines
@@ -249,8 +274,15 @@ def test_act_backward(benchmark, engine, case):
 
     agree_once(("act_backward", act, shape), run, **POINTWISE)
     fn = kernels(engine, "activations").act_backward
-    run_timed_fresh(benchmark, lambda dz: fn(dz, y, act), dy0, _copy(dy0), engine,
-                    shape=list(shape), activation=act)
+    run_timed_fresh(
+        benchmark,
+        lambda dz: fn(dz, y, act),
+        dy0,
+        _copy(dy0),
+        engine,
+        shape=list(shape),
+        activation=act,
+    )
 
 
 @engines
@@ -271,14 +303,23 @@ def test_bias_grad(benchmark, engine, shape):
 
 # --------------------------------------------------------------------------- losses
 
-LOSS_KINDS = ("mse", "mae", "bce", "bce_logits", "cce", "cce_logits", "sparse_cce",
-              "sparse_cce_logits")
+LOSS_KINDS = (
+    "mse",
+    "mae",
+    "bce",
+    "bce_logits",
+    "cce",
+    "cce_logits",
+    "sparse_cce",
+    "sparse_cce_logits",
+)
 LOSS_SHAPES = [("256x10", (256, 10)), ("4096x1000", (4096, 1000))]
-LOSS_CASES = [(f"{kind} {label}", (kind, shape)) for kind in LOSS_KINDS
-              for label, shape in LOSS_SHAPES]
+LOSS_CASES = [
+    (f"{kind} {label}", (kind, shape)) for kind in LOSS_KINDS for label, shape in LOSS_SHAPES
+]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _loss_data(kind, shape):
     n, d = shape
     rng = np.random.default_rng([n, d, LOSS_KINDS.index(kind)])
@@ -320,8 +361,9 @@ def test_loss_value_and_grad(benchmark, engine, case):
     agree_once(("loss_value_and_grad", kind, shape), run, **POINTWISE)
     fn = kernels(engine, "losses").loss_value_and_grad
     grad = np.empty(shape, np.float32)
-    run_timed(benchmark, lambda: fn(kind, y_pred, y_true, grad=grad), engine,
-              shape=list(shape), kind=kind)
+    run_timed(
+        benchmark, lambda: fn(kind, y_pred, y_true, grad=grad), engine, shape=list(shape), kind=kind
+    )
 
 
 # --------------------------------------------------------------------------- optimizers
@@ -335,8 +377,7 @@ OPTIMIZERS = {
     "rmsprop": ("rmsprop_update", ("v", None), (LR, 0.9, 0.0, 1e-7)),
     "adagrad": ("adagrad_update", ("a",), (LR, 1e-7)),
 }
-OPT_CASES = [(f"{name} {label}", (name, size)) for name in OPTIMIZERS
-             for label, size in OPT_SIZES]
+OPT_CASES = [(f"{name} {label}", (name, size)) for name in OPTIMIZERS for label, size in OPT_SIZES]
 
 
 def _opt_args(name, engine):
@@ -346,7 +387,7 @@ def _opt_args(name, engine):
     return OPTIMIZERS[name][2]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _opt_data(size):
     return _normal((size,), 0.05, tag="w0"), _normal((size,), 0.01, tag="g")
 
@@ -383,8 +424,7 @@ def test_optimizer_update(benchmark, engine, case):
     agree_once(("optimizer_update", name, size), run, **POINTWISE)
     fn, args = getattr(kernels(engine, "optimizers"), func), _opt_args(name, engine)
     w, slots = _opt_state(name, size)
-    run_timed(benchmark, lambda: fn(w, g, *slots, *args), engine, size=size,
-              function=func)
+    run_timed(benchmark, lambda: fn(w, g, *slots, *args), engine, size=size, function=func)
 
 
 # --------------------------------------------------------------------------- dropout

@@ -1,4 +1,5 @@
 """``python -m fastnn``: the command line (fastnn/cli)."""
+
 import sys
 
 from fastnn.cli import main

@@ -3,6 +3,7 @@
 Every check runs before anything touches the model, so bad input never changes
 weights. Messages name the argument, what was expected and what was received.
 """
+
 import numpy as np
 
 from fastnn import backend as _backend
@@ -16,13 +17,16 @@ def as_float_array(a, name, dtype):
         try:
             a = np.asarray(a)
         except (ValueError, TypeError) as exc:
-            raise TypeError(f"expected {name} as an array of numbers. Received: {type(a).__name__} "
-                            f"that NumPy cannot convert ({exc})") from None
+            raise TypeError(
+                f"expected {name} as an array of numbers. Received: {type(a).__name__} "
+                f"that NumPy cannot convert ({exc})"
+            ) from None
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"expected {name} with a numeric or bool dtype. Received: "
-                        f"{name}.dtype={a.dtype}")
+        raise TypeError(
+            f"expected {name} with a numeric or bool dtype. Received: {name}.dtype={a.dtype}"
+        )
     if a.dtype != dtype or not a.flags.c_contiguous:
-        with np.errstate(over="ignore"):   # values too large for dtype: check_finite says so
+        with np.errstate(over="ignore"):  # values too large for dtype: check_finite says so
             a = np.ascontiguousarray(a, dtype=dtype)
     return a
 
@@ -45,8 +49,10 @@ def check_labels(y, n_classes):
     i = _backend.kernels("checks").first_bad_label(y, n_classes)
     if i >= 0:
         idx = tuple(int(j) for j in np.unravel_index(i, y.shape))
-        raise ValueError(f"expected y of integer class labels in [0, {n_classes - 1}] (the model "
-                         f"has {n_classes} outputs). Received: y{list(idx)}={y[idx]:g}")
+        raise ValueError(
+            f"expected y of integer class labels in [0, {n_classes - 1}] (the model "
+            f"has {n_classes} outputs). Received: y{list(idx)}={y[idx]:g}"
+        )
 
 
 def check_features(a, name, shape):
@@ -76,10 +82,14 @@ def prepare_targets(y, dtype, out_shape, sparse, n_classes):
         if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
             hint = ""
             if y.ndim == len(want) + 2 and y.shape[-1] == n_classes:
-                hint = (" (one-hot targets need loss='categorical_crossentropy'; or pass the "
-                        "class indices, y.argmax(axis=-1))")
-            raise ValueError(f"expected y of integer class labels of shape {_shape_text(want)} "
-                             f"for a sparse categorical loss. Received: y.shape={y.shape}{hint}")
+                hint = (
+                    " (one-hot targets need loss='categorical_crossentropy'; or pass the "
+                    "class indices, y.argmax(axis=-1))"
+                )
+            raise ValueError(
+                f"expected y of integer class labels of shape {_shape_text(want)} "
+                f"for a sparse categorical loss. Received: y.shape={y.shape}{hint}"
+            )
         check_labels(y, n_classes)
         return y
     want = tuple(out_shape)
@@ -88,11 +98,15 @@ def prepare_targets(y, dtype, out_shape, sparse, n_classes):
     if y.ndim != len(want) + 1 or tuple(y.shape[1:]) != want:
         hint = ""
         labels_like = y.ndim == len(want) or (y.ndim == len(want) + 1 and y.shape[-1] == 1)
-        if want[-1] > 1 and labels_like and tuple(y.shape[1:len(want)]) == want[:-1]:
-            hint = (" (integer class labels need loss='sparse_categorical_crossentropy', or "
-                    "one-hot encode them with fastnn.preprocessing.to_categorical)")
-        raise ValueError(f"expected y of shape {_shape_text(want)} to match the model "
-                         f"output. Received: y.shape={y.shape}{hint}")
+        if want[-1] > 1 and labels_like and tuple(y.shape[1 : len(want)]) == want[:-1]:
+            hint = (
+                " (integer class labels need loss='sparse_categorical_crossentropy', or "
+                "one-hot encode them with fastnn.preprocessing.to_categorical)"
+            )
+        raise ValueError(
+            f"expected y of shape {_shape_text(want)} to match the model "
+            f"output. Received: y.shape={y.shape}{hint}"
+        )
     check_finite(y, "y")
     return y
 
@@ -104,27 +118,38 @@ def prepare_weights(sample_weight, class_weight, y_labels, n, dtype, steps):
     if sample_weight is not None:
         w = as_float_array(sample_weight, "sample_weight", dtype)
         if w.ndim != 1 or len(w) != n:
-            raise ValueError(f"expected sample_weight of shape ({n},). Received: "
-                             f"sample_weight.shape={w.shape}")
+            raise ValueError(
+                f"expected sample_weight of shape ({n},). Received: sample_weight.shape={w.shape}"
+            )
         check_finite(w, "sample_weight")
         neg = np.flatnonzero(w < 0)
         if neg.size:
-            raise ValueError(f"expected non-negative sample_weight values. Received: "
-                             f"sample_weight[{int(neg[0])}]={w[neg[0]]:g}")
+            raise ValueError(
+                f"expected non-negative sample_weight values. Received: "
+                f"sample_weight[{int(neg[0])}]={w[neg[0]]:g}"
+            )
     if class_weight is not None:
         if not isinstance(class_weight, dict):
-            raise TypeError(f"expected class_weight as a dict {{class: weight}}. Received: "
-                            f"{type(class_weight).__name__}")
+            raise TypeError(
+                f"expected class_weight as a dict {{class: weight}}. Received: "
+                f"{type(class_weight).__name__}"
+            )
         for k, v in class_weight.items():
-            if (isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer))
-                    or k < 0):
-                raise ValueError(f"expected class_weight keys as non-negative int class "
-                                 f"indices. Received: key {k!r}")
-            if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer,
-                                                                       np.floating))
-                    or not np.isfinite(v) or v < 0):
-                raise ValueError(f"expected class_weight values as finite non-negative "
-                                 f"numbers. Received: class_weight[{k!r}]={v!r}")
+            if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise ValueError(
+                    f"expected class_weight keys as non-negative int class "
+                    f"indices. Received: key {k!r}"
+                )
+            if (
+                isinstance(v, (bool, np.bool_))
+                or not isinstance(v, (int, float, np.integer, np.floating))
+                or not np.isfinite(v)
+                or v < 0
+            ):
+                raise ValueError(
+                    f"expected class_weight values as finite non-negative "
+                    f"numbers. Received: class_weight[{k!r}]={v!r}"
+                )
         labels = y_labels
         table = np.ones(max(int(k) for k in class_weight) + 1 if class_weight else 1)
         for k, v in class_weight.items():
@@ -136,3 +161,66 @@ def prepare_weights(sample_weight, class_weight, y_labels, n, dtype, steps):
     if w is not None and steps > 1:
         w = np.ascontiguousarray(np.repeat(w, steps))
     return w
+
+
+# ---- a model's inputs (Sequential._prepare and friends) -------------------------------
+
+
+def input_shape_for(model, x):
+    """The sample shape the model reads: its built or declared input shape, else
+    (a model still to be built on its first data) the shape of x's samples."""
+    if model.built:
+        return tuple(model._layers[0].input_shape)
+    if model.input_shape is not None:
+        return tuple(model.input_shape)
+    if x.ndim < 2:
+        raise ValueError(
+            f"Sequential expected x with a batch axis, shape (n, features...). "
+            f"Received: x.shape={x.shape}"
+        )
+    return tuple(x.shape[1:])
+
+
+def output_shape_for(model, input_shape):
+    if model.built:
+        return tuple(model.layers[-1].output_shape)
+    return model._layer_shapes(input_shape)[-1][2]
+
+
+def prepare(model, x, y=None, sample_weight=None, class_weight=None, input_shape=None):
+    """Validated arrays (x, y, w) of the model dtype: x checked against the input
+    shape (input_shape, else the model's), y against the output shape, the weights
+    per output row. Checks only: neither builds nor changes the model."""
+    x = as_float_array(x, "x", model.dtype)
+    shape = input_shape if input_shape is not None else input_shape_for(model, x)
+    check_x(model, x, shape)
+    if y is None:
+        return x, None, None
+    out_shape = output_shape_for(model, shape)
+    sparse = model._targets_sparse()
+    y = prepare_targets(y, model.dtype, out_shape, sparse, out_shape[-1])
+    check_lengths(x=x, y=y)
+    steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
+    labels = None
+    if class_weight is not None:
+        labels = y if sparse else (y.argmax(-1) if out_shape[-1] > 1 else (y > 0.5))
+    w = prepare_weights(sample_weight, class_weight, labels, len(x), model.dtype, steps)
+    return x, y, w
+
+
+def check_x(model, x, shape):
+    """x has the model's sample shape (the batch axis first) and finite values."""
+    shape = tuple(shape)
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        first = type(model.layers[0]).__name__ if model.layers else "Sequential"
+        if x.ndim == len(shape) + 1 and x.shape[1:-1] == shape[:-1]:
+            raise ValueError(
+                f"{first} expected input with last dimension {shape[-1]}. "
+                f"Received: x.shape={x.shape}"
+            )
+        want = "(n, " + ", ".join(map(str, shape)) + ")"
+        raise ValueError(
+            f"{first} expected input of shape {want}: {len(shape) + 1} "
+            f"dimensions, the batch axis first. Received: x.shape={x.shape}"
+        )
+    check_finite(x, "x")

@@ -1,5 +1,6 @@
 """Writing files so that a crash or a full disk never leaves half of one: the one
 home of fastnn's atomic writes (model files, pictures, command outputs, benchmark logs)."""
+
 import os
 
 

@@ -4,6 +4,7 @@ Layers take an activation as a string ('relu'), None (linear) or one of the
 functions below (Keras code passes `keras.activations.relu`). The functions
 compute with the NumPy reference, for users; layers run the compiled kernels.
 """
+
 import numpy as np
 
 NAMES = ("linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu")

@@ -1,6 +1,7 @@
 """Callbacks: hooks into fit (Keras names and call order) and the Keras callbacks
 EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
 LearningRateScheduler and CSVLogger."""
+
 import csv
 import inspect
 import math
@@ -12,6 +13,9 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
+
+from fastnn.backend.contract.args import integer as _integer
+from fastnn.backend.contract.args import real as _real
 
 
 class Callback:
@@ -29,12 +33,23 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
 
 
 class History(Callback):
@@ -94,11 +109,13 @@ class ProgbarLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.t0
         if self.verbose == 1:
-            self.stream.write(f"\r{self.steps}/{self.steps} [{'=' * 30}] - {elapsed:.2f}s "
-                              f"{self._fmt(logs)}\n")
+            self.stream.write(
+                f"\r{self.steps}/{self.steps} [{'=' * 30}] - {elapsed:.2f}s {self._fmt(logs)}\n"
+            )
         elif self.verbose == 2:
-            self.stream.write(f"Epoch {epoch + 1}/{self.epochs} - {elapsed:.2f}s - "
-                              f"{self._fmt(logs)}\n")
+            self.stream.write(
+                f"Epoch {epoch + 1}/{self.epochs} - {elapsed:.2f}s - {self._fmt(logs)}\n"
+            )
         self.stream.flush()
 
     @staticmethod
@@ -119,14 +136,22 @@ class CallbackList:
     callback does not override are skipped, so an idle callback costs nothing per
     batch."""
 
-    HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-             "on_train_batch_begin", "on_train_batch_end")
+    HOOKS = (
+        "on_train_begin",
+        "on_train_end",
+        "on_epoch_begin",
+        "on_epoch_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+    )
 
     def __init__(self, callbacks, model, params):
         callbacks = list(callbacks)
-        rank = lambda cb: (2 if isinstance(cb, ProgbarLogger)  # noqa: E731
-                           else 1 if isinstance(cb, History) else 0)
-        self.callbacks = sorted(callbacks, key=rank)   # stable: list order otherwise
+
+        def rank(cb):  # History, then the progress bar, run after the user's callbacks
+            return 2 if isinstance(cb, ProgbarLogger) else 1 if isinstance(cb, History) else 0
+
+        self.callbacks = sorted(callbacks, key=rank)  # stable: list order otherwise
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
@@ -162,34 +187,11 @@ class CallbackList:
 # ---------------------------------------------------------------------- Keras callbacks
 def _monitor_arg(owner, monitor):
     if not isinstance(monitor, str) or not monitor:
-        raise ValueError(f"{owner} expected monitor as a non-empty str (a key of the epoch "
-                         f"logs, e.g. 'val_loss'). Received: monitor={monitor!r}")
+        raise ValueError(
+            f"{owner} expected monitor as a non-empty str (a key of the epoch "
+            f"logs, e.g. 'val_loss'). Received: monitor={monitor!r}"
+        )
     return monitor
-
-
-def _real_arg(owner, name, value, low=None, low_open=False, high=None, high_open=False,
-              allow_none=False):
-    if value is None and allow_none:
-        return None
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
-            or not math.isfinite(float(value))):
-        raise ValueError(f"{owner} expected {name} as a finite real number. "
-                         f"Received: {name}={value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{owner} expected {name} {'>' if low_open else '>='} {low}. "
-                         f"Received: {name}={value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{owner} expected {name} {'<' if high_open else '<='} {high}. "
-                         f"Received: {name}={value!r}")
-    return value
-
-
-def _int_arg(owner, name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{owner} expected {name} as a non-negative int. "
-                         f"Received: {name}={value!r}")
-    return int(value)
 
 
 def _bool_arg(owner, name, value):
@@ -201,8 +203,9 @@ def _bool_arg(owner, name, value):
 def _mode_arg(owner, mode, monitor):
     """'min' or 'max'; 'auto' is 'max' for accuracy-like names (containing 'acc')."""
     if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{owner} expected mode in ('auto', 'min', 'max'). "
-                         f"Received: mode={mode!r}")
+        raise ValueError(
+            f"{owner} expected mode in ('auto', 'min', 'max'). Received: mode={mode!r}"
+        )
     if mode == "auto":
         return "max" if "acc" in monitor else "min"
     return mode
@@ -214,8 +217,12 @@ def _monitor_value(owner, monitor, logs):
     logs = logs or {}
     value = logs.get(monitor)
     if value is None:
-        warnings.warn(f"{owner} is conditioned on metric {monitor!r} which is not available. "
-                      f"Available metrics are: {','.join(logs)}", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{owner} is conditioned on metric {monitor!r} which is not available. "
+            f"Available metrics are: {','.join(logs)}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return None
     return float(value)
 
@@ -223,8 +230,10 @@ def _monitor_value(owner, monitor, logs):
 def _learning_rate(model, owner):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not hasattr(optimizer, "learning_rate"):
-        raise ValueError(f"{owner} expected a compiled model whose optimizer has a "
-                         f"learning_rate. Received: optimizer={optimizer!r}")
+        raise ValueError(
+            f"{owner} expected a compiled model whose optimizer has a "
+            f"learning_rate. Received: optimizer={optimizer!r}"
+        )
     return float(optimizer.learning_rate)
 
 
@@ -240,19 +249,27 @@ class EarlyStopping(Callback):
     the last epoch), as Keras does.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__()
         owner = "EarlyStopping"
         self.monitor = _monitor_arg(owner, monitor)
-        self.min_delta = abs(_real_arg(owner, "min_delta", min_delta))
-        self.patience = _int_arg(owner, "patience", patience)
-        self.verbose = _int_arg(owner, "verbose", verbose)
+        self.min_delta = abs(_real(owner, "min_delta", min_delta))
+        self.patience = _integer(owner, "patience", patience)
+        self.verbose = _integer(owner, "verbose", verbose)
         self.mode = _mode_arg(owner, mode, self.monitor)
-        self.baseline = _real_arg(owner, "baseline", baseline, allow_none=True)
-        self.restore_best_weights = _bool_arg(owner, "restore_best_weights",
-                                              restore_best_weights)
-        self.start_from_epoch = _int_arg(owner, "start_from_epoch", start_from_epoch)
+        self.baseline = _real(owner, "baseline", baseline, allow_none=True)
+        self.restore_best_weights = _bool_arg(owner, "restore_best_weights", restore_best_weights)
+        self.start_from_epoch = _integer(owner, "start_from_epoch", start_from_epoch)
         self._reset()
 
     def _reset(self):
@@ -296,8 +313,10 @@ class EarlyStopping(Callback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.")
+                print(
+                    f"Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
             self.model.set_weights(self.best_weights)
 
 
@@ -311,24 +330,36 @@ class ModelCheckpoint(Callback):
     'acc'). Files are written atomically by model.save / model.save_weights.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         owner = "ModelCheckpoint"
         if not isinstance(filepath, (str, os.PathLike)) or not os.fspath(filepath):
-            raise ValueError(f"{owner} expected filepath as a non-empty str or path. "
-                             f"Received: filepath={filepath!r}")
+            raise ValueError(
+                f"{owner} expected filepath as a non-empty str or path. "
+                f"Received: filepath={filepath!r}"
+            )
         self.filepath = os.fspath(filepath)
         if isinstance(self.filepath, bytes):
-            raise ValueError(f"{owner} expected filepath as a str path. "
-                             f"Received: filepath={filepath!r}")
+            raise ValueError(
+                f"{owner} expected filepath as a str path. Received: filepath={filepath!r}"
+            )
         self.monitor = _monitor_arg(owner, monitor)
-        self.verbose = _int_arg(owner, "verbose", verbose)
+        self.verbose = _integer(owner, "verbose", verbose)
         self.save_best_only = _bool_arg(owner, "save_best_only", save_best_only)
         self.save_weights_only = _bool_arg(owner, "save_weights_only", save_weights_only)
         self.mode = _mode_arg(owner, mode, self.monitor)
-        threshold = _real_arg(owner, "initial_value_threshold", initial_value_threshold,
-                              allow_none=True)
+        threshold = _real(
+            owner, "initial_value_threshold", initial_value_threshold, allow_none=True
+        )
         if threshold is None:
             threshold = math.inf if self.mode == "min" else -math.inf
         self.best = threshold
@@ -340,9 +371,11 @@ class ModelCheckpoint(Callback):
         try:
             return self.filepath.format(epoch=epoch + 1, **(logs or {}))
         except (KeyError, IndexError, ValueError) as exc:
-            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
-                           f"Reason: {exc!r} (available fields: epoch, "
-                           f"{', '.join(logs or {})})") from None
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". '
+                f"Reason: {exc!r} (available fields: epoch, "
+                f"{', '.join(logs or {})})"
+            ) from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -352,13 +385,16 @@ class ModelCheckpoint(Callback):
                 return
             if not self._improved(current):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
+                    )
                 return
             path = self._get_file_path(epoch, logs)
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                      f"{current:.5f}, saving model to {path}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}"
+                )
             self.best = current
         else:
             path = self._get_file_path(epoch, logs)
@@ -378,19 +414,29 @@ class ReduceLROnPlateau(Callback):
     epochs before counting again. The rate never goes below min_lr. Adds the
     current "learning_rate" to every epoch's logs, as Keras does."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+    ):
         super().__init__()
         owner = "ReduceLROnPlateau"
         self.monitor = _monitor_arg(owner, monitor)
-        self.factor = _real_arg(owner, "factor", factor, low=0.0, low_open=True, high=1.0,
-                                high_open=True)
-        self.patience = _int_arg(owner, "patience", patience)
-        self.verbose = _int_arg(owner, "verbose", verbose)
+        self.factor = _real(
+            owner, "factor", factor, low=0.0, low_open=True, high=1.0, high_open=True
+        )
+        self.patience = _integer(owner, "patience", patience)
+        self.verbose = _integer(owner, "verbose", verbose)
         self.mode = _mode_arg(owner, mode, self.monitor)
-        self.min_delta = abs(_real_arg(owner, "min_delta", min_delta))
-        self.cooldown = _int_arg(owner, "cooldown", cooldown)
-        self.min_lr = _real_arg(owner, "min_lr", min_lr, low=0.0)
+        self.min_delta = abs(_real(owner, "min_delta", min_delta))
+        self.cooldown = _integer(owner, "cooldown", cooldown)
+        self.min_lr = _real(owner, "min_lr", min_lr, low=0.0)
         self._reset()
 
     def _reset(self):
@@ -431,8 +477,10 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
-                              f"rate to {new_lr}.")
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning "
+                            f"rate to {new_lr}."
+                        )
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
@@ -458,10 +506,12 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule, verbose=0):
         super().__init__()
         if not callable(schedule):
-            raise ValueError(f"LearningRateScheduler expected schedule as a callable "
-                             f"schedule(epoch, lr) -> lr. Received: schedule={schedule!r}")
+            raise ValueError(
+                f"LearningRateScheduler expected schedule as a callable "
+                f"schedule(epoch, lr) -> lr. Received: schedule={schedule!r}"
+            )
         self.schedule = schedule
-        self.verbose = _int_arg("LearningRateScheduler", "verbose", verbose)
+        self.verbose = _integer("LearningRateScheduler", "verbose", verbose)
         self._n_args = self._count_args(schedule)
 
     @staticmethod
@@ -479,14 +529,22 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         lr = _learning_rate(self.model, "LearningRateScheduler")
         new_lr = self.schedule(epoch, lr) if self._n_args == 2 else self.schedule(epoch)
-        if (isinstance(new_lr, (bool, np.bool_)) or not isinstance(new_lr, numbers.Real)
-                or not math.isfinite(float(new_lr)) or new_lr <= 0):
-            raise ValueError(f"LearningRateScheduler expected the schedule to return a finite "
-                             f"float > 0. Received: {new_lr!r} at epoch {epoch}")
+        if (
+            isinstance(new_lr, (bool, np.bool_))
+            or not isinstance(new_lr, numbers.Real)
+            or not math.isfinite(float(new_lr))
+            or new_lr <= 0
+        ):
+            raise ValueError(
+                f"LearningRateScheduler expected the schedule to return a finite "
+                f"float > 0. Received: {new_lr!r} at epoch {epoch}"
+            )
         self.model.optimizer.learning_rate = float(new_lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                  f"{float(new_lr)}.")
+            print(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                f"{float(new_lr)}."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -502,11 +560,15 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)) or not os.fspath(filename):
-            raise ValueError(f"CSVLogger expected filename as a non-empty str or path. "
-                             f"Received: filename={filename!r}")
+            raise ValueError(
+                f"CSVLogger expected filename as a non-empty str or path. "
+                f"Received: filename={filename!r}"
+            )
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ValueError(f"CSVLogger expected separator as a one-character str. "
-                             f"Received: separator={separator!r}")
+            raise ValueError(
+                f"CSVLogger expected separator as a one-character str. "
+                f"Received: separator={separator!r}"
+            )
         self.filename = os.fspath(filename)
         self.sep = separator
         self.append = _bool_arg("CSVLogger", "append", append)
@@ -539,14 +601,18 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if self.csv_file is None:      # used outside fit: open on first use
+        if self.csv_file is None:  # used outside fit: open on first use
             self.on_train_begin()
         if self.keys is None:
             self.keys = sorted(logs)
         if self.writer is None:
-            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
-                                         delimiter=self.sep, lineterminator="\n",
-                                         extrasaction="ignore")
+            self.writer = csv.DictWriter(
+                self.csv_file,
+                fieldnames=["epoch"] + self.keys,
+                delimiter=self.sep,
+                lineterminator="\n",
+                extrasaction="ignore",
+            )
             if self.append_header:
                 self.writer.writeheader()
         row = {"epoch": epoch}

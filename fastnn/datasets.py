@@ -21,6 +21,8 @@ from importlib import resources
 
 import numpy as np
 
+from fastnn.backend.contract import args as _args
+
 __all__ = [
     "load_digits",
     "train_test_split",
@@ -41,27 +43,11 @@ __all__ = [
 
 def _check_int(func, name, value, minimum):
     # bool is an int subclass, but n_samples=True is almost certainly a mistake
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            f"{func} expected {name} to be an integer >= {minimum}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"{func} expected {name} to be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
+    return _args.integer(func, name, value, minimum)
 
 
 def _check_noise(func, value, name="noise"):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not np.isfinite(value) or value < 0:
-        raise ValueError(
-            f"{func} expected {name} to be a finite number >= 0. "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
+    return _args.real(func, name, value, low=0)
 
 
 def _rng(func, seed):
@@ -156,10 +142,7 @@ def _stratified_test_indices(labels, n_test, rng):
     leftover = n_test - per_class.sum()
     order = np.argsort(-(exact - per_class), kind="stable")
     per_class[order[:leftover]] += 1
-    picked = [
-        rng.permutation(np.flatnonzero(codes == c))[:k]
-        for c, k in enumerate(per_class)
-    ]
+    picked = [rng.permutation(np.flatnonzero(codes == c))[:k] for c, k in enumerate(per_class)]
     return np.concatenate(picked)
 
 
@@ -406,9 +389,7 @@ def make_adding_problem(n_samples=1000, timesteps=100, seed=0):
     return x, y[:, None].astype(np.float32)
 
 
-def make_copy_problem(
-    n_samples=1000, sequence_length=10, n_symbols=8, delay=10, seed=0
-):
+def make_copy_problem(n_samples=1000, sequence_length=10, n_symbols=8, delay=10, seed=0):
     """The copy (memory) task: reproduce a symbol sequence after a delay.
 
     Tokens: 0 is the blank, ``1 .. n_symbols`` are data symbols and
@@ -460,7 +441,7 @@ def make_copy_problem(
     tokens[:, :length] = data
     tokens[:, length + delay - 1] = n_symbols + 1
     y = np.zeros((n_samples, timesteps), dtype=np.int64)
-    y[:, timesteps - length:] = data
+    y[:, timesteps - length :] = data
     x = np.eye(n_symbols + 2, dtype=np.float32)[tokens]
     return x, y
 

@@ -4,6 +4,7 @@ Each is a callable `init(shape, dtype, rng)` drawing from a numpy Generator, so 
 model's seed fixes every initial weight. Fan-in / fan-out follow Keras: for a
 (n_in, n_out) kernel fan_in = n_in, fan_out = n_out.
 """
+
 import numpy as np
 
 
@@ -78,11 +79,15 @@ class VarianceScaling(Initializer):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"VarianceScaling expected mode 'fan_in', 'fan_out' or 'fan_avg'. "
-                             f"Received: mode={mode!r}")
+            raise ValueError(
+                f"VarianceScaling expected mode 'fan_in', 'fan_out' or 'fan_avg'. "
+                f"Received: mode={mode!r}"
+            )
         if distribution not in ("uniform", "truncated_normal", "untruncated_normal"):
-            raise ValueError("VarianceScaling expected distribution 'uniform', 'truncated_normal' "
-                             f"or 'untruncated_normal'. Received: distribution={distribution!r}")
+            raise ValueError(
+                "VarianceScaling expected distribution 'uniform', 'truncated_normal' "
+                f"or 'untruncated_normal'. Received: distribution={distribution!r}"
+            )
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def __call__(self, shape, dtype, rng):
@@ -175,12 +180,18 @@ class Orthogonal(Initializer):
 
 
 _NAMES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_uniform": RandomUniform, "random_normal": RandomNormal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
     "variance_scaling": VarianceScaling,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal,
 }
 _CLASSES = {cls.__name__: name for name, cls in _NAMES.items()}
@@ -198,8 +209,9 @@ def get(identifier):
         key = _CLASSES.get(identifier, identifier.lower())
         if key in _NAMES:
             return _NAMES[key]()
-    raise ValueError(f"unknown initializer {identifier!r}. Expected an Initializer or one of "
-                     f"{sorted(_NAMES)}")
+    raise ValueError(
+        f"unknown initializer {identifier!r}. Expected an Initializer or one of {sorted(_NAMES)}"
+    )
 
 
 def serialize(init):

@@ -14,6 +14,7 @@ from the logits (exact, no clipping) and the layer's activation moves into the
 loss. Losses that receive probabilities they did not produce clip them like Keras
 (epsilon 1e-7).
 """
+
 import inspect
 
 import numpy as np
@@ -80,7 +81,8 @@ class Loss:
         """
         if self.PROBABILITY_KIND is None:
             raise NotImplementedError(
-                f"{type(self).__name__} has no loss kernel; use one of {', '.join(sorted(ALL_CLASSES))}"
+                f"{type(self).__name__} has no loss kernel; use one of "
+                f"{', '.join(sorted(ALL_CLASSES))}"
             )
         if self.from_logits:
             return self.LOGITS_KIND, False
@@ -180,8 +182,15 @@ class _Crossentropy(Loss):
     """Shared arguments of the cross-entropies: from_logits, and Keras' label_smoothing
     and axis, accepted with their defaults only (0.0 and -1)."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
-                 name=None, dtype=None):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=REDUCTION,
+        name=None,
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if label_smoothing not in (0, 0.0, None):
             raise ValueError(
@@ -189,15 +198,18 @@ class _Crossentropy(Loss):
                 f"Received: label_smoothing={label_smoothing!r}"
             )
         if axis != -1:
-            raise ValueError(f"{type(self).__name__} supports axis=-1 only. Received: axis={axis!r}")
+            raise ValueError(
+                f"{type(self).__name__} supports axis=-1 only. Received: axis={axis!r}"
+            )
         self.from_logits = bool(from_logits)
         self.label_smoothing = 0.0
         self.axis = -1
 
     def get_config(self):
         config = super().get_config()
-        config.update(from_logits=self.from_logits, label_smoothing=self.label_smoothing,
-                      axis=self.axis)
+        config.update(
+            from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis
+        )
         return config
 
 
@@ -205,8 +217,15 @@ def _crossentropy_init(default_name):
     """The __init__ of a _Crossentropy subclass: Keras' arguments, name defaulting to
     `default_name`."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=REDUCTION,
-                 name=default_name, dtype=None):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=REDUCTION,
+        name=default_name,
+        dtype=None,
+    ):
         _Crossentropy.__init__(self, from_logits, label_smoothing, axis, reduction, name, dtype)
 
     return __init__
@@ -248,8 +267,14 @@ class SparseCategoricalCrossentropy(Loss):
     DEFAULT_NAME = "sparse_categorical_crossentropy"
     sparse_targets = True
 
-    def __init__(self, from_logits=False, ignore_class=None, reduction=REDUCTION,
-                 name="sparse_categorical_crossentropy", dtype=None):
+    def __init__(
+        self,
+        from_logits=False,
+        ignore_class=None,
+        reduction=REDUCTION,
+        name="sparse_categorical_crossentropy",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if ignore_class is not None:
             raise ValueError(
@@ -267,8 +292,13 @@ class SparseCategoricalCrossentropy(Loss):
 
 ALL_CLASSES = {
     cls.__name__: cls
-    for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
-                CategoricalCrossentropy, SparseCategoricalCrossentropy)
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
 }
 
 # Keras spellings: the function names, their short aliases and the class names.
@@ -302,8 +332,7 @@ def deserialize(config):
     cls = ALL_CLASSES.get(config["class_name"])
     if cls is None:
         raise ValueError(
-            f"Unknown loss class {config['class_name']!r}. Known classes: "
-            f"{', '.join(ALL_CLASSES)}"
+            f"Unknown loss class {config['class_name']!r}. Known classes: {', '.join(ALL_CLASSES)}"
         )
     return cls.from_config(dict(config.get("config") or {}))
 

@@ -13,6 +13,7 @@ which is Keras' weighted mean for metrics:
   sparse_categorical_accuracy  argmax y_pred == label (one output: (y_pred > 0.5) == label)
   mse / mae                    mean over outputs of the squared / absolute error
 """
+
 from fastnn import losses as _losses
 
 # metric kind -> Keras' class name and default metric name

@@ -1,4 +1,5 @@
 """Keras-style spelling: `from fastnn.models import Sequential, load_model`."""
+
 from fastnn.model import Sequential
 from fastnn.saving import load_model
 

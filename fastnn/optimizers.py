@@ -16,6 +16,7 @@ As in Keras 3, at most one of clipnorm, clipvalue and global_clipnorm may be set
 gradient norm is computed (clipnorm or global_clipnorm) and is not finite, the step is
 skipped: parameters, slots and iterations stay as they were.
 """
+
 import numpy as np
 
 from fastnn.backend.contract.optimizers import _check_iterations, _check_real
@@ -24,8 +25,13 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "get", "serialize"]
 
 # Keys of a Keras 3 optimizer config that fastnn does not implement: accepted by
 # from_config() only with these neutral values.
-_KERAS_ONLY = {"use_ema": (False,), "ema_momentum": None, "ema_overwrite_frequency": (None,),
-               "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}
+_KERAS_ONLY = {
+    "use_ema": (False,),
+    "ema_momentum": None,
+    "ema_overwrite_frequency": (None,),
+    "loss_scale_factor": (None,),
+    "gradient_accumulation_steps": (None,),
+}
 
 
 def _checked(owner, name, value, ok, rule):
@@ -67,28 +73,36 @@ class Optimizer:
     Hyperparameters other than learning_rate are read by build().
     """
 
-    _kind = None           # Updater kind
-    _default_name = None   # Keras' default name
+    _kind = None  # Updater kind
+    _default_name = None  # Keras' default name
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
         owner = type(self).__name__
         if type(self)._kind is None:
             raise TypeError(f"{owner} is abstract: use SGD, Adagrad, RMSprop or Adam.")
         self._learning_rate = _positive(owner, "learning_rate", learning_rate)
-        self.weight_decay = _optional(owner, "weight_decay", weight_decay, lambda v: v >= 0,
-                                      ">= 0")
+        self.weight_decay = _optional(owner, "weight_decay", weight_decay, lambda v: v >= 0, ">= 0")
         self.clipnorm = _optional(owner, "clipnorm", clipnorm, lambda v: v > 0, "> 0")
         self.clipvalue = _optional(owner, "clipvalue", clipvalue, lambda v: v > 0, "> 0")
-        self.global_clipnorm = _optional(owner, "global_clipnorm", global_clipnorm,
-                                         lambda v: v > 0, "> 0")
+        self.global_clipnorm = _optional(
+            owner, "global_clipnorm", global_clipnorm, lambda v: v > 0, "> 0"
+        )
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(f"{owner} expected at most one of clipnorm, clipvalue and "
-                             f"global_clipnorm to be set. Received: clipnorm={clipnorm!r}, "
-                             f"clipvalue={clipvalue!r}, global_clipnorm={global_clipnorm!r}")
+            raise ValueError(
+                f"{owner} expected at most one of clipnorm, clipvalue and "
+                f"global_clipnorm to be set. Received: clipnorm={clipnorm!r}, "
+                f"clipvalue={clipvalue!r}, global_clipnorm={global_clipnorm!r}"
+            )
         if name is not None and not isinstance(name, str):
-            raise ValueError(f"{owner} expected name to be a str or None. "
-                             f"Received: name={name!r}")
+            raise ValueError(f"{owner} expected name to be a str or None. Received: name={name!r}")
         self.name = name if name is not None else type(self)._default_name
         self._iterations = 0
         self._updater = None
@@ -130,9 +144,13 @@ class Optimizer:
 
     def _hyper(self):
         """Hyperparameters of the Updater (subclasses add theirs)."""
-        return {"learning_rate": self.learning_rate, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue}
+        return {
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
 
     # -- building ------------------------------------------------------------------
 
@@ -148,9 +166,11 @@ class Optimizer:
         """
         updater_cls = getattr(backend, "Updater", None)
         if updater_cls is None:
-            raise ValueError(f"{type(self).__name__}.build expected a backend module with an "
-                             f"Updater class (fastnn.backend.compiled.optimizers or "
-                             f"fastnn.backend.reference.optimizers). Received: backend={backend!r}")
+            raise ValueError(
+                f"{type(self).__name__}.build expected a backend module with an "
+                f"Updater class (fastnn.backend.compiled.optimizers or "
+                f"fastnn.backend.reference.optimizers). Received: backend={backend!r}"
+            )
         updater = updater_cls(self._kind, params, grads, segments, self._hyper())
         if self._pending_state is not None:  # set_state() before the model built this
             updater.set_state({**self._pending_state, "kind": self._kind})  # checks slots
@@ -168,23 +188,34 @@ class Optimizer:
         set_state() takes it back; model.save() stores it."""
         if self._updater is not None:
             state = self._updater.get_state()
-            return {"iterations": int(state["iterations"]),
-                    "learning_rate": float(state["learning_rate"]), "slots": state["slots"]}
+            return {
+                "iterations": int(state["iterations"]),
+                "learning_rate": float(state["learning_rate"]),
+                "slots": state["slots"],
+            }
         if self._pending_state is not None:
-            return {**self._pending_state,
-                    "slots": {k: v.copy() for k, v in self._pending_state["slots"].items()}}
-        return {"iterations": int(self._iterations), "learning_rate": float(self.learning_rate),
-                "slots": {}}
+            return {
+                **self._pending_state,
+                "slots": {k: v.copy() for k, v in self._pending_state["slots"].items()},
+            }
+        return {
+            "iterations": int(self._iterations),
+            "learning_rate": float(self.learning_rate),
+            "slots": {},
+        }
 
     def set_state(self, state):
         """Restore a get_state() dict. On a built optimizer everything is checked against
         its slots first and then copied in; before that the state is kept (iterations and
         learning_rate checked now) and applied, slots included, when the model builds it."""
         owner = type(self).__name__
-        if not isinstance(state, dict) or not {"iterations", "learning_rate",
-                                               "slots"} <= set(state):
-            raise ValueError(f"{owner}.set_state expected a dict with iterations, "
-                             f"learning_rate and slots (get_state()). Received: {state!r:.200}")
+        if not isinstance(state, dict) or not {"iterations", "learning_rate", "slots"} <= set(
+            state
+        ):
+            raise ValueError(
+                f"{owner}.set_state expected a dict with iterations, "
+                f"learning_rate and slots (get_state()). Received: {state!r:.200}"
+            )
         if self._updater is not None:
             self._updater.set_state({**state, "kind": self._kind})
             return
@@ -192,35 +223,48 @@ class Optimizer:
         learning_rate = _positive(owner, "learning_rate", state["learning_rate"])
         slots = state["slots"]
         if not isinstance(slots, dict):
-            raise ValueError(f"{owner}.set_state expected slots as a dict of arrays. "
-                             f"Received: {type(slots).__name__}")
-        self._pending_state = {"iterations": iterations, "learning_rate": learning_rate,
-                               "slots": {k: np.array(v) for k, v in slots.items()}}
+            raise ValueError(
+                f"{owner}.set_state expected slots as a dict of arrays. "
+                f"Received: {type(slots).__name__}"
+            )
+        self._pending_state = {
+            "iterations": iterations,
+            "learning_rate": learning_rate,
+            "slots": {k: np.array(v) for k, v in slots.items()},
+        }
         self._iterations, self._learning_rate = iterations, learning_rate
 
     # -- configuration -------------------------------------------------------------
 
     def get_config(self):
         """Constructor arguments as a dict (JSON-serialisable)."""
-        return {"name": self.name, "learning_rate": self.learning_rate,
-                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
-                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+        return {
+            "name": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
 
     @classmethod
     def from_config(cls, config):
         """A new optimizer from get_config() output. Keras-only keys (use_ema, ...) are
         accepted when they hold their neutral values."""
         if not isinstance(config, dict):
-            raise ValueError(f"{cls.__name__}.from_config expected a dict. "
-                             f"Received: {type(config).__name__}")
+            raise ValueError(
+                f"{cls.__name__}.from_config expected a dict. Received: {type(config).__name__}"
+            )
         config = dict(config)
         for key, neutral in _KERAS_ONLY.items():
             if key in config:
                 value = config.pop(key)
                 if neutral is not None and value not in neutral:
-                    raise ValueError(f"{cls.__name__}.from_config expected {key} to be "
-                                     f"{neutral[0]!r} ({key} is not implemented in fastnn). "
-                                     f"Received: {key}={value!r}")
+                    raise ValueError(
+                        f"{cls.__name__}.from_config expected {key} to be "
+                        f"{neutral[0]!r} ({key} is not implemented in fastnn). "
+                        f"Received: {key}={value!r}"
+                    )
         return cls(**config)
 
     def __repr__(self):
@@ -250,10 +294,25 @@ class SGD(Optimizer):
     _kind = "sgd"
     _default_name = "SGD"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+    def __init__(
+        self,
+        learning_rate=0.01,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+        )
         self.momentum = _unit("SGD", "momentum", momentum, closed_low=True)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ValueError(f"SGD expected nesterov to be a bool. Received: nesterov={nesterov!r}")
@@ -286,26 +345,44 @@ class Adagrad(Optimizer):
     _kind = "adagrad"
     _default_name = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+        )
         self.initial_accumulator_value = _checked(
-            "Adagrad", "initial_accumulator_value", initial_accumulator_value,
-            lambda v: v >= 0, ">= 0")
+            "Adagrad",
+            "initial_accumulator_value",
+            initial_accumulator_value,
+            lambda v: v >= 0,
+            ">= 0",
+        )
         self.epsilon = _positive("Adagrad", "epsilon", epsilon)
 
     def _hyper(self):
         h = super()._hyper()
-        h.update(initial_accumulator_value=self.initial_accumulator_value,
-                 epsilon=self.epsilon)
+        h.update(initial_accumulator_value=self.initial_accumulator_value, epsilon=self.epsilon)
         return h
 
     def get_config(self):
         config = super().get_config()
-        config.update(initial_accumulator_value=self.initial_accumulator_value,
-                      epsilon=self.epsilon)
+        config.update(
+            initial_accumulator_value=self.initial_accumulator_value, epsilon=self.epsilon
+        )
         return config
 
 
@@ -331,14 +408,32 @@ class RMSprop(Optimizer):
     _kind = "rmsprop"
     _default_name = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
         if centered:
-            raise NotImplementedError("RMSprop(centered=True) is not implemented in fastnn: "
-                                      "use centered=False (the default).")
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+            raise NotImplementedError(
+                "RMSprop(centered=True) is not implemented in fastnn: "
+                "use centered=False (the default)."
+            )
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+        )
         self.rho = _unit("RMSprop", "rho", rho, closed_low=True)
         self.momentum = _unit("RMSprop", "momentum", momentum, closed_low=True)
         self.epsilon = _positive("RMSprop", "epsilon", epsilon)
@@ -351,8 +446,9 @@ class RMSprop(Optimizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
-                      centered=self.centered)
+        config.update(
+            rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, centered=self.centered
+        )
         return config
 
 
@@ -377,14 +473,31 @@ class Adam(Optimizer):
     _kind = "adam"
     _default_name = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+    ):
         if amsgrad:
-            raise NotImplementedError("Adam(amsgrad=True) is not implemented in fastnn: "
-                                      "use amsgrad=False (the default).")
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+            raise NotImplementedError(
+                "Adam(amsgrad=True) is not implemented in fastnn: use amsgrad=False (the default)."
+            )
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+        )
         self.beta_1 = _unit("Adam", "beta_1", beta_1, closed_low=False)
         self.beta_2 = _unit("Adam", "beta_2", beta_2, closed_low=False)
         self.epsilon = _positive("Adam", "epsilon", epsilon)
@@ -397,8 +510,9 @@ class Adam(Optimizer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                      amsgrad=self.amsgrad)
+        config.update(
+            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon, amsgrad=self.amsgrad
+        )
         return config
 
 
@@ -415,21 +529,26 @@ def get(identifier):
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(f"Unknown optimizer: expected one of {known}. "
-                             f"Received: {identifier!r}")
+            raise ValueError(
+                f"Unknown optimizer: expected one of {known}. Received: {identifier!r}"
+            )
         return cls()
     if isinstance(identifier, dict):
         class_name = identifier.get("class_name")
         cls = _BY_NAME.get(class_name.lower()) if isinstance(class_name, str) else None
         if cls is None:
-            raise ValueError(f"Unknown optimizer: expected class_name one of "
-                             f"{['SGD', 'Adagrad', 'RMSprop', 'Adam']}. "
-                             f"Received: class_name={class_name!r}")
+            raise ValueError(
+                f"Unknown optimizer: expected class_name one of "
+                f"{['SGD', 'Adagrad', 'RMSprop', 'Adam']}. "
+                f"Received: class_name={class_name!r}"
+            )
         config = identifier.get("config", {})
         return cls.from_config(config if config is not None else {})
-    raise ValueError(f"Could not interpret optimizer identifier: expected an Optimizer, "
-                     f"a name among {known} or a dict with 'class_name' and 'config'. "
-                     f"Received: {identifier!r}")
+    raise ValueError(
+        f"Could not interpret optimizer identifier: expected an Optimizer, "
+        f"a name among {known} or a dict with 'class_name' and 'config'. "
+        f"Received: {identifier!r}"
+    )
 
 
 def serialize(optimizer):

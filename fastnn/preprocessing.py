@@ -14,9 +14,7 @@ def _float_dtype(x):
 def _as_numeric(func, x):
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{func} expected a real numeric array. Received: dtype={x.dtype}"
-        )
+        raise ValueError(f"{func} expected a real numeric array. Received: dtype={x.dtype}")
     if x.ndim < 2:
         raise ValueError(
             f"{func} expected an array of shape (N, features) or "
@@ -156,11 +154,7 @@ class StandardScaler:
 
 
 def _is_positive_int(value):
-    return (
-        isinstance(value, (int, np.integer))
-        and not isinstance(value, bool)
-        and value >= 1
-    )
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -196,16 +190,13 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     if y.dtype.kind not in "biuf":
         raise ValueError(f"{func} expected integer labels. Received: dtype={y.dtype}")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
-        raise ValueError(
-            f"{func} expected integer labels. Received: non-integral float values"
-        )
+        raise ValueError(f"{func} expected integer labels. Received: non-integral float values")
     shape = y.shape[:-1] if y.ndim > 1 and y.shape[-1] == 1 else y.shape
     labels = y.reshape(-1).astype(np.int64)
     if num_classes is None:
         if labels.size == 0:
             raise ValueError(
-                f"{func} expected num_classes when y is empty. "
-                f"Received: y.shape={y.shape}"
+                f"{func} expected num_classes when y is empty. Received: y.shape={y.shape}"
             )
         num_classes = int(labels.max()) + 1
     elif not _is_positive_int(num_classes):

@@ -4,12 +4,20 @@
 module objects of fastnn.backend.reference (not copies), so patching or inspecting one is
 patching or inspecting the other.
 """
+
 import importlib
 import sys
 
-
-MODULES = ("activations", "checks", "dense", "dropout", "losses", "network", "optimizers",
-           "recurrent")
+MODULES = (
+    "activations",
+    "checks",
+    "dense",
+    "dropout",
+    "losses",
+    "network",
+    "optimizers",
+    "recurrent",
+)
 
 for _name in MODULES:
     _module = importlib.import_module(f"fastnn.backend.reference.{_name}")

@@ -12,6 +12,7 @@ against its recorded hash, shape and dtype before the model sees it. Saving
 writes a temporary file beside the target and renames it, so a crash mid-save
 never destroys the previous file.
 """
+
 import hashlib
 import io
 import json
@@ -45,8 +46,12 @@ def _write_archive(fileobj, meta, arrays):
             name = f"arrays/{len(index):04d}.npy"
             data = _npy_bytes(a)
             z.writestr(name, data)
-            index[key] = {"file": name, "dtype": str(a.dtype), "shape": list(a.shape),
-                          "sha256": hashlib.sha256(data).hexdigest()}
+            index[key] = {
+                "file": name,
+                "dtype": str(a.dtype),
+                "shape": list(a.shape),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
         meta = {"format": FORMAT, "version": VERSION, **meta, "arrays": index}
         z.writestr(_JSON, json.dumps(meta, indent=1, sort_keys=True))
 
@@ -71,7 +76,9 @@ def read_archive(source):
             try:
                 meta = json.loads(z.read(_JSON))
             except KeyError:
-                raise ModelFileError(f"{name} is not a fastnn model file: it has no {_JSON}")
+                raise ModelFileError(
+                    f"{name} is not a fastnn model file: it has no {_JSON}"
+                ) from None
             _check_meta(meta, name)
             arrays = {key: _read_array(z, key, info, name) for key, info in meta["arrays"].items()}
     except FileNotFoundError:
@@ -79,22 +86,34 @@ def read_archive(source):
     except ModelFileError:
         raise
     except zipfile.BadZipFile as exc:
-        raise ModelFileError(f"{name} is not a fastnn model file, or it is truncated or "
-                             f"corrupted: {exc}") from None
-    except (OSError, EOFError, ValueError, KeyError, TypeError, json.JSONDecodeError,
-            zipfile.LargeZipFile, NotImplementedError) as exc:
+        raise ModelFileError(
+            f"{name} is not a fastnn model file, or it is truncated or corrupted: {exc}"
+        ) from None
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        TypeError,
+        json.JSONDecodeError,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+    ) as exc:
         raise ModelFileError(f"{name} is corrupted: {type(exc).__name__}: {exc}") from None
     return meta, arrays
 
 
 def _check_meta(meta, name):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{name} is not a fastnn model file (format "
-                             f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+        raise ModelFileError(
+            f"{name} is not a fastnn model file (format "
+            f"{meta.get('format') if isinstance(meta, dict) else None!r})"
+        )
     version = meta.get("version")
     if version != VERSION:
-        raise ModelFileError(f"{name} has format version {version!r}; this fastnn reads "
-                             f"version {VERSION}")
+        raise ModelFileError(
+            f"{name} has format version {version!r}; this fastnn reads version {VERSION}"
+        )
     if not isinstance(meta.get("arrays"), dict):
         raise ModelFileError(f"{name} is corrupted: its array index is missing")
 
@@ -102,12 +121,16 @@ def _check_meta(meta, name):
 def _read_array(z, key, info, name):
     data = z.read(info["file"])
     if hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise ModelFileError(f"{name}: array {key!r} does not match its recorded SHA-256 "
-                             f"(the file was modified or corrupted)")
+        raise ModelFileError(
+            f"{name}: array {key!r} does not match its recorded SHA-256 "
+            f"(the file was modified or corrupted)"
+        )
     a = np.load(io.BytesIO(data), allow_pickle=False)
     if str(a.dtype) != info["dtype"] or list(a.shape) != info["shape"]:
-        raise ModelFileError(f"{name}: array {key!r} has dtype {a.dtype} shape {a.shape}, "
-                             f"expected {info['dtype']} {tuple(info['shape'])}")
+        raise ModelFileError(
+            f"{name}: array {key!r} has dtype {a.dtype} shape {a.shape}, "
+            f"expected {info['dtype']} {tuple(info['shape'])}"
+        )
     return a
 
 
@@ -131,9 +154,15 @@ def model_archive(model, include_optimizer=True):
     from fastnn._version import __version__
 
     config = model.get_config()
-    meta = {"fastnn_version": __version__,
-            "model": {"class_name": type(model).__name__, "name": config["name"],
-                      "dtype": config["dtype"], "layers": config["layers"]}}
+    meta = {
+        "fastnn_version": __version__,
+        "model": {
+            "class_name": type(model).__name__,
+            "name": config["name"],
+            "dtype": config["dtype"],
+            "layers": config["layers"],
+        },
+    }
     arrays = {}
     if config.get("build_input_shape") is not None:
         meta["input_shape"] = list(config["build_input_shape"][1:])  # without the batch axis
@@ -145,8 +174,10 @@ def model_archive(model, include_optimizer=True):
         state = model.optimizer.get_state()
         # a fresh optimizer (no step taken, no slots made) has nothing to restore
         if include_optimizer and (state["iterations"] or state["slots"]):
-            meta["optimizer_state"] = {"iterations": int(state["iterations"]),
-                                       "learning_rate": float(state["learning_rate"])}
+            meta["optimizer_state"] = {
+                "iterations": int(state["iterations"]),
+                "learning_rate": float(state["learning_rate"]),
+            }
             for name, slot in state["slots"].items():
                 arrays[f"slot/{name}"] = slot
     meta["random"] = model.get_random_state()
@@ -160,16 +191,21 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
         cfg = meta["model"]
         cls = MODEL_CLASSES.get(cfg.get("class_name", "Sequential"))
         if cls is None:
-            raise ModelFileError(f"{name}: unknown model class {cfg.get('class_name')!r}; "
-                                 f"known: {sorted(MODEL_CLASSES)}")
+            raise ModelFileError(
+                f"{name}: unknown model class {cfg.get('class_name')!r}; "
+                f"known: {sorted(MODEL_CLASSES)}"
+            )
         from fastnn.layers import LAYER_CLASSES
 
         for spec in cfg["layers"]:
             if spec["class_name"] not in LAYER_CLASSES:
-                raise ModelFileError(f"{name}: unknown layer class {spec['class_name']!r}; "
-                                     f"known: {sorted(LAYER_CLASSES)}")
-        model = cls.from_config({"name": cfg["name"], "dtype": cfg["dtype"],
-                                 "layers": cfg["layers"]})
+                raise ModelFileError(
+                    f"{name}: unknown layer class {spec['class_name']!r}; "
+                    f"known: {sorted(LAYER_CLASSES)}"
+                )
+        model = cls.from_config(
+            {"name": cfg["name"], "dtype": cfg["dtype"], "layers": cfg["layers"]}
+        )
         # the seed first: build() then draws nothing from the global stream
         model.set_random_state(meta["random"])
         if "input_shape" in meta:
@@ -179,23 +215,29 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
         if compile and "compile" in meta:
             model.compile_from_config(meta["compile"])
             if "optimizer_state" in meta and model.built:
-                slots = {k[len("slot/"):]: v for k, v in arrays.items() if k.startswith("slot/")}
+                slots = {k[len("slot/") :]: v for k, v in arrays.items() if k.startswith("slot/")}
                 # every slot is a copy of the flat parameter buffer's shape; the
                 # optimizer keeps them and checks their names when the model builds it
                 size = model.count_params()
                 for key, slot in slots.items():
                     if slot.shape != (size,) or slot.dtype != model.dtype:
-                        raise ModelFileError(f"{name}: optimizer slot {key!r} expected shape "
-                                             f"({size},) dtype {model.dtype}. Received: shape "
-                                             f"{slot.shape} dtype {slot.dtype}")
+                        raise ModelFileError(
+                            f"{name}: optimizer slot {key!r} expected shape "
+                            f"({size},) dtype {model.dtype}. Received: shape "
+                            f"{slot.shape} dtype {slot.dtype}"
+                        )
                 model.optimizer.set_state({**meta["optimizer_state"], "slots": slots})
         model.set_random_state(meta["random"])
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ModelFileError(f"{name}: the model description is invalid or inconsistent "
-                             f"({type(exc).__name__}: {exc})") from None
+        raise ModelFileError(
+            f"{name}: the model description is invalid or inconsistent "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
     return model
+
+
 def load_model(filepath, compile=True):
     """The model saved at filepath by model.save(): architecture, weights, compile
     settings, optimizer and random state, ready to resume training. Raises
@@ -203,6 +245,8 @@ def load_model(filepath, compile=True):
     wrong-version or modified files."""
     meta, arrays = read_archive(filepath)
     if meta.get("kind") == "weights":
-        raise ModelFileError(f"{filepath} holds only weights (written by save_weights); "
-                             f"build the model and call model.load_weights()")
+        raise ModelFileError(
+            f"{filepath} holds only weights (written by save_weights); "
+            f"build the model and call model.load_weights()"
+        )
     return model_from_archive(meta, arrays, compile=compile, name=str(filepath))

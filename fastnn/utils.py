@@ -1,5 +1,6 @@
 """Keras' `keras.utils` spellings that tutorials call: `set_random_seed` and
 `to_categorical` (the one-hot helper of fastnn.preprocessing)."""
+
 import random
 
 import numpy as np

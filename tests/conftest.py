@@ -1,5 +1,6 @@
 """Shared fixtures. The suite runs against the installed package (see
 test_install.py), never the uncompiled source tree."""
+
 import os
 import sys
 

@@ -1,4 +1,5 @@
 """Helpers shared by the tests (imported as `helpers`; see conftest.py)."""
+
 import numpy as np
 
 DTYPES = [np.float32, np.float64]

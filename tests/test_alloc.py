@@ -17,6 +17,7 @@ state cannot interfere) with the parent's environment, and reports its numbers a
 JSON. When a bound is exceeded, the child also reports tracemalloc's top allocation
 sites (with tracebacks) over a further window, and the assertion message shows them.
 """
+
 import json
 import os
 import subprocess
@@ -41,7 +42,7 @@ MEASUREMENT_SLACK = 256
 
 MARK = "ALLOC-REPORT "
 
-_CHILD = r'''
+_CHILD = r"""
 import ctypes
 import gc
 import json
@@ -191,7 +192,7 @@ if any(abs(g) > slack for g in growths):
     report["top_growth"] = top
 
 print("ALLOC-REPORT " + json.dumps(report))
-'''
+"""
 
 
 def _measure(case, mode, cwd):
@@ -200,13 +201,17 @@ def _measure(case, mode, cwd):
     # cwd: an empty folder, so a source checkout in the current directory cannot
     # shadow the fastnn this process imported (checked below)
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, case, mode, str(WARMUP), str(STEPS),
-         str(MEASUREMENT_SLACK)],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+        [sys.executable, "-c", _CHILD, case, mode, str(WARMUP), str(STEPS), str(MEASUREMENT_SLACK)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"child failed:\n{proc.stdout}\n{proc.stderr}"
     lines = [l for l in proc.stdout.splitlines() if l.startswith(MARK)]
     assert len(lines) == 1, f"no report from the child:\n{proc.stdout}\n{proc.stderr}"
-    report = json.loads(lines[0][len(MARK):])
+    report = json.loads(lines[0][len(MARK) :])
     here = os.path.dirname(os.path.abspath(fastnn.__file__))
     assert report["fastnn_dir"] == here, (report["fastnn_dir"], here)
     assert report["backend"] == "compiled"
@@ -222,10 +227,12 @@ def _check_no_growth(report, what):
         g1, g2 = report[key]
         assert abs(g1) <= MEASUREMENT_SLACK and abs(g2) <= MEASUREMENT_SLACK, (
             f"{what}: {key} over {STEPS} and {2 * STEPS} calls is {g1} B and {g2} B "
-            f"(allowed: |growth| <= {MEASUREMENT_SLACK} B)\n{details}\n{top}")
+            f"(allowed: |growth| <= {MEASUREMENT_SLACK} B)\n{details}\n{top}"
+        )
         assert abs(g2 - g1) <= MEASUREMENT_SLACK, (
             f"{what}: {key} grows with the number of calls ({g1} B over {STEPS}, "
-            f"{g2} B over {2 * STEPS})\n{details}\n{top}")
+            f"{g2} B over {2 * STEPS})\n{details}\n{top}"
+        )
 
 
 CASES = {
@@ -242,7 +249,8 @@ def test_train_on_batch_allocates_nothing_in_steady_state(case, tmp_path):
     assert report["weights_changed"] and report["weights_finite"], report
     assert report["page_faults"] == 0, (
         f"train_on_batch ({case}) faulted {report['page_faults']} pages in over {STEPS} "
-        f"steady-state steps\n{json.dumps(report, indent=1)}")
+        f"steady-state steps\n{json.dumps(report, indent=1)}"
+    )
     _check_no_growth(report, f"train_on_batch ({case})")
 
 
@@ -251,5 +259,6 @@ def test_predict_one_row_allocates_nothing_in_steady_state(tmp_path):
     assert report["weights_finite"], report
     assert report["page_faults"] == 0, (
         f"predict on one row faulted {report['page_faults']} pages in over {STEPS} "
-        f"steady-state calls\n{json.dumps(report, indent=1)}")
+        f"steady-state calls\n{json.dumps(report, indent=1)}"
+    )
     _check_no_growth(report, "predict (one row)")

@@ -1,5 +1,6 @@
 """The benchmark harness's bookkeeping: the engines' order in each pass and the
 per-pass ratios (bench/harness.py, loaded from the source tree by its path)."""
+
 import importlib.util
 import os
 import sys
@@ -7,7 +8,8 @@ import sys
 import pytest
 
 _ROOT = os.environ.get("FASTNN_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))
+    os.path.dirname(os.path.abspath(__file__))
+)
 _PATH = os.path.join(_ROOT, "bench", "harness.py")
 
 
@@ -41,16 +43,26 @@ def test_pass_order_rotates_so_each_engine_takes_each_place(harness):
 
 
 def _cell(engine, p, sec, status="ok", ci=0):
-    return {"engine": engine, "pass": p, "config_index": ci, "status": status,
-            "sec_per_step": sec, "minflt_per_step": 0.0}
+    return {
+        "engine": engine,
+        "pass": p,
+        "config_index": ci,
+        "status": status,
+        "sec_per_step": sec,
+        "minflt_per_step": 0.0,
+    }
 
 
 def test_pass_ratios_pair_cells_of_the_same_pass(harness):
     cells = [
-        _cell("fastnn", 1, 1.0), _cell("numpy", 1, 4.0),
-        _cell("numpy", 2, 2.0), _cell("fastnn", 2, 1.0),     # rotated order
-        _cell("fastnn", 3, 3.0), _cell("numpy", 3, 1.0, status="failed"),
-        _cell("fastnn", 1, 9.0, ci=1), _cell("numpy", 1, 9.0, ci=1),
+        _cell("fastnn", 1, 1.0),
+        _cell("numpy", 1, 4.0),
+        _cell("numpy", 2, 2.0),
+        _cell("fastnn", 2, 1.0),  # rotated order
+        _cell("fastnn", 3, 3.0),
+        _cell("numpy", 3, 1.0, status="failed"),
+        _cell("fastnn", 1, 9.0, ci=1),
+        _cell("numpy", 1, 9.0, ci=1),
     ]
     assert harness.pass_ratios(cells, 0, "fastnn", "numpy") == [0.25, 0.5]
     assert harness.pass_ratios(cells, 1, "fastnn", "numpy") == [1.0]
@@ -63,11 +75,17 @@ def test_summary_and_ratio_table_report_the_per_pass_ratios(harness):
             self.name = name
 
     configs = [Config("net")]
-    cells = [_cell("fastnn", 1, 1.0), _cell("numpy", 1, 4.0),
-             _cell("numpy", 2, 2.0), _cell("fastnn", 2, 1.0),
-             _cell("fastnn", 3, 1.5), _cell("numpy", 3, 3.0)]
-    summary = harness.summarise(cells, configs, [0], ["fastnn", "numpy"],
-                                "fastnn", ("numpy", "torch"))
+    cells = [
+        _cell("fastnn", 1, 1.0),
+        _cell("numpy", 1, 4.0),
+        _cell("numpy", 2, 2.0),
+        _cell("fastnn", 2, 1.0),
+        _cell("fastnn", 3, 1.5),
+        _cell("numpy", 3, 3.0),
+    ]
+    summary = harness.summarise(
+        cells, configs, [0], ["fastnn", "numpy"], "fastnn", ("numpy", "torch")
+    )
     # torch was not among the engines run: no entry for it
     assert summary["net"]["fastnn"]["ratio_passes"] == {"numpy": [0.25, 0.5, 0.5]}
     assert "ratio_passes" not in summary["net"]["numpy"]

@@ -1,6 +1,7 @@
 """The Keras callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
 TerminateOnNaN, LearningRateScheduler, CSVLogger): their arguments, their effect on
 small seeded models, and the order in which fit calls the hooks."""
+
 import csv
 import math
 import os
@@ -9,8 +10,16 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.callbacks import (CSVLogger, Callback, EarlyStopping, History, LearningRateScheduler,
-                              ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from fastnn.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 from fastnn.layers import Dense, Input
 
 
@@ -45,7 +54,7 @@ class Script(Callback):
         self.key, self.values = key, list(values)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.values[epoch] is not None:    # None: the key is missing this epoch
+        if self.values[epoch] is not None:  # None: the key is missing this epoch
             logs[self.key] = self.values[epoch]
 
 
@@ -67,31 +76,34 @@ def fit(model, callbacks, epochs=10, **kw):
 
 
 # ------------------------------------------------------------------ arguments
-@pytest.mark.parametrize("make", [
-    lambda: EarlyStopping(patience=-1),
-    lambda: EarlyStopping(patience=1.5),
-    lambda: EarlyStopping(mode="maximum"),
-    lambda: EarlyStopping(monitor=3),
-    lambda: EarlyStopping(min_delta=math.nan),
-    lambda: EarlyStopping(baseline="low"),
-    lambda: EarlyStopping(restore_best_weights=1),
-    lambda: EarlyStopping(start_from_epoch=-2),
-    lambda: ModelCheckpoint(None),
-    lambda: ModelCheckpoint(""),
-    lambda: ModelCheckpoint("m.fnn", save_best_only="yes"),
-    lambda: ModelCheckpoint("m.fnn", mode="up"),
-    lambda: ReduceLROnPlateau(factor=1.0),
-    lambda: ReduceLROnPlateau(factor=0),
-    lambda: ReduceLROnPlateau(patience=True),
-    lambda: ReduceLROnPlateau(cooldown=-1),
-    lambda: ReduceLROnPlateau(min_lr=-1e-3),
-    lambda: ReduceLROnPlateau(min_delta=math.inf),
-    lambda: LearningRateScheduler(0.1),
-    lambda: LearningRateScheduler(lambda e, lr: lr, verbose=-1),
-    lambda: CSVLogger(""),
-    lambda: CSVLogger("log.csv", separator=";;"),
-    lambda: CSVLogger("log.csv", append="no"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EarlyStopping(patience=-1),
+        lambda: EarlyStopping(patience=1.5),
+        lambda: EarlyStopping(mode="maximum"),
+        lambda: EarlyStopping(monitor=3),
+        lambda: EarlyStopping(min_delta=math.nan),
+        lambda: EarlyStopping(baseline="low"),
+        lambda: EarlyStopping(restore_best_weights=1),
+        lambda: EarlyStopping(start_from_epoch=-2),
+        lambda: ModelCheckpoint(None),
+        lambda: ModelCheckpoint(""),
+        lambda: ModelCheckpoint("m.fnn", save_best_only="yes"),
+        lambda: ModelCheckpoint("m.fnn", mode="up"),
+        lambda: ReduceLROnPlateau(factor=1.0),
+        lambda: ReduceLROnPlateau(factor=0),
+        lambda: ReduceLROnPlateau(patience=True),
+        lambda: ReduceLROnPlateau(cooldown=-1),
+        lambda: ReduceLROnPlateau(min_lr=-1e-3),
+        lambda: ReduceLROnPlateau(min_delta=math.inf),
+        lambda: LearningRateScheduler(0.1),
+        lambda: LearningRateScheduler(lambda e, lr: lr, verbose=-1),
+        lambda: CSVLogger(""),
+        lambda: CSVLogger("log.csv", separator=";;"),
+        lambda: CSVLogger("log.csv", append="no"),
+    ],
+)
 def test_bad_arguments_raise_value_error_naming_them(make):
     with pytest.raises(ValueError, match="expected .*Received"):
         make()
@@ -134,15 +146,23 @@ class Recorder(Callback):
 def test_hooks_run_in_keras_order_and_history_records_keys_added_by_callbacks():
     calls = []
     model = mlp()
-    hist = model.fit(*regression_data(n=12), epochs=2, batch_size=6, verbose=0,
-                     callbacks=[Recorder("a", calls), ReduceLROnPlateau(monitor="loss"),
-                                Recorder("b", calls)])
+    hist = model.fit(
+        *regression_data(n=12),
+        epochs=2,
+        batch_size=6,
+        verbose=0,
+        callbacks=[Recorder("a", calls), ReduceLROnPlateau(monitor="loss"), Recorder("b", calls)],
+    )
     expected = [("a", "train_begin"), ("b", "train_begin")]
     for epoch in range(2):
         expected += [("a", "epoch_begin", epoch), ("b", "epoch_begin", epoch)]
         for b in range(2):
-            expected += [("a", "batch_begin", b), ("b", "batch_begin", b),
-                         ("a", "batch_end", b), ("b", "batch_end", b)]
+            expected += [
+                ("a", "batch_begin", b),
+                ("b", "batch_begin", b),
+                ("a", "batch_end", b),
+                ("b", "batch_end", b),
+            ]
         # callbacks see the same logs dict, in list order
         expected += [("a", "epoch_end", epoch, False), ("b", "epoch_end", epoch, True)]
     expected += [("a", "train_end"), ("b", "train_end")]
@@ -201,8 +221,16 @@ def test_early_stopping_on_real_validation_loss_matches_the_rule():
     model = mlp(optimizer=fastnn.optimizers.SGD(learning_rate=0.3))
     snaps = Snapshots()
     es = EarlyStopping(patience=1, restore_best_weights=True)
-    hist = model.fit(x, y, epochs=40, batch_size=4, verbose=0, seed=3,
-                     validation_data=(x_val, y_val), callbacks=[snaps, es])
+    hist = model.fit(
+        x,
+        y,
+        epochs=40,
+        batch_size=4,
+        verbose=0,
+        seed=3,
+        validation_data=(x_val, y_val),
+        callbacks=[snaps, es],
+    )
     val = hist.history["val_loss"]
     # replay Keras' rule on the recorded values
     best, wait, stop = math.inf, 0, None
@@ -249,8 +277,9 @@ def test_checkpoint_save_best_only_keeps_only_improvements(tmp_path):
     cb = ModelCheckpoint(path, monitor="score", save_best_only=True)
     fit(model, [Script("score", [3, 2, 2.5, 1, 1.0, 4]), snaps, cb], epochs=6)
     assert sorted(os.listdir(tmp_path)) == ["best-01.fnn", "best-02.fnn", "best-04.fnn"]
-    assert same_weights(fastnn.load_model(str(tmp_path / "best-04.fnn")).get_weights(),
-                        snaps.weights[3])
+    assert same_weights(
+        fastnn.load_model(str(tmp_path / "best-04.fnn")).get_weights(), snaps.weights[3]
+    )
     # a fixed name holds the best epoch's model; max mode for accuracy names
     for f in os.listdir(tmp_path):
         os.remove(tmp_path / f)
@@ -259,22 +288,25 @@ def test_checkpoint_save_best_only_keeps_only_improvements(tmp_path):
     cb = ModelCheckpoint(str(tmp_path / "best.fnn"), monitor="val_acc", save_best_only=True)
     fit(model, [Script("val_acc", [0.1, 0.5, 0.4, 0.3]), snaps, cb], epochs=4)
     assert os.listdir(tmp_path) == ["best.fnn"]
-    assert same_weights(fastnn.load_model(str(tmp_path / "best.fnn")).get_weights(),
-                        snaps.weights[1])
+    assert same_weights(
+        fastnn.load_model(str(tmp_path / "best.fnn")).get_weights(), snaps.weights[1]
+    )
 
 
 def test_checkpoint_weights_only_and_a_missing_monitor(tmp_path):
     model = mlp()
     snaps = Snapshots()
-    fit(model, [snaps, ModelCheckpoint(str(tmp_path / "w-{epoch}.fnn"),
-                                       save_weights_only=True)], epochs=2)
+    fit(
+        model,
+        [snaps, ModelCheckpoint(str(tmp_path / "w-{epoch}.fnn"), save_weights_only=True)],
+        epochs=2,
+    )
     other = mlp()
     other.build()
     other.load_weights(str(tmp_path / "w-1.fnn"))
     assert same_weights(other.get_weights(), snaps.weights[0])
     with pytest.warns(RuntimeWarning, match="not available"):
-        fit(mlp(), [ModelCheckpoint(str(tmp_path / "never.fnn"), save_best_only=True)],
-            epochs=1)
+        fit(mlp(), [ModelCheckpoint(str(tmp_path / "never.fnn"), save_best_only=True)], epochs=1)
     assert not (tmp_path / "never.fnn").exists()
     with pytest.raises(KeyError, match="Failed to format"):
         fit(mlp(), [ModelCheckpoint(str(tmp_path / "{nope}.fnn"))], epochs=1)
@@ -330,7 +362,7 @@ class NanAt(Callback):
 def test_terminate_on_nan_stops_after_the_batch_with_a_non_finite_loss(capsys):
     model = mlp()
     nan = NanAt(1, 2)
-    hist = fit(model, [nan, TerminateOnNaN()], epochs=5)   # 5 batches per epoch
+    hist = fit(model, [nan, TerminateOnNaN()], epochs=5)  # 5 batches per epoch
     assert nan.batches[-1] == (1, 2) and len(nan.batches) == 5 + 3
     assert len(hist.history["loss"]) == 2
     assert "terminating training" in capsys.readouterr().out
@@ -341,8 +373,15 @@ def test_terminate_on_nan_with_a_diverging_model_keeps_finite_weights():
     x, y = regression_data()
     model = mlp(optimizer=fastnn.optimizers.SGD(learning_rate=1e6))
     with pytest.warns(RuntimeWarning, match="non-finite"):
-        hist = model.fit(x * 1e3, y * 1e3, epochs=20, batch_size=8, verbose=0,
-                         callbacks=[TerminateOnNaN()], seed=0)
+        hist = model.fit(
+            x * 1e3,
+            y * 1e3,
+            epochs=20,
+            batch_size=8,
+            verbose=0,
+            callbacks=[TerminateOnNaN()],
+            seed=0,
+        )
     assert len(hist.history["loss"]) < 20
     assert all(np.isfinite(w).all() for w in model.get_weights())
 
@@ -355,7 +394,7 @@ def test_scheduler_sets_the_learning_rate_of_every_epoch():
 
     def schedule(epoch, lr):
         calls.append((epoch, lr))
-        return 0.1 * 0.5 ** epoch
+        return 0.1 * 0.5**epoch
 
     hist = fit(model, [LearningRateScheduler(schedule), seen], epochs=4)
     assert seen.lrs == pytest.approx([0.1, 0.05, 0.025, 0.0125])
@@ -375,8 +414,15 @@ def test_scheduled_rates_are_the_ones_the_updates_use():
     b = mlp(optimizer=fastnn.optimizers.SGD(learning_rate=0.1))
     b.build()
     b.set_weights(a.get_weights())
-    a.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0,
-          callbacks=[LearningRateScheduler(lambda e, lr: [0.2, 0.05, 0.01][e])])
+    a.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=16,
+        shuffle=False,
+        verbose=0,
+        callbacks=[LearningRateScheduler(lambda e, lr: [0.2, 0.05, 0.01][e])],
+    )
     for lr in (0.2, 0.05, 0.01):
         b.optimizer.learning_rate = lr
         b.train_on_batch(x, y)
@@ -403,8 +449,7 @@ def test_csv_logger_writes_a_header_and_one_row_per_epoch(tmp_path):
     # a second fit overwrites, unless append=True (then no second header)
     fit(model, [CSVLogger(str(path))], epochs=2, validation_split=0.25)
     assert len(list(csv.reader(open(path, newline="")))) == 3
-    fit(model, [CSVLogger(str(path), separator=";", append=True)], epochs=2,
-        validation_split=0.25)
+    fit(model, [CSVLogger(str(path), separator=";", append=True)], epochs=2, validation_split=0.25)
     lines = open(path).read().splitlines()
     assert len(lines) == 5 and lines[0] == "epoch,loss,val_loss" and ";" in lines[-1]
     assert lines[3].startswith("0;") and lines[4].startswith("1;")

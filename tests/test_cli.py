@@ -1,6 +1,7 @@
 """The command line: `fastnn demo` end to end and `fastnn train` on CSV files the
 tests write, including every bad-file error path (exit status 2, message on
 stderr, no traceback)."""
+
 import json
 import os
 import re
@@ -16,10 +17,18 @@ from fastnn.cli import train as train_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DIGITS_PICTURES = ["digits_model.png", "digits_history.png", "digits_weights.png"]
-MOONS_PICTURES = ["moons_model.png", "moons_history.png", "moons_weights.png",
-                  "moons_decision_boundary.png"]
-SEQUENCE_PICTURES = ["sequence_model.png", "sequence_history.png", "sequence_weights.png",
-                     "sequence_hidden_states.png"]
+MOONS_PICTURES = [
+    "moons_model.png",
+    "moons_history.png",
+    "moons_weights.png",
+    "moons_decision_boundary.png",
+]
+SEQUENCE_PICTURES = [
+    "sequence_model.png",
+    "sequence_history.png",
+    "sequence_weights.png",
+    "sequence_hidden_states.png",
+]
 DEMO_PICTURES = DIGITS_PICTURES + MOONS_PICTURES + SEQUENCE_PICTURES
 
 
@@ -29,8 +38,14 @@ def is_png(path):
 
 
 def run_module(args, cwd):
-    return subprocess.run([sys.executable, "-m", "fastnn", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "fastnn", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env=os.environ.copy(),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -46,14 +61,14 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert sorted(os.listdir(out)) == sorted(DEMO_PICTURES)
     for name in DEMO_PICTURES:
         assert is_png(out / name), name
-    assert "Epoch 1/3" in text and "Epoch 3/3" in text          # verbose=2 progress lines
+    assert "Epoch 1/3" in text and "Epoch 3/3" in text  # verbose=2 progress lines
     assert "moons epoch 3/3" in text and "sequence epoch 3/3" in text
     assert str(out) in text
     assert re.search(r"digits: test accuracy 0\.\d{4}", text)
     assert re.search(r"moons: test accuracy [01]\.\d{4}", text)
     assert re.search(r"sequence: test MSE \d\.\d{5} vs 0\.\d{4} for predicting the mean", text)
     assert re.search(r"total time \d+\.\d s", text)
-    assert "target" not in text          # non-default settings make no claim
+    assert "target" not in text  # non-default settings make no claim
     # the tasks run in the order of demo.TASKS
     assert text.index("== digits") < text.index("== moons") < text.index("== sequence")
 
@@ -64,8 +79,7 @@ def test_demo_default_digits_reaches_95_percent(tmp_path, capsys):
     rc = main(["demo", "--task", "digits", "--out", str(out)])
     text = capsys.readouterr().out
     assert rc == 0
-    acc = float(re.search(r"digits: test accuracy (\d\.\d+) \(target >= 95%: met\)",
-                          text).group(1))
+    acc = float(re.search(r"digits: test accuracy (\d\.\d+) \(target >= 95%: met\)", text).group(1))
     assert acc >= 0.95
     assert "Epoch 30/30" in text
     assert sorted(os.listdir(out)) == sorted(DIGITS_PICTURES)
@@ -77,7 +91,7 @@ def test_demo_through_python_m_and_default_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     folder = tmp_path / "fastnn-demo-output"
     assert sorted(os.listdir(folder)) == sorted(MOONS_PICTURES)
-    assert "moons epoch" not in proc.stdout                     # --quiet
+    assert "moons epoch" not in proc.stdout  # --quiet
     assert str(folder) in proc.stdout
 
 
@@ -93,13 +107,19 @@ def test_demo_sequence_task_end_to_end(tmp_path, capsys):
     assert rc == 0
     assert "== sequence: LSTM(32) -> Dense(1) on the adding problem (50 steps), 40 epochs" in text
     assert "sequence epoch 4/40" in text and "sequence epoch 40/40" in text
-    m = re.search(r"sequence: test MSE (\d\.\d+) \(predicting the mean: (\d\.\d+)\) on 400 "
-                  r"held-out sequences", text)
+    m = re.search(
+        r"sequence: test MSE (\d\.\d+) \(predicting the mean: (\d\.\d+)\) on 400 "
+        r"held-out sequences",
+        text,
+    )
     mse, baseline = float(m.group(1)), float(m.group(2))
-    assert 0.14 < baseline < 0.2            # about 1/6, as make_adding_problem says
+    assert 0.14 < baseline < 0.2  # about 1/6, as make_adding_problem says
     assert mse < 0.01 < baseline
-    assert re.search(r"sequence: test MSE \d\.\d{5} vs \d\.\d{4} for predicting the mean "
-                     r"\(target < 0\.01: met\)", text)
+    assert re.search(
+        r"sequence: test MSE \d\.\d{5} vs \d\.\d{4} for predicting the mean "
+        r"\(target < 0\.01: met\)",
+        text,
+    )
     assert "digits" not in text and "moons" not in text
     assert sorted(os.listdir(out)) == sorted(SEQUENCE_PICTURES)
     for name in SEQUENCE_PICTURES:
@@ -117,7 +137,7 @@ def test_demo_task_choices_include_sequence(capsys):
     sub = next(a for a in parser._actions if a.dest == "command")
     task = next(a for a in sub.choices["demo"]._actions if a.dest == "task")
     assert task.choices == ["digits", "moons", "sequence", "all"]
-    assert task.choices == list(demo.TASKS) + ["all"]      # every task can be chosen
+    assert task.choices == list(demo.TASKS) + ["all"]  # every task can be chosen
     assert parser.parse_args(["demo", "--task", "sequence"]).task == "sequence"
     with pytest.raises(SystemExit) as exc:
         main(["demo", "--help"])
@@ -175,8 +195,20 @@ def regression_csv(path, n=200, seed=0):
 def test_train_classification(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "flowers.csv")
     out = tmp_path / "model"
-    rc = main(["train", csv_path, "--target", "species", "--epochs", "40", "--out", str(out),
-               "--hidden", "16,8"])
+    rc = main(
+        [
+            "train",
+            csv_path,
+            "--target",
+            "species",
+            "--epochs",
+            "40",
+            "--out",
+            str(out),
+            "--hidden",
+            "16,8",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "classification of 'species' into 3 classes" in captured.out
@@ -194,24 +226,39 @@ def test_train_classification(tmp_path, capsys):
     shapes = [w.shape for w in model.get_weights()]
     assert shapes == [(3, 16), (16,), (16, 8), (8,), (8, 3), (3,)]
     table = train_cli.load_table(csv_path, "species")
-    _, x_va, _, y_va = fastnn.datasets.train_test_split(table.x, table.y, test_size=0.2,
-                                                        seed=0, stratify=True)
+    _, x_va, _, y_va = fastnn.datasets.train_test_split(
+        table.x, table.y, test_size=0.2, seed=0, stratify=True
+    )
     got = float(np.mean(model.predict(x_va.astype(np.float32), verbose=0).argmax(1) == y_va))
     assert got == pytest.approx(config["validation"]["accuracy"], abs=1e-9)
     for name in ("model.png", "history.png", "weights.png"):
         assert is_png(out / name)
-    assert not (out / "decision_boundary.png").exists()         # three features
+    assert not (out / "decision_boundary.png").exists()  # three features
     assert not [f for f in os.listdir(out) if f.startswith(".")]
 
 
 def test_train_infers_classification_from_few_integer_labels(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "codes.csv", string_labels=False)
     out = tmp_path / "m"
-    assert main(["train", csv_path, "--target", "species", "--epochs", "5", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                csv_path,
+                "--target",
+                "species",
+                "--epochs",
+                "5",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     config = json.loads((out / "training.json").read_text())
     assert config["task"] == "classification" and config["classes"] == [0, 1, 2]
-    assert "Epoch" not in capsys.readouterr().out               # --quiet
+    assert "Epoch" not in capsys.readouterr().out  # --quiet
 
 
 def test_train_two_feature_classification_draws_decision_boundary(tmp_path):
@@ -221,16 +268,21 @@ def test_train_two_feature_classification_draws_decision_boundary(tmp_path):
     rows = [[f"{a:.3f}", f"{b:.3f}", int(a + b > 0)] for a, b in x]
     csv_path = write_csv(tmp_path / "two.csv", ["a", "b", "label"], rows)
     out = tmp_path / "m"
-    assert main(["train", csv_path, "--target", "label", "--epochs", "5", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["train", csv_path, "--target", "label", "--epochs", "5", "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
     assert is_png(out / "decision_boundary.png")
 
 
 def test_train_regression(tmp_path, capsys):
     csv_path = regression_csv(tmp_path / "houses.csv")
     out = tmp_path / "model"
-    rc = main(["train", csv_path, "--target", "price", "--epochs", "60", "--out", str(out),
-               "--quiet"])
+    rc = main(
+        ["train", csv_path, "--target", "price", "--epochs", "60", "--out", str(out), "--quiet"]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "regression of 'price'" in captured.out
@@ -252,8 +304,24 @@ def test_train_regression(tmp_path, capsys):
 def test_train_task_can_be_forced(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "codes.csv", string_labels=False)
     out = tmp_path / "m"
-    assert main(["train", csv_path, "--target", "species", "--task", "regression",
-                 "--epochs", "2", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                csv_path,
+                "--target",
+                "species",
+                "--task",
+                "regression",
+                "--epochs",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "training.json").read_text())["task"] == "regression"
 
 
@@ -281,13 +349,19 @@ def bad_case(tmp_path, name):
     if name == "no header":
         return write_csv(p, ["1", "2", "3", "0"], [[1, 2, 3, 0]] * 20), [], "no header row"
     if name == "unknown target":
-        return write_csv(p, HEADER, good_rows()), ["--target", "Y"], \
-            "unknown target column 'Y'. The columns of"
+        return (
+            write_csv(p, HEADER, good_rows()),
+            ["--target", "Y"],
+            "unknown target column 'Y'. The columns of",
+        )
     if name == "non-numeric feature":
         rows = good_rows()
         rows[4][1] = "blue"
-        return write_csv(p, HEADER, rows), [], \
-            "non-numeric feature column(s): 'x2' (line 6: 'blue')"
+        return (
+            write_csv(p, HEADER, rows),
+            [],
+            "non-numeric feature column(s): 'x2' (line 6: 'blue')",
+        )
     if name == "too few rows":
         return write_csv(p, HEADER, good_rows(4)), [], "has 4 data row(s)"
     if name == "NaN feature":
@@ -298,8 +372,11 @@ def bad_case(tmp_path, name):
     if name == "missing target":
         rows = good_rows()
         rows[3][3] = "NA"
-        return write_csv(p, HEADER, rows), [], \
-            "target column 'y' has missing or NaN values at line(s) 5"
+        return (
+            write_csv(p, HEADER, rows),
+            [],
+            "target column 'y' has missing or NaN values at line(s) 5",
+        )
     if name == "ragged row":
         rows = good_rows()
         rows[5] = rows[5][:3]
@@ -308,23 +385,38 @@ def bad_case(tmp_path, name):
         rows = [r[:3] + ["a"] for r in good_rows()]
         return write_csv(p, HEADER, rows), [], "single class"
     if name == "regression of labels":
-        return write_csv(p, HEADER, good_rows()), ["--task", "regression"], \
-            "needs a numeric target"
+        return write_csv(p, HEADER, good_rows()), ["--task", "regression"], "needs a numeric target"
     if name == "duplicate column":
         return write_csv(p, ["x1", "x1", "x3", "y"], good_rows()), [], "more than once"
     if name == "only the target":
-        return write_csv(p, ["y"], [[i % 2] for i in range(20)]), [], \
-            "expected at least one feature column"
+        return (
+            write_csv(p, ["y"], [[i % 2] for i in range(20)]),
+            [],
+            "expected at least one feature column",
+        )
     if name == "binary file":
         p.write_bytes(b"\xff\xfe\x00\x81" * 100)
         return str(p), [], "not a UTF-8 text file"
     raise AssertionError(name)
 
 
-BAD = ["missing file", "folder", "empty file", "no header", "unknown target",
-       "non-numeric feature", "too few rows", "NaN feature", "missing target", "ragged row",
-       "single class", "regression of labels", "duplicate column", "only the target",
-       "binary file"]
+BAD = [
+    "missing file",
+    "folder",
+    "empty file",
+    "no header",
+    "unknown target",
+    "non-numeric feature",
+    "too few rows",
+    "NaN feature",
+    "missing target",
+    "ragged row",
+    "single class",
+    "regression of labels",
+    "duplicate column",
+    "only the target",
+    "binary file",
+]
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -337,7 +429,7 @@ def test_train_bad_file(tmp_path, capsys, case):
     assert captured.err.startswith("fastnn train: error: ")
     assert message in captured.err
     assert "Traceback" not in captured.err
-    assert not (tmp_path / "out").exists()       # nothing written for a bad file
+    assert not (tmp_path / "out").exists()  # nothing written for a bad file
 
 
 def test_train_bad_file_through_python_m(tmp_path):
@@ -349,11 +441,13 @@ def test_train_bad_file_through_python_m(tmp_path):
     assert not (tmp_path / "fastnn-train-output").exists()
 
 
-@pytest.mark.parametrize("args", [["--hidden", "64,x"], ["--hidden", "0"], ["--epochs", "-3"],
-                                  ["--task", "clustering"], []])
+@pytest.mark.parametrize(
+    "args",
+    [["--hidden", "64,x"], ["--hidden", "0"], ["--epochs", "-3"], ["--task", "clustering"], []],
+)
 def test_train_bad_arguments_exit_2(tmp_path, capsys, args):
     path = write_csv(tmp_path / "d.csv", HEADER, good_rows())
-    argv = ["train", path] + (args + ["--target", "y"] if args else [])   # [] lacks --target
+    argv = ["train", path] + (args + ["--target", "y"] if args else [])  # [] lacks --target
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
@@ -365,8 +459,24 @@ def test_train_semicolon_file_gets_a_delimiter_hint(tmp_path, capsys):
     p.write_text("a;b;y\n" + "".join(f"{i};{i % 3};{i % 2}\n" for i in range(20)))
     assert main(["train", str(p), "--target", "y", "--out", str(tmp_path / "o")]) == 2
     assert "--delimiter" in capsys.readouterr().err
-    assert main(["train", str(p), "--target", "y", "--delimiter", ";", "--epochs", "2",
-                 "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(p),
+                "--target",
+                "y",
+                "--delimiter",
+                ";",
+                "--epochs",
+                "2",
+                "--quiet",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_no_command_prints_help(capsys):

@@ -5,6 +5,7 @@ random per-gate different biases) and skip without torch. Keras is not needed: t
 Keras forward formulas are written below in NumPy (a Keras-layout reference) and
 checked against PyTorch through the documented PyTorch -> Keras mapping.
 """
+
 import os
 import subprocess
 import sys
@@ -25,16 +26,22 @@ GATES = {"dense": 1, "rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 
 # ---------------------------------------------------------------------------- helpers
-def fastnn_layer(kind, return_sequences=False, dtype="float64", use_bias=True, units=H,
-                 features=F, timesteps=T):
+def fastnn_layer(
+    kind, return_sequences=False, dtype="float64", use_bias=True, units=H, features=F, timesteps=T
+):
     """(model, layer): a built one-layer fastnn model."""
     if kind == "dense":
         layer = Dense(units, input_shape=(features,), use_bias=use_bias)
     else:
         cls = {"rnn_tanh": SimpleRNN, "rnn_relu": SimpleRNN, "lstm": LSTM, "gru": GRU}[kind]
         kw = {"activation": kind[4:]} if kind.startswith("rnn") else {}
-        layer = cls(units, input_shape=(timesteps, features), return_sequences=return_sequences,
-                    use_bias=use_bias, **kw)
+        layer = cls(
+            units,
+            input_shape=(timesteps, features),
+            return_sequences=return_sequences,
+            use_bias=use_bias,
+            **kw,
+        )
     m = fastnn.Sequential([layer], dtype=dtype)
     m.build()
     return m, m.layers[0]
@@ -47,8 +54,9 @@ def torch_module(torch, kind, rng, bias=True, **kw):
     if kind == "dense":
         m = nn.Linear(F, H, bias=bias, dtype=torch.float64)
     elif kind.startswith("rnn"):
-        m = nn.RNN(F, H, nonlinearity=kind[4:], batch_first=True, bias=bias,
-                   dtype=torch.float64, **kw)
+        m = nn.RNN(
+            F, H, nonlinearity=kind[4:], batch_first=True, bias=bias, dtype=torch.float64, **kw
+        )
     elif kind == "lstm":
         m = nn.LSTM(F, H, batch_first=True, bias=bias, dtype=torch.float64, **kw)
     else:
@@ -104,13 +112,13 @@ def keras_forward(kind, weights, x, activation="tanh", return_sequences=True):
         if kind.startswith("rnn"):
             h = _ACT[activation](xt @ K + b + h @ U)
         elif kind == "lstm":
-            z = xt @ K + h @ U + b                       # columns [i | f | c | o]
+            z = xt @ K + h @ U + b  # columns [i | f | c | o]
             z0, z1, z2, z3 = np.split(z, 4, axis=-1)
             i, f, o = _sigmoid(z0), _sigmoid(z1), _sigmoid(z3)
             c = f * c + i * np.tanh(z2)
             h = o * np.tanh(c)
-        else:                                            # GRU, reset_after=True
-            x_z, x_r, x_h = np.split(xt @ K + b[0], 3, axis=-1)   # columns [z | r | h]
+        else:  # GRU, reset_after=True
+            x_z, x_r, x_h = np.split(xt @ K + b[0], 3, axis=-1)  # columns [z | r | h]
             m_z, m_r, m_h = np.split(h @ U + b[1], 3, axis=-1)
             z = _sigmoid(x_z + m_z)
             r = _sigmoid(x_r + m_r)
@@ -129,8 +137,12 @@ def keras_weights(kind, rng, features=F, units=H):
         return [K, rng.standard_normal(units) + offs]
     U = rng.standard_normal((units, g * units)) * 0.5
     if kind == "gru":
-        b = np.stack([rng.standard_normal(3 * units) + 1.5 * offs,
-                      rng.standard_normal(3 * units) - 0.7 * offs])
+        b = np.stack(
+            [
+                rng.standard_normal(3 * units) + 1.5 * offs,
+                rng.standard_normal(3 * units) - 0.7 * offs,
+            ]
+        )
     else:
         b = rng.standard_normal(g * units) + offs
     return [K, U, b]
@@ -141,17 +153,20 @@ def torch_to_keras_by_hand(kind, sd):
     (GRU: K = [W_iz.T | W_ir.T | W_in.T], likewise U and both bias rows)."""
     if kind == "dense":
         return [sd["weight"].T, sd["bias"]]
-    w_ih, w_hh, b_ih, b_hh = (sd[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
-                                               "bias_hh_l0"))
+    w_ih, w_hh, b_ih, b_hh = (
+        sd[k] for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
     if kind != "gru":
         return [w_ih.T, w_hh.T, b_ih + b_hh]
     W_ir, W_iz, W_in = np.split(w_ih, 3, axis=0)
     W_hr, W_hz, W_hn = np.split(w_hh, 3, axis=0)
     b_ir, b_iz, b_in = np.split(b_ih, 3)
     b_hr, b_hz, b_hn = np.split(b_hh, 3)
-    return [np.concatenate([W_iz.T, W_ir.T, W_in.T], axis=1),
-            np.concatenate([W_hz.T, W_hr.T, W_hn.T], axis=1),
-            np.stack([np.concatenate([b_iz, b_ir, b_in]), np.concatenate([b_hz, b_hr, b_hn])])]
+    return [
+        np.concatenate([W_iz.T, W_ir.T, W_in.T], axis=1),
+        np.concatenate([W_hz.T, W_hr.T, W_hn.T], axis=1),
+        np.stack([np.concatenate([b_iz, b_ir, b_in]), np.concatenate([b_hz, b_hr, b_hn])]),
+    ]
 
 
 class FakeKerasLayer:
@@ -180,8 +195,11 @@ def test_from_torch_reproduces_torch_outputs(kind, return_sequences, source):
     tm = torch_module(torch, kind, rng)
     x = inputs(kind, rng)
     want = expected(kind, torch_forward(torch, kind, tm, x), return_sequences)
-    src = {"module": tm, "state_dict": tm.state_dict(),
-           "numpy_state_dict": {k: v.numpy().copy() for k, v in tm.state_dict().items()}}[source]
+    src = {
+        "module": tm,
+        "state_dict": tm.state_dict(),
+        "numpy_state_dict": {k: v.numpy().copy() for k, v in tm.state_dict().items()},
+    }[source]
     m, layer = fastnn_layer(kind, return_sequences)
     assert convert.from_torch(layer, src) is layer
     got = m.predict(x)
@@ -199,8 +217,12 @@ def test_to_torch_module_reproduces_fastnn_outputs(kind, return_sequences):
     x = inputs(kind, rng)
     tm = convert.to_torch_module(layer)
     assert all(p.dtype == torch.float64 for p in tm.parameters())
-    np.testing.assert_allclose(expected(kind, torch_forward(torch, kind, tm, x), return_sequences),
-                               m.predict(x), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        expected(kind, torch_forward(torch, kind, tm, x), return_sequences),
+        m.predict(x),
+        rtol=RTOL,
+        atol=ATOL,
+    )
     # and back again: a second fastnn layer gets identical weights
     m2, layer2 = fastnn_layer(kind, return_sequences)
     convert.from_torch(layer2, tm)
@@ -219,21 +241,26 @@ def test_to_torch_names_shapes_and_bias_split(kind):
     d = convert.to_torch(layer)
     assert list(d) == list(ref)
     assert all(d[k].shape == ref[k].shape and d[k].dtype == np.float64 for k in d)
-    if kind in ("dense", "gru"):      # one to one
+    if kind in ("dense", "gru"):  # one to one
         for k in d:
             np.testing.assert_array_equal(d[k], ref[k])
-    else:                             # the summed bias goes to bias_ih, zeros to bias_hh
+    else:  # the summed bias goes to bias_ih, zeros to bias_hh
         np.testing.assert_array_equal(d["weight_ih_l0"], ref["weight_ih_l0"])
         np.testing.assert_array_equal(d["weight_hh_l0"], ref["weight_hh_l0"])
-        np.testing.assert_allclose(d["bias_ih_l0"], ref["bias_ih_l0"] + ref["bias_hh_l0"],
-                                   rtol=1e-15)
+        np.testing.assert_allclose(
+            d["bias_ih_l0"], ref["bias_ih_l0"] + ref["bias_hh_l0"], rtol=1e-15
+        )
         np.testing.assert_array_equal(d["bias_hh_l0"], 0.0)
     # the dict loads into a fresh torch module with identical outputs
     fresh = torch_module(torch, kind, np.random.default_rng(99))
     fresh.load_state_dict({k: torch.from_numpy(v) for k, v in d.items()})
     x = inputs(kind, rng)
-    np.testing.assert_allclose(torch_forward(torch, kind, fresh, x),
-                               torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        torch_forward(torch, kind, fresh, x),
+        torch_forward(torch, kind, tm, x),
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def test_gru_keeps_both_biases_the_hidden_n_bias_is_not_summed():
@@ -260,10 +287,11 @@ def test_from_torch_module_without_bias_loads_zero_biases(kind):
     m, layer = fastnn_layer(kind, True)
     m.set_weights([np.ones(w.shape) for w in m.get_weights()])
     convert.from_torch(layer, tm)
-    assert all(np.all(w == 0) for w in layer.weights[2 if kind != "dense" else 1:])
+    assert all(np.all(w == 0) for w in layer.weights[2 if kind != "dense" else 1 :])
     x = inputs(kind, rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, kind, tm, x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("kind", ["dense", "rnn_relu", "gru"])
@@ -274,13 +302,15 @@ def test_layers_without_bias_round_trip(kind):
     m, layer = fastnn_layer(kind, True, use_bias=False)
     convert.from_torch(layer, tm)
     x = inputs(kind, rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, kind, tm, x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL
+    )
     d = convert.to_torch(layer)
     assert not any(k.startswith("bias") for k in d)
     back = convert.to_torch_module(layer)
-    np.testing.assert_allclose(torch_forward(torch, kind, back, x),
-                               torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        torch_forward(torch, kind, back, x), torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
@@ -289,15 +319,17 @@ def test_from_torch_cells(kind):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(12)
     tm = torch_module(torch, kind, rng)
-    cell_cls = {"rnn_tanh": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell,
-                "gru": torch.nn.GRUCell}[kind]
+    cell_cls = {"rnn_tanh": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[
+        kind
+    ]
     cell = cell_cls(F, H, dtype=torch.float64)
     cell.load_state_dict({k[:-3]: v for k, v in tm.state_dict().items()})
     m, layer = fastnn_layer(kind, True)
     convert.from_torch(layer, cell)
     x = inputs(kind, rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, kind, tm, x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_from_torch_state_dict_prefix():
@@ -307,8 +339,9 @@ def test_from_torch_state_dict_prefix():
     m, layer = fastnn_layer("lstm", True)
     convert.from_torch(layer, net.state_dict(), prefix="0.")
     x = inputs("lstm", rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, "lstm", net[0], x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, "lstm", net[0], x), rtol=RTOL, atol=ATOL
+    )
     with pytest.raises(ValueError, match="prefix='1.'"):
         convert.from_torch(layer, net.state_dict(), prefix="1.")
 
@@ -321,8 +354,9 @@ def test_from_torch_float32_layer():
     convert.from_torch(layer, tm)
     assert layer.weights[0].dtype == np.float32
     x = inputs("gru", rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, "gru", tm, x),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, "gru", tm, x), rtol=1e-4, atol=1e-5
+    )
     back = convert.to_torch_module(layer)
     assert back.weight_ih_l0.dtype == torch.float32
 
@@ -332,10 +366,16 @@ def test_model_from_torch_dense_stack_and_recurrent_head():
     nn = torch.nn
     rng = np.random.default_rng(15)
     # MLP: activations live in the fastnn layers, parameter-free torch modules are skipped
-    tnet = nn.Sequential(nn.Linear(F, 8, dtype=torch.float64), nn.ReLU(), nn.Dropout(0.0),
-                         nn.Sequential(nn.Linear(8, 3, dtype=torch.float64), nn.Tanh()))
-    m = fastnn.Sequential([Dense(8, activation="relu", input_shape=(F,)), Dropout(0.5),
-                           Dense(3, activation="tanh")], dtype="float64")
+    tnet = nn.Sequential(
+        nn.Linear(F, 8, dtype=torch.float64),
+        nn.ReLU(),
+        nn.Dropout(0.0),
+        nn.Sequential(nn.Linear(8, 3, dtype=torch.float64), nn.Tanh()),
+    )
+    m = fastnn.Sequential(
+        [Dense(8, activation="relu", input_shape=(F,)), Dropout(0.5), Dense(3, activation="tanh")],
+        dtype="float64",
+    )
     assert convert.model_from_torch(m, tnet) is m
     x = rng.standard_normal((B, F))
     with torch.no_grad():
@@ -361,8 +401,9 @@ def test_model_from_torch_errors_leave_every_layer_unchanged():
         convert.model_from_torch(m, [nn.Linear(F, 8, dtype=torch.float64)])
     # the first pair is fine, the second one has the wrong shape: nothing is written
     with pytest.raises(ValueError, match=r"module 1 -> layer .*weight of shape \(3, 8\)"):
-        convert.model_from_torch(m, [nn.Linear(F, 8, dtype=torch.float64),
-                                     nn.Linear(7, 3, dtype=torch.float64)])
+        convert.model_from_torch(
+            m, [nn.Linear(F, 8, dtype=torch.float64), nn.Linear(7, 3, dtype=torch.float64)]
+        )
     with pytest.raises(TypeError, match="Conv1d"):
         convert.model_from_torch(m, nn.Sequential(nn.Linear(F, 8), nn.Conv1d(1, 1, 1)))
     with pytest.raises(TypeError, match="fastnn Sequential"):
@@ -397,17 +438,17 @@ def test_gru_from_keras_without_the_zr_reorder_gives_different_outputs():
     x = inputs("gru", rng)
     want = keras_forward("gru", [K, U, b], x)
     m, layer = fastnn_layer("gru", True)
-    m.set_weights([K, U, b[0], b[1]])           # naive copy, no reorder
+    m.set_weights([K, U, b[0], b[1]])  # naive copy, no reorder
     assert not np.allclose(m.predict(x), want, rtol=1e-3, atol=1e-6)
     convert.from_keras(layer, [K, U, b])
     np.testing.assert_allclose(m.predict(x), want, rtol=RTOL, atol=ATOL)
     # the reorder moves exactly the first two blocks of every array
     W, Uf, b_ih, b_hh = m.get_weights()
-    np.testing.assert_array_equal(W[:, :H], K[:, H:2 * H])       # r
-    np.testing.assert_array_equal(W[:, H:2 * H], K[:, :H])       # z
-    np.testing.assert_array_equal(Uf[:, 2 * H:], U[:, 2 * H:])   # n / h
-    np.testing.assert_array_equal(b_ih[:H], b[0, H:2 * H])
-    np.testing.assert_array_equal(b_hh[H:2 * H], b[1, :H])
+    np.testing.assert_array_equal(W[:, :H], K[:, H : 2 * H])  # r
+    np.testing.assert_array_equal(W[:, H : 2 * H], K[:, :H])  # z
+    np.testing.assert_array_equal(Uf[:, 2 * H :], U[:, 2 * H :])  # n / h
+    np.testing.assert_array_equal(b_ih[:H], b[0, H : 2 * H])
+    np.testing.assert_array_equal(b_hh[H : 2 * H], b[1, :H])
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -420,8 +461,9 @@ def test_keras_reference_agrees_with_torch_through_the_documented_mapping(kind):
     kw = torch_to_keras_by_hand(kind, sd)
     x = inputs(kind, rng)
     act = kind[4:] if kind.startswith("rnn") else "tanh"
-    np.testing.assert_allclose(keras_forward(kind, kw, x, act), torch_forward(torch, kind, tm, x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        keras_forward(kind, kw, x, act), torch_forward(torch, kind, tm, x), rtol=RTOL, atol=ATOL
+    )
     _, layer = fastnn_layer(kind, True)
     convert.from_torch(layer, tm)
     for a, b in zip(convert.to_keras(layer), kw):
@@ -433,8 +475,17 @@ def test_from_keras_layer_object_and_its_settings():
     kw = keras_weights("gru", rng)
     m, layer = fastnn_layer("gru", True)
     x = inputs("gru", rng)
-    convert.from_keras(layer, fake_keras("GRU", kw, reset_after=True, activation="tanh",
-                                         recurrent_activation="sigmoid", use_bias=True))
+    convert.from_keras(
+        layer,
+        fake_keras(
+            "GRU",
+            kw,
+            reset_after=True,
+            activation="tanh",
+            recurrent_activation="sigmoid",
+            use_bias=True,
+        ),
+    )
     np.testing.assert_allclose(m.predict(x), keras_forward("gru", kw, x), rtol=RTOL, atol=ATOL)
     before = m.get_weights()
     with pytest.raises(ValueError, match="reset_after=True.*Received: reset_after=False"):
@@ -445,12 +496,14 @@ def test_from_keras_layer_object_and_its_settings():
         convert.from_keras(layer, fake_keras("LSTM", kw))
     _, rnn = fastnn_layer("rnn_relu", True)
     with pytest.raises(ValueError, match="activation='relu'.*Received: activation='tanh'"):
-        convert.from_keras(rnn, fake_keras("SimpleRNN", keras_weights("rnn_relu", rng),
-                                           activation="tanh"))
+        convert.from_keras(
+            rnn, fake_keras("SimpleRNN", keras_weights("rnn_relu", rng), activation="tanh")
+        )
     _, dense = fastnn_layer("dense")
     with pytest.raises(ValueError, match="activation='linear'.*'softmax'"):
-        convert.from_keras(dense, fake_keras("Dense", keras_weights("dense", rng),
-                                             activation="softmax"))
+        convert.from_keras(
+            dense, fake_keras("Dense", keras_weights("dense", rng), activation="softmax")
+        )
     for a, b in zip(before, m.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -507,8 +560,11 @@ def test_wrong_layer_type_pairs():
         convert.from_torch(lstm, [1, 2, 3])
     # a state dict of the wrong kind fails on its shapes
     gru_sd = torch_module(torch, "gru", rng).state_dict()
-    with pytest.raises(ValueError, match=r"weight_ih_l0 of shape \(24, 4\) \(4\*units, "
-                                         r"features\).*Received: weight_ih_l0.shape=\(18, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"weight_ih_l0 of shape \(24, 4\) \(4\*units, "
+        r"features\).*Received: weight_ih_l0.shape=\(18, 4\)",
+    ):
         convert.from_torch(lstm, gru_sd)
     with pytest.raises(ValueError, match="state_dict of an nn.Linear"):
         convert.from_torch(dense, gru_sd)
@@ -520,12 +576,16 @@ def test_shape_mismatches():
     torch = pytest.importorskip("torch")
     nn = torch.nn
     _, dense = fastnn_layer("dense")
-    with pytest.raises(ValueError, match=r"weight of shape \(6, 4\).*Received: "
-                                         r"weight.shape=\(6, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"weight of shape \(6, 4\).*Received: "
+        r"weight.shape=\(6, 5\)",
+    ):
         convert.from_torch(dense, nn.Linear(5, H))
     _, lstm = fastnn_layer("lstm")
-    with pytest.raises(ValueError, match="input_size=4 and hidden_size=6.*input_size=4, "
-                                         "hidden_size=7"):
+    with pytest.raises(
+        ValueError, match="input_size=4 and hidden_size=6.*input_size=4, hidden_size=7"
+    ):
         convert.from_torch(lstm, nn.LSTM(F, 7))
     sd = {k: v.clone() for k, v in nn.LSTM(F, H).state_dict().items()}
     sd["bias_hh_l0"] = sd["bias_hh_l0"][:-1]
@@ -581,8 +641,9 @@ def test_nonlinearity_and_bias_settings_must_match():
     m, layer = fastnn_layer("lstm", True)
     convert.from_torch(layer, tm2)
     x = inputs("lstm", rng)
-    np.testing.assert_allclose(m.predict(x), torch_forward(torch, "lstm", tm, x),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        m.predict(x), torch_forward(torch, "lstm", tm, x), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_errors_without_torch_unbuilt_non_finite_and_overflow():
@@ -593,9 +654,12 @@ def test_errors_without_torch_unbuilt_non_finite_and_overflow():
         convert.to_keras(GRU(H))
     m, layer = fastnn_layer("lstm", dtype="float32")
     before = m.get_weights()
-    sd = {"weight_ih_l0": rng.standard_normal((4 * H, F)),
-          "weight_hh_l0": rng.standard_normal((4 * H, H)),
-          "bias_ih_l0": np.zeros(4 * H), "bias_hh_l0": np.zeros(4 * H)}
+    sd = {
+        "weight_ih_l0": rng.standard_normal((4 * H, F)),
+        "weight_hh_l0": rng.standard_normal((4 * H, H)),
+        "bias_ih_l0": np.zeros(4 * H),
+        "bias_hh_l0": np.zeros(4 * H),
+    }
     bad = dict(sd, weight_hh_l0=np.where(np.eye(4 * H, H) > 0, np.inf, 0.0))
     with pytest.raises(ValueError, match=r"finite values in weight_hh_l0.*inf at index \(0, 0\)"):
         convert.from_torch(layer, bad)
@@ -615,16 +679,23 @@ def test_errors_without_torch_unbuilt_non_finite_and_overflow():
 
 def test_importing_and_numpy_conversions_do_not_import_torch():
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
-    code = ("import sys, numpy as np, fastnn\n"
-            "from fastnn import convert\n"
-            "assert 'torch' not in sys.modules\n"
-            "m = fastnn.Sequential([fastnn.layers.GRU(2, input_shape=(3, 1))]); m.build()\n"
-            "l = m.layers[0]\n"
-            "convert.from_torch(l, convert.to_torch(l))\n"
-            "convert.from_keras(l, convert.to_keras(l))\n"
-            "assert 'torch' not in sys.modules\n"
-            "print('ok')\n")
+    code = (
+        "import sys, numpy as np, fastnn\n"
+        "from fastnn import convert\n"
+        "assert 'torch' not in sys.modules\n"
+        "m = fastnn.Sequential([fastnn.layers.GRU(2, input_shape=(3, 1))]); m.build()\n"
+        "l = m.layers[0]\n"
+        "convert.from_torch(l, convert.to_torch(l))\n"
+        "convert.from_keras(l, convert.to_keras(l))\n"
+        "assert 'torch' not in sys.modules\n"
+        "print('ok')\n"
+    )
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       cwd=os.path.dirname(root) if os.path.isdir(os.path.dirname(root)) else None)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(root) if os.path.isdir(os.path.dirname(root)) else None,
+    )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

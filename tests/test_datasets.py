@@ -203,7 +203,7 @@ def test_make_adding_problem_markers_and_targets():
 
 
 def test_make_adding_problem_rejects_one_timestep():
-    with pytest.raises(ValueError, match=r"expected timesteps to be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"expected timesteps as an integer >= 2"):
         ds.make_adding_problem(timesteps=1)
 
 
@@ -284,9 +284,7 @@ def test_idx_rejects_truncated_files(tmp_path):
         ds.read_idx(truncated_gz)
 
 
-@pytest.mark.parametrize(
-    "magic", [b"\x01\x00\x08\x01", b"\x00\x00\x07\x01", b"PK\x03\x04"]
-)
+@pytest.mark.parametrize("magic", [b"\x01\x00\x08\x01", b"\x00\x00\x07\x01", b"PK\x03\x04"])
 def test_idx_rejects_bad_magic(magic):
     data = magic + struct.pack(">I", 2) + b"\x01\x02"
     with pytest.raises(ValueError, match=r"expected an IDX magic number.*Received: 0x"):
@@ -314,8 +312,11 @@ def test_load_mnist(tmp_path, kind, prefix):
 
 def test_load_mnist_names_the_missing_files(tmp_path):
     make_mnist_folder(tmp_path, "train", 2, compress_images=False)
-    with pytest.raises(FileNotFoundError, match=r"'t10k-images-idx3-ubyte' or "
-                       r"'t10k-images-idx3-ubyte.gz'"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"'t10k-images-idx3-ubyte' or "
+        r"'t10k-images-idx3-ubyte.gz'",
+    ):
         ds.load_mnist(tmp_path, kind="test")
     with pytest.raises(FileNotFoundError, match="not a folder"):
         ds.load_mnist(tmp_path / "nowhere")

@@ -12,6 +12,7 @@ Accepted exception besides ValueError / TypeError: train_on_batch raises
 FloatingPointError when a step's loss or gradient is not finite (huge but finite
 inputs); it too leaves the weights unchanged.
 """
+
 import math
 import warnings
 
@@ -25,16 +26,34 @@ from hypothesis import strategies as st  # noqa: E402
 import fastnn  # noqa: E402
 from fastnn.layers import Dense, Input  # noqa: E402
 
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # (loss, last activation, target kind)
-LOSSES = [("mse", None, "real"), ("mae", "tanh", "real"),
-          ("binary_crossentropy", "sigmoid", "binary"),
-          ("categorical_crossentropy", "softmax", "onehot"),
-          ("sparse_categorical_crossentropy", "softmax", "labels")]
-DTYPES = ["float16", "float32", "float64", "int8", "int32", "int64", "uint8", "bool",
-          "object", "complex64", "str"]
+LOSSES = [
+    ("mse", None, "real"),
+    ("mae", "tanh", "real"),
+    ("binary_crossentropy", "sigmoid", "binary"),
+    ("categorical_crossentropy", "softmax", "onehot"),
+    ("sparse_categorical_crossentropy", "softmax", "labels"),
+]
+DTYPES = [
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "object",
+    "complex64",
+    "str",
+]
 SPECIAL = [math.nan, math.inf, -math.inf, 1e300, -1e300, 1e30]
 
 
@@ -52,8 +71,7 @@ def models(draw):
     layers.append(Dense(out, activation=last))
     fastnn.set_seed(draw(st.integers(0, 2**16)))
     model = fastnn.Sequential(layers, dtype=dtype)
-    model.compile(optimizer=draw(st.sampled_from(["sgd", "adam", "rmsprop", "adagrad"])),
-                  loss=loss)
+    model.compile(optimizer=draw(st.sampled_from(["sgd", "adam", "rmsprop", "adagrad"])), loss=loss)
     model.build()
     return model, n_in, out, kind
 
@@ -87,15 +105,17 @@ def arrays(draw, n_in, rows=None, valid=None):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n = rows if rows is not None else draw(st.sampled_from([5, 17, 3, 1, 2, 40, 0]))
     if valid is None:
-        valid = draw(st.integers(0, 2)) > 0       # two thirds valid, to reach the kernels
+        valid = draw(st.integers(0, 2)) > 0  # two thirds valid, to reach the kernels
     if valid:
-        a = rng.uniform(-3, 3, (n, n_in)).astype(draw(st.sampled_from(
-            ["float16", "float32", "float64"])))
+        a = rng.uniform(-3, 3, (n, n_in)).astype(
+            draw(st.sampled_from(["float16", "float32", "float64"]))
+        )
         if draw(st.booleans()):
             a = (a > 0) if draw(st.booleans()) else a.astype(np.int32)
         return _layout(draw, a)
-    how = draw(st.sampled_from(["shape", "dtype", "special", "broadcast", "python",
-                                "scalar", "ndim"]))
+    how = draw(
+        st.sampled_from(["shape", "dtype", "special", "broadcast", "python", "scalar", "ndim"])
+    )
     if how == "shape":
         a = rng.uniform(-1, 1, (n, draw(st.integers(0, 9))))
     elif how == "ndim":
@@ -106,8 +126,7 @@ def arrays(draw, n_in, rows=None, valid=None):
         return rng.uniform(-1, 1, (n, n_in)).tolist()
     elif how == "broadcast":
         big = draw(st.sampled_from([0, 1, 10**5]))
-        return np.broadcast_to(np.float32(draw(st.sampled_from([0.5, math.nan]))),
-                               (big, n_in))
+        return np.broadcast_to(np.float32(draw(st.sampled_from([0.5, math.nan]))), (big, n_in))
     else:
         a = rng.uniform(-1, 1, (max(n, 1), n_in))
         flat = a.reshape(-1)
@@ -125,7 +144,7 @@ def arrays(draw, n_in, rows=None, valid=None):
 
 
 def targets(draw, rng, n, out, kind):
-    if draw(st.integers(0, 3)):          # mostly valid targets, to reach the kernels
+    if draw(st.integers(0, 3)):  # mostly valid targets, to reach the kernels
         y = valid_targets(rng, n, out, kind)
         if draw(st.booleans()) and np.ndim(y) == 2:
             y = np.asfortranarray(y)
@@ -168,7 +187,7 @@ def call(model, before, fn, allowed=(ValueError, TypeError)):
             result = fn()
     except allowed as exc:
         rejected(exc, model, before)
-        event(f"rejected: {type(exc).__name__}")   # see --hypothesis-show-statistics
+        event(f"rejected: {type(exc).__name__}")  # see --hypothesis-show-statistics
         return False, None
     event("worked")
     return True, result
@@ -183,7 +202,7 @@ def test_predict_works_or_rejects_cleanly(spec, data):
     batch_size = data.draw(st.sampled_from([None, 3, 1, 10**9, 0, -1, 2.5, True]))
     before = weights_of(model)
     ok, pred = call(model, before, lambda: model.predict(x, batch_size=batch_size, verbose=0))
-    assert unchanged(model, before)       # predict never changes weights
+    assert unchanged(model, before)  # predict never changes weights
     if ok:
         assert pred.shape == (len(x), out) and pred.dtype == model.dtype
         assert finite(pred)
@@ -198,12 +217,18 @@ def test_evaluate_and_test_on_batch_work_or_reject_cleanly(spec, data):
     n = n_rows(x)
     y = targets(data.draw, rng, n, out, kind)
     before = weights_of(model)
-    ok, loss = call(model, before, lambda: model.evaluate(x, y, verbose=0,
-                                                          batch_size=data.draw(st.sampled_from(
-                                                              [None, 1, 7, 10**12]))))
+    ok, loss = call(
+        model,
+        before,
+        lambda: model.evaluate(
+            x, y, verbose=0, batch_size=data.draw(st.sampled_from([None, 1, 7, 10**12]))
+        ),
+    )
     assert unchanged(model, before)
     if ok:
-        assert isinstance(loss, float) and finite(loss)   # (BCE of targets outside [0, 1] can be < 0, as in Keras)
+        assert isinstance(loss, float) and finite(
+            loss
+        )  # (BCE of targets outside [0, 1] can be < 0, as in Keras)
     ok, loss = call(model, before, lambda: model.test_on_batch(x, y))
     assert unchanged(model, before)
     if ok:
@@ -220,8 +245,12 @@ def test_train_on_batch_works_or_rejects_cleanly(spec, data):
         n = n_rows(x)
         y = targets(data.draw, rng, n, out, kind)
         before = weights_of(model)
-        ok, loss = call(model, before, lambda: model.train_on_batch(x, y),
-                        allowed=(ValueError, TypeError, FloatingPointError))
+        ok, loss = call(
+            model,
+            before,
+            lambda x=x, y=y: model.train_on_batch(x, y),
+            allowed=(ValueError, TypeError, FloatingPointError),
+        )
         if ok:
             assert isinstance(loss, float) and finite(loss)
             assert all(finite(w) for w in model.get_weights())
@@ -238,13 +267,18 @@ def test_fit_works_or_rejects_cleanly(spec, data):
     x = data.draw(arrays(n_in))
     n = n_rows(x)
     y = targets(data.draw, rng, n, out, kind)
-    kwargs = data.draw(st.fixed_dictionaries({}, optional={
-        "batch_size": st.sampled_from([4, 1, 10**9, 0, -3, 1.5, "8"]),
-        "epochs": st.sampled_from([2, 1, 0, -1, 2.0]),
-        "validation_split": st.sampled_from([0.0, 0.25, 0.5, 1.0, -0.1, math.nan]),
-        "shuffle": st.sampled_from([True, False, "yes"]),
-        "seed": st.sampled_from([0, 7, -1]),
-    }))
+    kwargs = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "batch_size": st.sampled_from([4, 1, 10**9, 0, -3, 1.5, "8"]),
+                "epochs": st.sampled_from([2, 1, 0, -1, 2.0]),
+                "validation_split": st.sampled_from([0.0, 0.25, 0.5, 1.0, -0.1, math.nan]),
+                "shuffle": st.sampled_from([True, False, "yes"]),
+                "seed": st.sampled_from([0, 7, -1]),
+            },
+        )
+    )
     before = weights_of(model)
     ok, hist = call(model, before, lambda: model.fit(x, y, verbose=0, **kwargs))
     if ok:

@@ -1,5 +1,6 @@
 """The suite tests the installed, compiled package; a broken build fails loudly;
 show_config / `python -m fastnn info` report what was built."""
+
 import os
 import shutil
 import subprocess
@@ -16,8 +17,14 @@ SOURCE = os.environ.get("FASTNN_SOURCE_DIR")
 
 def _run(code, env=None, cwd=None):
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, env=full_env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_imported_copy_is_the_installed_package():
@@ -31,6 +38,7 @@ def test_imported_copy_is_the_installed_package():
     if SOURCE:
         assert here != os.path.join(os.path.abspath(SOURCE), "fastnn"), here
     import fastnn.backend.compiled.network as net
+
     assert net.__file__.endswith((".so", ".pyd")), net.__file__
 
 
@@ -49,20 +57,27 @@ def test_broken_extension_fails_loudly_with_build_instructions(tmp_path):
     for name in os.listdir(compiled):
         if name.startswith("network.") and name.endswith((".so", ".pyd")):
             os.remove(compiled / name)
-    r = _run("import fastnn", env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "compiled"},
-             cwd=tmp_path)
+    r = _run(
+        "import fastnn",
+        env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "compiled"},
+        cwd=tmp_path,
+    )
     assert r.returncode != 0
     assert "ImportError" in r.stderr
     assert "pip install ." in r.stderr and "FASTNN_BACKEND=numpy" in r.stderr
     # the explicit opt-in still imports (and runs on the NumPy reference)
-    r = _run("import fastnn; print(fastnn.get_backend())",
-             env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "numpy"}, cwd=tmp_path)
+    r = _run(
+        "import fastnn; print(fastnn.get_backend())",
+        env={"PYTHONPATH": str(tmp_path), "FASTNN_BACKEND": "numpy"},
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "numpy"
 
 
 def test_show_config_and_cli_info():
     import io
+
     buf = io.StringIO()
     fastnn.show_config(file=buf)
     text = buf.getvalue()
@@ -72,12 +87,15 @@ def test_show_config_and_cli_info():
     assert "backend: compiled" in text or "backend: numpy" in text
     assert any(f"packing-free kernel {isa}" in text for isa in ("avx512", "avx2", "off"))
     assert "blas:" in text and "threads:" in text
-    r = subprocess.run([sys.executable, "-m", "fastnn", "info"], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "fastnn", "info"], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "threads:" in r.stdout and "blas:" in r.stdout
-    assert shutil.which("fastnn") is None or subprocess.run(
-        ["fastnn", "info"], capture_output=True, timeout=120).returncode == 0
+    assert (
+        shutil.which("fastnn") is None
+        or subprocess.run(["fastnn", "info"], capture_output=True, timeout=120).returncode == 0
+    )
 
 
 def test_set_num_threads():
@@ -95,17 +113,25 @@ def test_set_num_threads():
 # C functions with process-wide state (csrc/runtime) or shared by name, and the one
 # compiled module that may define each: a second copy would keep a second helper thread,
 # a second BLAS-thread count or a second CPU probe.
-_ONE_HOME = {b"fastnn_run_parts": "_parallel", b"fastnn_one_thread_enter": "_parallel",
-             b"fastnn_step_level": "_parallel", b"fastnn_step_gemm_f32": "_blas"}
+_ONE_HOME = {
+    b"fastnn_run_parts": "_parallel",
+    b"fastnn_one_thread_enter": "_parallel",
+    b"fastnn_step_level": "_parallel",
+    b"fastnn_step_gemm_f32": "_blas",
+}
 
 
 def test_runtime_c_is_linked_into_one_module_only():
     """Each stateful runtime function is defined in exactly one extension (setup.py
     EXTENSIONS), and no extension links an OpenMP runtime."""
     import fastnn.backend.compiled.network as net
+
     folder = os.path.dirname(net.__file__)
-    libs = {n.split(".")[0]: open(os.path.join(folder, n), "rb").read()
-            for n in os.listdir(folder) if n.endswith((".so", ".pyd"))}
+    libs = {
+        n.split(".")[0]: open(os.path.join(folder, n), "rb").read()
+        for n in os.listdir(folder)
+        if n.endswith((".so", ".pyd"))
+    }
     assert len(libs) >= 12, sorted(libs)
     for symbol, home in _ONE_HOME.items():
         # the name, NUL-terminated as in a symbol table: defined where it appears
@@ -116,6 +142,7 @@ def test_runtime_c_is_linked_into_one_module_only():
 
 def test_backend_switch_runs_same_model_on_both():
     from fastnn.layers import Dense
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((16, 3)).astype(np.float32)
     m = fastnn.Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(2)])

@@ -6,6 +6,7 @@ as a comment) and, where a dataset must be loaded, in lines marked as data lines
 Run as `python script.py` each one trains, prints its final metric, asserts it and
 exits 0.
 """
+
 import ast
 import io
 import os
@@ -42,8 +43,14 @@ def _code_without_comments(source):
     """{line number: the line's code with comments removed}."""
     out = {}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                        tokenize.DEDENT, tokenize.ENDMARKER):
+        if tok.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         for row in range(tok.start[0], tok.end[0] + 1):
             out.setdefault(row, []).append(tok.string)
@@ -60,8 +67,9 @@ def test_only_import_lines_mention_fastnn(name):
     source = _source(name)
     imports = _import_lines(source)
     code = _code_without_comments(source)
-    offending = [(row, text) for row, text in sorted(code.items())
-                 if row not in imports and "fastnn" in text]
+    offending = [
+        (row, text) for row, text in sorted(code.items()) if row not in imports and "fastnn" in text
+    ]
     assert not offending, f"{name}: fastnn outside the import lines: {offending}"
     # the scripts use fastnn at all (else this check proves nothing)
     assert any("fastnn" in code[row] for row in imports if row in code)
@@ -76,14 +84,16 @@ def test_each_fastnn_import_keeps_the_line_it_replaces_as_a_comment(name):
     for node in tree.body:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                   else [node.module or ""])
+        modules = (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        )
         if not any(m.split(".")[0] == "fastnn" for m in modules):
             assert not any("fastnn" in m for m in modules)
             continue
         above = lines[node.lineno - 2].strip()
-        assert above.startswith("#"), (f"{name}:{node.lineno}: no comment above "
-                                       f"{lines[node.lineno - 1]!r}")
+        assert above.startswith("#"), (
+            f"{name}:{node.lineno}: no comment above {lines[node.lineno - 1]!r}"
+        )
         original = above.lstrip("#").strip()
         if original.startswith(("import ", "from ")):
             # the Keras (or scikit-learn) import, which must itself be valid Python
@@ -107,9 +117,17 @@ def test_each_fastnn_import_keeps_the_line_it_replaces_as_a_comment(name):
 def test_script_runs_and_meets_its_threshold(name, tmp_path):
     # a fresh process in an empty folder, with the environment of this test run
     # (so it imports the same fastnn the suite tests)
-    result = subprocess.run([sys.executable, os.path.join(HERE, name)], cwd=tmp_path,
-                            capture_output=True, text=True, env=dict(os.environ), timeout=600)
-    assert result.returncode == 0, (f"{name} exited with {result.returncode}\n"
-                                    f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    result = subprocess.run(
+        [sys.executable, os.path.join(HERE, name)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+    assert result.returncode == 0, (
+        f"{name} exited with {result.returncode}\n"
+        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    )
     found = re.findall(SCRIPTS[name], result.stdout)
     assert found, f"{name} did not print its metric:\n{result.stdout}"

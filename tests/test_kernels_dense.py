@@ -1,12 +1,17 @@
 """Dense, activation, dropout and BLAS kernels against their NumPy twins, and
 float64 central-difference checks of the reference."""
+
 import numpy as np
 import pytest
-
 from helpers import DTYPES, TOL, numeric_grad
-from fastnn.backend.compiled import _blas, _parallel, activations as c_act, dense as c_dense
+
+from fastnn.backend.compiled import _blas, _parallel
+from fastnn.backend.compiled import activations as c_act
+from fastnn.backend.compiled import dense as c_dense
 from fastnn.backend.compiled import dropout as c_drop
-from fastnn.backend.reference import activations as r_act, dense as r_dense, dropout as r_drop
+from fastnn.backend.reference import activations as r_act
+from fastnn.backend.reference import dense as r_dense
+from fastnn.backend.reference import dropout as r_drop
 
 ACTS = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu"]
 # (n, n_in, units): all-1 sizes first, then odd shapes, then a bigger one
@@ -65,12 +70,15 @@ def _assert_sums_close(actual, expected, bound, k, name):
     err = abs(actual.astype(np.float64) - expected)
     assert actual.shape == expected.shape and (err <= allowed).all(), (
         f"{name}: {int((err > allowed).sum())} of {err.size} values differ by more than "
-        f"allowed (max excess {float((err - allowed).max()):.3g})")
+        f"allowed (max excess {float((err - allowed).max()):.3g})"
+    )
 
 
 @pytest.mark.parametrize("mode", ["blas", "kernel", "split", "blas-parts"])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 17), (33, 129, 65), (64, 300, 129),
-                                   (0, 4, 3), (5, 0, 3), (130, 784, 64)])
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 1, 1), (3, 5, 17), (33, 129, 65), (64, 300, 129), (0, 4, 3), (5, 0, 3), (130, 784, 64)],
+)
 def test_dense_product_modes_match_float64(rng, mode, shape):
     """Every way a float32 product can run (BLAS, the packing-free kernel on one thread,
     the kernel in parts on two threads, two parts each on one BLAS thread) against the
@@ -117,8 +125,9 @@ def test_dense_twin_random_sweep(dt):
         assert (gc[2] is None) == (not use_bias)
         for a, b_ in zip(gc[1:], gr[1:]):
             if a is not None:
-                _assert_sums_close(a, b_, abs(x.T) @ abs(dy) if a.ndim == 2 else abs(dy).sum(0),
-                                   n, "dW/db")
+                _assert_sums_close(
+                    a, b_, abs(x.T) @ abs(dy) if a.ndim == 2 else abs(dy).sum(0), n, "dW/db"
+                )
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -135,8 +144,9 @@ def test_reference_dense_central_differences(rng, act):
     y = r_dense.dense_forward(x, W, b, act)
     dx, dW, db = r_dense.dense_backward(x, W, y, dy.copy(), act)
     for name, analytic, arr in (("dx", dx, x), ("dW", dW, W), ("db", db, b)):
-        np.testing.assert_allclose(analytic, numeric_grad(loss, arr), rtol=1e-6, atol=1e-8,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            analytic, numeric_grad(loss, arr), rtol=1e-6, atol=1e-8, err_msg=name
+        )
 
 
 def test_hand_worked_dense():
@@ -163,8 +173,12 @@ def test_activation_extremes_are_finite(dt):
     for act in ACTS:
         y = c_act.bias_act_forward(z.copy(), None, act)
         assert np.isfinite(y).all(), act
-        np.testing.assert_allclose(y, r_act.bias_act_forward(z.copy(), None, act),
-                                   rtol=TOL[dt]["rtol"], atol=1e-30 if act != "softmax" else 1e-7)
+        np.testing.assert_allclose(
+            y,
+            r_act.bias_act_forward(z.copy(), None, act),
+            rtol=TOL[dt]["rtol"],
+            atol=1e-30 if act != "softmax" else 1e-7,
+        )
 
 
 def test_float32_sigmoid_accuracy():
@@ -181,8 +195,9 @@ def test_bias_grad_and_act_backward_twins(rng, dt):
     np.testing.assert_allclose(c_act.bias_grad(dz), r_act.bias_grad(dz), **TOL[dt])
     y = rng.uniform(0.01, 0.99, (300, 257)).astype(dt)
     for act in ACTS:
-        np.testing.assert_allclose(c_act.act_backward(dz.copy(), y, act),
-                                   r_act.act_backward(dz.copy(), y, act), **TOL[dt])
+        np.testing.assert_allclose(
+            c_act.act_backward(dz.copy(), y, act), r_act.act_backward(dz.copy(), y, act), **TOL[dt]
+        )
 
 
 @pytest.mark.parametrize("dt", DTYPES)
@@ -219,7 +234,9 @@ def test_dense_kernel_errors(mod):
     W = np.zeros((3, 4), np.float32)
     with pytest.raises(ValueError, match=r"x.dtype=float32, W.dtype=float64"):
         mod.dense_forward(x, W.astype(np.float64), None, "relu")
-    with pytest.raises(ValueError, match=r"expected x of shape \(\?, 3\). Received: x.shape=\(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"expected x of shape \(\?, 3\). Received: x.shape=\(2, 4\)"
+    ):
         mod.dense_forward(np.zeros((2, 4), np.float32), W, None, "relu")
     with pytest.raises(ValueError, match="unknown activation"):
         mod.dense_forward(x, W, None, "swish")
@@ -230,8 +247,14 @@ def test_dense_kernel_errors(mod):
 def test_float32_tanh_accuracy():
     """The vectorisable float32 tanh stays within 3 ulps of float64 tanh, keeps
     tiny inputs exact in relative terms, and propagates NaN and infinities."""
-    z = np.concatenate([np.linspace(-20, 20, 200001), np.geomspace(1e-30, 1, 5000),
-                        -np.geomspace(1e-30, 1, 5000), [0.0, 88.0, -88.0]]).astype(np.float32)
+    z = np.concatenate(
+        [
+            np.linspace(-20, 20, 200001),
+            np.geomspace(1e-30, 1, 5000),
+            -np.geomspace(1e-30, 1, 5000),
+            [0.0, 88.0, -88.0],
+        ]
+    ).astype(np.float32)
     y = c_act.bias_act_forward(z.reshape(1, -1).copy(), None, "tanh").ravel()
     ref = np.tanh(z.astype(np.float64))
     ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
@@ -270,9 +293,11 @@ def test_step_kernel_instruction_set_can_be_capped(cap):
     import os
     import subprocess
     import sys
+
     env = {**os.environ, "FASTNN_STEP_GEMM": cap}
-    r = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True,
-                       env=env, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True, env=env, timeout=300
+    )
     assert r.returncode == 0, r.stderr
     isa, status = r.stdout.split()
     assert status == "ok"

@@ -1,4 +1,5 @@
 """Models learn real tasks to a stated accuracy."""
+
 import numpy as np
 import pytest
 
@@ -13,10 +14,12 @@ def test_xor_all_four_points_in_at_least_9_of_10_seeds():
     solved = 0
     for seed in range(10):
         fastnn.set_seed(seed)
-        model = fastnn.Sequential([Input(shape=(2,)), Dense(8, activation="tanh"),
-                                   Dense(1, activation="sigmoid")])
-        model.compile(optimizer=fastnn.optimizers.Adam(0.05), loss="binary_crossentropy",
-                      metrics=["accuracy"])
+        model = fastnn.Sequential(
+            [Input(shape=(2,)), Dense(8, activation="tanh"), Dense(1, activation="sigmoid")]
+        )
+        model.compile(
+            optimizer=fastnn.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"]
+        )
         model.fit(x, y, epochs=300, batch_size=4, verbose=0, seed=seed)
         pred = (model.predict(x) > 0.5).astype(np.float32)
         solved += bool((pred == y).all())
@@ -30,11 +33,19 @@ def test_digits_mlp_reaches_95_percent(seed):
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, seed=seed)
     sc = StandardScaler().fit(x_tr)
     x_tr, x_te = sc.transform(x_tr), sc.transform(x_te)
-    model = fastnn.Sequential([Input(shape=(64,)), Dense(64, activation="relu"), Dropout(0.1),
-                               Dense(64, activation="relu"), Dense(10, activation="softmax")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(64,)),
+            Dense(64, activation="relu"),
+            Dropout(0.1),
+            Dense(64, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    hist = model.fit(x_tr, y_tr, epochs=30, batch_size=32, verbose=0, seed=seed,
-                     validation_split=0.1)
+    hist = model.fit(
+        x_tr, y_tr, epochs=30, batch_size=32, verbose=0, seed=seed, validation_split=0.1
+    )
     loss, acc = model.evaluate(x_te, y_te, verbose=0)
     assert acc >= 0.95, f"seed {seed}: test accuracy {acc:.4f}"
     assert hist.history["loss"][-1] < hist.history["loss"][0]

@@ -1,5 +1,6 @@
 """Loss kernels (compiled vs NumPy twin, gradients, hand-worked and Keras-documented
 values, clipping, extreme logits, argument checks) and the fastnn.losses objects."""
+
 import inspect
 import math
 
@@ -89,14 +90,31 @@ def run(impl, kind, y, t, w, with_grad=True, with_probs=True):
 
 
 def test_kind_tables_match_header_and_twin():
-    assert compiled.LOSS_KINDS == reference.LOSS_KINDS == {
-        "mse": 0, "mae": 1, "bce": 2, "bce_logits": 3, "cce": 4, "cce_logits": 5,
-        "sparse_cce": 6, "sparse_cce_logits": 7,
-    }
-    assert compiled.METRIC_KINDS == reference.METRIC_KINDS == {
-        "binary_accuracy": 0, "categorical_accuracy": 1, "sparse_categorical_accuracy": 2,
-        "mse": 3, "mae": 4,
-    }
+    assert (
+        compiled.LOSS_KINDS
+        == reference.LOSS_KINDS
+        == {
+            "mse": 0,
+            "mae": 1,
+            "bce": 2,
+            "bce_logits": 3,
+            "cce": 4,
+            "cce_logits": 5,
+            "sparse_cce": 6,
+            "sparse_cce_logits": 7,
+        }
+    )
+    assert (
+        compiled.METRIC_KINDS
+        == reference.METRIC_KINDS
+        == {
+            "binary_accuracy": 0,
+            "categorical_accuracy": 1,
+            "sparse_categorical_accuracy": 2,
+            "mse": 3,
+            "mae": 4,
+        }
+    )
     assert compiled.EPSILON == reference.EPSILON == 1e-7
 
 
@@ -139,8 +157,9 @@ def _twin_check(kind, n, d, dtype, seed, weighted):
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{n}x{d}" for n, d in SHAPES])
 @pytest.mark.parametrize("kind", KINDS)
 def test_compiled_matches_reference_table(kind, shape, weighted, dtype):
-    _twin_check(kind, *shape, dtype, seed=KINDS.index(kind) * 100 + SHAPES.index(shape),
-                weighted=weighted)
+    _twin_check(
+        kind, *shape, dtype, seed=KINDS.index(kind) * 100 + SHAPES.index(shape), weighted=weighted
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -268,8 +287,10 @@ def test_mse_mae_hand_worked(impl, dtype):
 def test_cce_of_a_known_softmax(impl):
     # softmax([0, ln 2, ln 5]) = [1, 2, 5] / 8; label 2: loss = -ln(5/8)
     z = np.log(np.array([[1.0, 2.0, 5.0]]))
-    for kind, t in (("cce_logits", np.array([[0.0, 0.0, 1.0]])),
-                    ("sparse_cce_logits", np.array([2.0]))):
+    for kind, t in (
+        ("cce_logits", np.array([[0.0, 0.0, 1.0]])),
+        ("sparse_cce_logits", np.array([2.0])),
+    ):
         v, g, p = run(impl, kind, z, t, None)
         assert v == pytest.approx(0.4700036292457356, rel=1e-15)
         np.testing.assert_allclose(p, [[0.125, 0.25, 0.625]], rtol=1e-15)
@@ -281,7 +302,8 @@ def test_cce_of_a_known_softmax(impl):
     # dL/dy_k = (1 - [k == 2] / r_2) / s with s = 1, r_2 = 0.625
     np.testing.assert_allclose(g, [[1.0, 1.0, 1.0 - 1.6]], rtol=1e-14)
     assert impl.loss_value_and_grad("sparse_cce", probs, np.array([2.0])) == pytest.approx(
-        0.4700036292457356, rel=1e-15)
+        0.4700036292457356, rel=1e-15
+    )
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -307,14 +329,24 @@ def test_bce_hand_worked(impl):
 @pytest.mark.parametrize("impl", IMPLS)
 def test_extreme_logits_are_exact(impl, dtype):
     z = np.array([[1e4, -1e4, 0.0]], dtype=dtype)
-    for kind, t in (("cce_logits", np.array([[0.0, 1.0, 0.0]], dtype=dtype)),
-                    ("sparse_cce_logits", np.array([1.0], dtype=dtype))):
+    for kind, t in (
+        ("cce_logits", np.array([[0.0, 1.0, 0.0]], dtype=dtype)),
+        ("sparse_cce_logits", np.array([1.0], dtype=dtype)),
+    ):
         v, g, p = run(impl, kind, z, t, None)
         assert v == 2e4  # (m - z_1) + log(1 + e^-1e4 + e^-2e4) = 2e4 exactly
         assert p.tolist() == [[1.0, 0.0, 0.0]]
         assert g.tolist() == [[1.0, -1.0, 0.0]]
-        assert impl.loss_value_and_grad(kind, z, np.array([[1.0, 0.0, 0.0]], dtype=dtype)
-                                        if kind == "cce_logits" else np.array([0.0], dtype=dtype)) == 0.0
+        assert (
+            impl.loss_value_and_grad(
+                kind,
+                z,
+                np.array([[1.0, 0.0, 0.0]], dtype=dtype)
+                if kind == "cce_logits"
+                else np.array([0.0], dtype=dtype),
+            )
+            == 0.0
+        )
     zb = np.array([[1e4, -1e4]], dtype=dtype)
     v, g, p = run(impl, "bce_logits", zb, np.array([[0.0, 1.0]], dtype=dtype), None)
     assert v == 1e4  # each element costs 1e4
@@ -345,9 +377,11 @@ def test_cce_normalises_then_clips_like_keras(impl):
     t = np.array([[0.0, 1.0]])
     # rows are divided by their sum first: [2, 6] -> [0.25, 0.75]
     assert impl.loss_value_and_grad("cce", np.array([[2.0, 6.0]]), t) == pytest.approx(
-        0.2876820724517809, rel=1e-15)
-    assert impl.loss_value_and_grad("sparse_cce", np.array([[2.0, 6.0]]), np.array([1.0])) == \
-        pytest.approx(0.2876820724517809, rel=1e-15)
+        0.2876820724517809, rel=1e-15
+    )
+    assert impl.loss_value_and_grad(
+        "sparse_cce", np.array([[2.0, 6.0]]), np.array([1.0])
+    ) == pytest.approx(0.2876820724517809, rel=1e-15)
     # a zero probability for the true class is clipped to 1e-7, with zero gradient
     for kind, tt in (("cce", t), ("sparse_cce", np.array([1.0]))):
         v, g, _ = run(impl, kind, np.array([[1.0, 0.0]]), tt, None, with_probs=False)
@@ -378,7 +412,7 @@ def _keras_formula(kind, y, t):
         zs = y - y.max(-1, keepdims=True)
         return -np.sum(t * (zs - np.log(np.exp(zs).sum(-1, keepdims=True))), axis=-1)
     onehot = np.eye(y.shape[1])[t.astype(int)]
-    return _keras_formula(kind[len("sparse_"):], y, onehot)
+    return _keras_formula(kind[len("sparse_") :], y, onehot)
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -390,7 +424,8 @@ def test_value_matches_keras_documented_formula(impl, kind):
         per_sample = _keras_formula(kind, y, t)
         assert impl.loss_value_and_grad(kind, y, t) == pytest.approx(np.mean(per_sample), rel=1e-12)
         assert impl.loss_value_and_grad(kind, y, t, w) == pytest.approx(
-            np.sum(w * per_sample) / n, rel=1e-12)
+            np.sum(w * per_sample) / n, rel=1e-12
+        )
 
 
 def test_loss_objects_reproduce_keras_docstring_examples():
@@ -398,7 +433,9 @@ def test_loss_objects_reproduce_keras_docstring_examples():
     y_pred = [[1.0, 1.0], [1.0, 0.0]]
     assert losses.MeanSquaredError()(y_true, y_pred) == 0.5
     assert losses.MeanAbsoluteError()(y_true, y_pred) == 0.5
-    assert losses.MeanSquaredError()(y_true, y_pred, sample_weight=[0.7, 0.3]) == pytest.approx(0.25)
+    assert losses.MeanSquaredError()(y_true, y_pred, sample_weight=[0.7, 0.3]) == pytest.approx(
+        0.25
+    )
     bce = losses.BinaryCrossentropy()
     assert bce([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]) == pytest.approx(0.815, abs=5e-4)
     bce_logits = losses.BinaryCrossentropy(from_logits=True)
@@ -406,7 +443,9 @@ def test_loss_objects_reproduce_keras_docstring_examples():
     cce = losses.CategoricalCrossentropy()
     y_p = [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]
     assert cce([[0, 1, 0], [0, 0, 1]], y_p) == pytest.approx(1.177, abs=5e-4)
-    assert cce([[0, 1, 0], [0, 0, 1]], y_p, sample_weight=[0.3, 0.7]) == pytest.approx(0.814, abs=5e-4)
+    assert cce([[0, 1, 0], [0, 0, 1]], y_p, sample_weight=[0.3, 0.7]) == pytest.approx(
+        0.814, abs=5e-4
+    )
     scce = losses.SparseCategoricalCrossentropy()
     assert scce([1, 2], y_p) == pytest.approx(1.177, abs=5e-4)
     assert scce([[1], [2]], y_p) == pytest.approx(1.177, abs=5e-4)
@@ -418,11 +457,15 @@ def test_loss_objects_reproduce_keras_docstring_examples():
 
 def test_get_identifiers():
     cases = {
-        "mse": losses.MeanSquaredError, "mean_squared_error": losses.MeanSquaredError,
-        "MSE": losses.MeanSquaredError, "MeanSquaredError": losses.MeanSquaredError,
-        "mae": losses.MeanAbsoluteError, "mean_absolute_error": losses.MeanAbsoluteError,
+        "mse": losses.MeanSquaredError,
+        "mean_squared_error": losses.MeanSquaredError,
+        "MSE": losses.MeanSquaredError,
+        "MeanSquaredError": losses.MeanSquaredError,
+        "mae": losses.MeanAbsoluteError,
+        "mean_absolute_error": losses.MeanAbsoluteError,
         "MeanAbsoluteError": losses.MeanAbsoluteError,
-        "binary_crossentropy": losses.BinaryCrossentropy, "bce": losses.BinaryCrossentropy,
+        "binary_crossentropy": losses.BinaryCrossentropy,
+        "bce": losses.BinaryCrossentropy,
         "BinaryCrossentropy": losses.BinaryCrossentropy,
         "categorical_crossentropy": losses.CategoricalCrossentropy,
         "CategoricalCrossentropy": losses.CategoricalCrossentropy,
@@ -449,15 +492,23 @@ def test_get_unknown_lists_known_names(bad):
         assert "Hinge" in msg and "SparseCategoricalCrossentropy" in msg
     else:
         assert repr(bad) in msg
-        for name in ("mse", "mean_absolute_error", "binary_crossentropy",
-                     "categorical_crossentropy", "sparse_categorical_crossentropy"):
+        for name in (
+            "mse",
+            "mean_absolute_error",
+            "binary_crossentropy",
+            "categorical_crossentropy",
+            "sparse_categorical_crossentropy",
+        ):
             assert name in msg
 
 
 @pytest.mark.parametrize("cls", list(losses.ALL_CLASSES.values()), ids=list(losses.ALL_CLASSES))
 def test_config_round_trip(cls):
-    obj = cls(name="custom") if cls in (losses.MeanSquaredError, losses.MeanAbsoluteError) \
+    obj = (
+        cls(name="custom")
+        if cls in (losses.MeanSquaredError, losses.MeanAbsoluteError)
         else cls(from_logits=True, name="custom")
+    )
     config = obj.get_config()
     assert config["name"] == "custom" and config["reduction"] == "sum_over_batch_size"
     again = cls.from_config(config)
@@ -473,8 +524,12 @@ def test_default_names_and_targets_kind():
     assert losses.SparseCategoricalCrossentropy().name == "sparse_categorical_crossentropy"
     assert losses.SparseCategoricalCrossentropy().targets_kind == "sparse"
     assert losses.SparseCategoricalCrossentropy().sparse_targets is True
-    for cls in (losses.MeanSquaredError, losses.MeanAbsoluteError, losses.BinaryCrossentropy,
-                losses.CategoricalCrossentropy):
+    for cls in (
+        losses.MeanSquaredError,
+        losses.MeanAbsoluteError,
+        losses.BinaryCrossentropy,
+        losses.CategoricalCrossentropy,
+    ):
         assert cls().targets_kind == "dense" and cls().sparse_targets is False
 
 
@@ -510,8 +565,11 @@ FUSION_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("loss,act,kind,fused", FUSION_TABLE,
-                         ids=[f"{type(l).__name__}-{l.from_logits}-{a}" for l, a, _, _ in FUSION_TABLE])
+@pytest.mark.parametrize(
+    "loss,act,kind,fused",
+    FUSION_TABLE,
+    ids=[f"{type(l).__name__}-{l.from_logits}-{a}" for l, a, _, _ in FUSION_TABLE],
+)
 def test_kernel_kind_fusion_rule(loss, act, kind, fused):
     assert loss.kernel_kind(act) == (kind, fused)
     assert kind in compiled.LOSS_KINDS
@@ -526,7 +584,8 @@ def test_kernel_kind_accepts_functions_and_case():
 
 
 def test_fused_kind_equals_unfused_on_activated_output():
-    """The fused loss on logits equals the probability loss on softmax(logits) (away from clipping)."""
+    """The fused loss on logits equals the probability loss on softmax(logits) (away from
+    clipping)."""
     rng = np.random.default_rng(4)
     z = rng.normal(size=(6, 4))
     t = rng.integers(0, 4, 6).astype(np.float64)
@@ -547,7 +606,7 @@ def test_call_shapes_like_keras():
     # sequences: (N, T, d) with per-sample weights (N,) broadcast over T; mean over N*T
     y = np.arange(12, dtype=float).reshape(2, 3, 2)
     t = np.zeros_like(y)
-    per_row = (y ** 2).mean(-1).reshape(6)
+    per_row = (y**2).mean(-1).reshape(6)
     w = np.array([1.0, 3.0])
     assert mse(t, y, sample_weight=w) == pytest.approx(np.sum(np.repeat(w, 3) * per_row) / 6)
     scce = losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -580,9 +639,16 @@ def test_dtype_errors_name_every_dtype():
     y = np.zeros((2, 3), np.float32)
     t = np.zeros((2, 3), np.float64)
     w = np.ones(2, np.float32)
-    msg = _errors(lambda m: m.loss_value_and_grad("mse", y, t, w, grad=np.zeros((2, 3), np.float16)))
-    for part in ("y_pred.dtype=float32", "y_true.dtype=float64", "sample_weight.dtype=float32",
-                 "grad.dtype=float16", "float32 or float64"):
+    msg = _errors(
+        lambda m: m.loss_value_and_grad("mse", y, t, w, grad=np.zeros((2, 3), np.float16))
+    )
+    for part in (
+        "y_pred.dtype=float32",
+        "y_true.dtype=float64",
+        "sample_weight.dtype=float32",
+        "grad.dtype=float16",
+        "float32 or float64",
+    ):
         assert part in msg
     msg = _errors(lambda m: m.loss_value_and_grad("mse", y.astype(np.int32), t.astype(np.int32)))
     assert "y_pred.dtype=int32" in msg and "y_true.dtype=int32" in msg
@@ -617,7 +683,11 @@ def test_layout_and_writeability_errors():
     msg = _errors(lambda m: m.loss_value_and_grad("mse", y, y, grad=ro))
     assert "read-only grad" in msg
     # read-only inputs are fine
-    assert compiled.loss_value_and_grad("mse", ro, ro) == reference.loss_value_and_grad("mse", ro, ro) == 0.0
+    assert (
+        compiled.loss_value_and_grad("mse", ro, ro)
+        == reference.loss_value_and_grad("mse", ro, ro)
+        == 0.0
+    )
     g = np.zeros((4, 6))
     msg = _errors(lambda m: m.loss_value_and_grad("cce_logits", y, y, grad=g, probs=g))
     assert "overlap" in msg
@@ -631,10 +701,12 @@ def test_kind_and_label_errors():
     assert "'hinge'" in msg and all(k in msg for k in KINDS)
     msg = _errors(lambda m: m.metric_sum("auc", y, y))
     assert "'auc'" in msg and "sparse_categorical_accuracy" in msg
-    for bad, shown in ((np.array([0.0, 4.0, 1.0]), "y_true[1]=4.0"),
-                       (np.array([0.0, 1.0, -1.0]), "y_true[2]=-1.0"),
-                       (np.array([0.5, 1.0, 1.0]), "y_true[0]=0.5"),
-                       (np.array([0.0, np.nan, 1.0]), "y_true[1]=nan")):
+    for bad, shown in (
+        (np.array([0.0, 4.0, 1.0]), "y_true[1]=4.0"),
+        (np.array([0.0, 1.0, -1.0]), "y_true[2]=-1.0"),
+        (np.array([0.5, 1.0, 1.0]), "y_true[0]=0.5"),
+        (np.array([0.0, np.nan, 1.0]), "y_true[1]=nan"),
+    ):
         for kind in ("sparse_cce", "sparse_cce_logits"):
-            msg = _errors(lambda m: m.loss_value_and_grad(kind, y, bad))
+            msg = _errors(lambda m, kind=kind, bad=bad: m.loss_value_and_grad(kind, y, bad))
             assert "[0, 4)" in msg and shown in msg

@@ -1,5 +1,6 @@
 """Metric kernels (compiled vs NumPy twin vs plain Python definitions, Keras
 documented examples) and fastnn.metrics.resolve."""
+
 import numpy as np
 import pytest
 
@@ -71,7 +72,9 @@ def _check(kind, n, d, dtype, seed, weighted):
 @pytest.mark.parametrize("shape", SHAPES, ids=[f"{n}x{d}" for n, d in SHAPES])
 @pytest.mark.parametrize("kind", KINDS)
 def test_metric_twins_and_definition_table(kind, shape, weighted, dtype):
-    _check(kind, *shape, dtype, seed=KINDS.index(kind) * 100 + SHAPES.index(shape), weighted=weighted)
+    _check(
+        kind, *shape, dtype, seed=KINDS.index(kind) * 100 + SHAPES.index(shape), weighted=weighted
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -93,14 +96,20 @@ def test_accuracy_hand_worked(impl):
     y3 = np.array([[0.5, 0.5, 0.0]])
     assert impl.metric_sum("categorical_accuracy", y3, np.array([[1.0, 0.0, 0.0]])) == 1.0
     assert impl.metric_sum("categorical_accuracy", y3, np.array([[0.0, 1.0, 0.0]])) == 0.0
-    assert impl.metric_sum("categorical_accuracy", np.array([[0.0, 1.0, 0.0]]),
-                           np.array([[0.0, 0.5, 0.5]])) == 1.0
+    assert (
+        impl.metric_sum(
+            "categorical_accuracy", np.array([[0.0, 1.0, 0.0]]), np.array([[0.0, 0.5, 0.5]])
+        )
+        == 1.0
+    )
     assert impl.metric_sum("sparse_categorical_accuracy", y3, np.array([0.0])) == 1.0
     assert impl.metric_sum("sparse_categorical_accuracy", y3, np.array([1.0])) == 0.0
     # one output unit: threshold at 0.5 (0.5 itself is negative)
     y1 = np.array([[0.7], [0.2], [0.5]])
     assert impl.metric_sum("sparse_categorical_accuracy", y1, np.array([1.0, 0.0, 1.0])) == 2.0
-    assert impl.metric_sum("sparse_categorical_accuracy", y1, np.array([[1.0], [1.0], [0.0]])) == 2.0
+    assert (
+        impl.metric_sum("sparse_categorical_accuracy", y1, np.array([[1.0], [1.0], [0.0]])) == 2.0
+    )
     # mse / mae: mean over outputs, summed over samples
     e = np.array([[1.0, 3.0], [0.0, -2.0]])
     assert impl.metric_sum("mse", e, np.zeros((2, 2))) == 7.0  # (1 + 9) / 2 + (0 + 4) / 2
@@ -122,10 +131,12 @@ def test_keras_documented_accuracy_examples(impl, dtype):
     w = a(0.7, 0.3)
     assert impl.metric_sum("categorical_accuracy", y_pred, a([0, 0, 1], [0, 1, 0])) / 2 == 0.5
     assert impl.metric_sum("categorical_accuracy", y_pred, a([0, 0, 1], [0, 1, 0]), w) / float(
-        w.sum()) == pytest.approx(0.3, rel=1e-6)
+        w.sum()
+    ) == pytest.approx(0.3, rel=1e-6)
     assert impl.metric_sum("sparse_categorical_accuracy", y_pred, a([2], [1])) / 2 == 0.5
     assert impl.metric_sum("sparse_categorical_accuracy", y_pred, a(2, 1), w) / float(
-        w.sum()) == pytest.approx(0.3, rel=1e-6)
+        w.sum()
+    ) == pytest.approx(0.3, rel=1e-6)
 
 
 def test_metric_argument_errors_match_twin():
@@ -157,27 +168,41 @@ def test_metric_argument_errors_match_twin():
 # resolve
 
 
-@pytest.mark.parametrize("ident,loss,expected", [
-    ("accuracy", "binary_crossentropy", ("accuracy", "binary_accuracy")),
-    ("accuracy", "categorical_crossentropy", ("accuracy", "categorical_accuracy")),
-    ("accuracy", "sparse_categorical_crossentropy", ("accuracy", "sparse_categorical_accuracy")),
-    ("acc", "sparse_categorical_crossentropy", ("acc", "sparse_categorical_accuracy")),
-    ("acc", losses.BinaryCrossentropy(from_logits=True), ("acc", "binary_accuracy")),
-    ("Accuracy", losses.CategoricalCrossentropy(), ("Accuracy", "categorical_accuracy")),
-    ("accuracy", "mse", ("accuracy", "categorical_accuracy")),
-    ("accuracy", None, ("accuracy", "categorical_accuracy")),
-    ("binary_accuracy", "mse", ("binary_accuracy", "binary_accuracy")),
-    ("BinaryAccuracy", None, ("BinaryAccuracy", "binary_accuracy")),
-    ("categorical_accuracy", "sparse_categorical_crossentropy",
-     ("categorical_accuracy", "categorical_accuracy")),
-    ("sparse_categorical_accuracy", None, ("sparse_categorical_accuracy", "sparse_categorical_accuracy")),
-    ("mse", None, ("mse", "mse")),
-    ("MSE", None, ("MSE", "mse")),
-    ("mean_squared_error", None, ("mean_squared_error", "mse")),
-    ("mae", "mse", ("mae", "mae")),
-    ("mean_absolute_error", None, ("mean_absolute_error", "mae")),
-    ("MeanAbsoluteError", None, ("MeanAbsoluteError", "mae")),
-])
+@pytest.mark.parametrize(
+    "ident,loss,expected",
+    [
+        ("accuracy", "binary_crossentropy", ("accuracy", "binary_accuracy")),
+        ("accuracy", "categorical_crossentropy", ("accuracy", "categorical_accuracy")),
+        (
+            "accuracy",
+            "sparse_categorical_crossentropy",
+            ("accuracy", "sparse_categorical_accuracy"),
+        ),
+        ("acc", "sparse_categorical_crossentropy", ("acc", "sparse_categorical_accuracy")),
+        ("acc", losses.BinaryCrossentropy(from_logits=True), ("acc", "binary_accuracy")),
+        ("Accuracy", losses.CategoricalCrossentropy(), ("Accuracy", "categorical_accuracy")),
+        ("accuracy", "mse", ("accuracy", "categorical_accuracy")),
+        ("accuracy", None, ("accuracy", "categorical_accuracy")),
+        ("binary_accuracy", "mse", ("binary_accuracy", "binary_accuracy")),
+        ("BinaryAccuracy", None, ("BinaryAccuracy", "binary_accuracy")),
+        (
+            "categorical_accuracy",
+            "sparse_categorical_crossentropy",
+            ("categorical_accuracy", "categorical_accuracy"),
+        ),
+        (
+            "sparse_categorical_accuracy",
+            None,
+            ("sparse_categorical_accuracy", "sparse_categorical_accuracy"),
+        ),
+        ("mse", None, ("mse", "mse")),
+        ("MSE", None, ("MSE", "mse")),
+        ("mean_squared_error", None, ("mean_squared_error", "mse")),
+        ("mae", "mse", ("mae", "mae")),
+        ("mean_absolute_error", None, ("mean_absolute_error", "mae")),
+        ("MeanAbsoluteError", None, ("MeanAbsoluteError", "mae")),
+    ],
+)
 def test_resolve(ident, loss, expected):
     assert metrics.resolve(ident, loss) == expected
     assert expected[1] in compiled.METRIC_KINDS
@@ -187,16 +212,24 @@ def test_resolve_accuracy_with_one_output_is_binary():
     # Keras 3 picks binary accuracy for a single output unit whatever the loss
     assert metrics.resolve("accuracy", "mse", output_dim=1) == ("accuracy", "binary_accuracy")
     assert metrics.resolve("accuracy", "categorical_crossentropy", output_dim=3) == (
-        "accuracy", "categorical_accuracy")
-    assert metrics.accuracy_kind(losses.SparseCategoricalCrossentropy(), 10) == \
-        "sparse_categorical_accuracy"
+        "accuracy",
+        "categorical_accuracy",
+    )
+    assert (
+        metrics.accuracy_kind(losses.SparseCategoricalCrossentropy(), 10)
+        == "sparse_categorical_accuracy"
+    )
 
 
 def test_resolve_config_dicts():
     assert metrics.resolve({"class_name": "BinaryAccuracy", "config": {}}) == (
-        "binary_accuracy", "binary_accuracy")
+        "binary_accuracy",
+        "binary_accuracy",
+    )
     assert metrics.resolve({"class_name": "MeanSquaredError", "config": {"name": "my_mse"}}) == (
-        "my_mse", "mse")
+        "my_mse",
+        "mse",
+    )
 
 
 @pytest.mark.parametrize("bad", ["accuracyy", "auc", "Mse", None, 3, {"class_name": "AUC"}])
@@ -205,9 +238,16 @@ def test_resolve_unknown_lists_names(bad):
         metrics.resolve(bad, "mse")
     msg = str(err.value)
     assert repr(bad) in msg
-    for name in ("accuracy", "binary_accuracy", "categorical_accuracy",
-                 "sparse_categorical_accuracy", "mse", "mae", "mean_squared_error",
-                 "mean_absolute_error"):
+    for name in (
+        "accuracy",
+        "binary_accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "mse",
+        "mae",
+        "mean_squared_error",
+        "mean_absolute_error",
+    ):
         assert name in msg
 
 

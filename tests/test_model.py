@@ -2,6 +2,7 @@
 predict and their return values, History, validation, seeds, verbosity, weights
 of samples and classes, dtypes, callbacks, and what happens when the loss stops
 being finite."""
+
 import math
 import re
 import warnings
@@ -32,7 +33,7 @@ def class_data(n=40, f=6, classes=3, seed=0):
     x = rng.standard_normal((n, f)).astype(np.float32)
     labels = (np.arange(n) % classes).astype(np.int64)
     rng.shuffle(labels)
-    x[np.arange(n), labels] += 2.0   # learnable
+    x[np.arange(n), labels] += 2.0  # learnable
     return x, labels
 
 
@@ -114,16 +115,24 @@ def test_auto_names_are_keras_style_and_unique():
 
 
 def test_summary_784_64_64_10():
-    model = fastnn.Sequential([Input(shape=(784,)), Dense(64, activation="relu", name="hidden1"),
-                               Dense(64, activation="relu", name="hidden2"),
-                               Dense(10, activation="softmax", name="out")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(784,)),
+            Dense(64, activation="relu", name="hidden1"),
+            Dense(64, activation="relu", name="hidden2"),
+            Dense(10, activation="softmax", name="out"),
+        ]
+    )
     lines = []
     model.summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert model.count_params() == 55_050
     assert "Total params: 55,050" in text
-    rows = {line.split()[0]: line for line in lines if line.split() and
-            line.split()[0] in ("hidden1", "hidden2", "out")}
+    rows = {
+        line.split()[0]: line
+        for line in lines
+        if line.split() and line.split()[0] in ("hidden1", "hidden2", "out")
+    }
     assert set(rows) == {"hidden1", "hidden2", "out"}
     assert "(Dense)" in rows["hidden1"] and "(None, 64)" in rows["hidden1"]
     assert rows["hidden1"].rstrip().endswith("50,240")
@@ -141,13 +150,18 @@ def test_summary_prints_by_default(capsys):
 
 def test_keras_spellings():
     from fastnn import models
+
     assert models.Sequential is fastnn.Sequential
     assert fastnn.layers.Dense is Dense
     opt = fastnn.optimizers.Adam(learning_rate=1e-3)
     loss = fastnn.losses.SparseCategoricalCrossentropy()
-    model = models.Sequential([fastnn.layers.Input(shape=(6,)),
-                               fastnn.layers.Dense(8, activation="relu"),
-                               fastnn.layers.Dense(3, activation="softmax")])
+    model = models.Sequential(
+        [
+            fastnn.layers.Input(shape=(6,)),
+            fastnn.layers.Dense(8, activation="relu"),
+            fastnn.layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
     assert model.optimizer is opt and model.loss is loss
     x, labels = class_data()
@@ -196,8 +210,9 @@ def test_history_keys_lengths_and_values(backend):
     assert set(hist.history) == {"loss", "mae", "val_loss", "val_mae"}
     assert all(len(v) == 4 for v in hist.history.values())
     assert hist.epoch == [0, 1, 2, 3]
-    assert all(isinstance(v, float) and math.isfinite(v) for vs in hist.history.values()
-               for v in vs)
+    assert all(
+        isinstance(v, float) and math.isfinite(v) for vs in hist.history.values() for v in vs
+    )
     assert hist.history["loss"][-1] < hist.history["loss"][0]
 
 
@@ -220,7 +235,8 @@ def test_validation_data_with_sample_weights():
     w = np.linspace(0.0, 2.0, len(x))
     hist = model.fit(x, y, epochs=1, validation_data=(x, y, w), verbose=0)
     assert hist.history["val_loss"][0] == pytest.approx(
-        model.evaluate(x, y, sample_weight=w, verbose=0), rel=1e-6)
+        model.evaluate(x, y, sample_weight=w, verbose=0), rel=1e-6
+    )
 
 
 def test_validation_split_uses_the_last_fraction(backend):
@@ -230,12 +246,13 @@ def test_validation_split_uses_the_last_fraction(backend):
     model.build()
     start = model.get_weights()
     # one full-batch step on the first 30 samples, validated on the last 10
-    hist = model.fit(x, y, epochs=1, batch_size=40, validation_split=0.25, shuffle=False,
-                     verbose=0)
+    hist = model.fit(x, y, epochs=1, batch_size=40, validation_split=0.25, shuffle=False, verbose=0)
     assert hist.history["val_loss"][0] == pytest.approx(
-        model.evaluate(x[30:], y[30:], verbose=0), rel=1e-6)
+        model.evaluate(x[30:], y[30:], verbose=0), rel=1e-6
+    )
     assert hist.history["val_loss"][0] != pytest.approx(
-        model.evaluate(x[:10], y[:10], verbose=0), rel=1e-3)
+        model.evaluate(x[:10], y[:10], verbose=0), rel=1e-3
+    )
     ref = mlp()
     ref.compile(fastnn.optimizers.SGD(0.05), "mse")
     ref.build()
@@ -268,19 +285,29 @@ def test_shuffle_false_equals_manual_batches(backend):
     a.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
     for _ in range(2):
         for s in range(0, 20, 8):
-            b.train_on_batch(x[s:s + 8], y[s:s + 8])
-    np.testing.assert_allclose(np.concatenate([w.ravel() for w in a.get_weights()]),
-                               np.concatenate([w.ravel() for w in b.get_weights()]),
-                               rtol=1e-6, atol=1e-7)
+            b.train_on_batch(x[s : s + 8], y[s : s + 8])
+    np.testing.assert_allclose(
+        np.concatenate([w.ravel() for w in a.get_weights()]),
+        np.concatenate([w.ravel() for w in b.get_weights()]),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def _seeded_run(seed, optimizer="adam", **fit_kwargs):
     x, labels = class_data()
-    model = fastnn.Sequential([Input(shape=(6,)), Dense(16, activation="relu"), Dropout(0.3),
-                               Dense(3, activation="softmax")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(6,)),
+            Dense(16, activation="relu"),
+            Dropout(0.3),
+            Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
-    hist = model.fit(x, labels, epochs=3, batch_size=8, validation_split=0.2, verbose=0,
-                     seed=seed, **fit_kwargs)
+    hist = model.fit(
+        x, labels, epochs=3, batch_size=8, validation_split=0.2, verbose=0, seed=seed, **fit_kwargs
+    )
     return model.get_weights(), hist.history
 
 
@@ -314,8 +341,9 @@ def test_set_seed_fixes_initial_weights_and_training(backend):
     runs = []
     for seed in (3, 3, 4):
         fastnn.set_seed(seed)
-        model = fastnn.Sequential([Input(shape=(6,)), Dense(8, activation="relu"),
-                                   Dropout(0.2), Dense(1)])
+        model = fastnn.Sequential(
+            [Input(shape=(6,)), Dense(8, activation="relu"), Dropout(0.2), Dense(1)]
+        )
         model.compile("adam", "mse")
         model.build()
         init = model.get_weights()
@@ -363,8 +391,7 @@ def test_train_and_test_on_batch_return_values(backend):
     loss, acc = model.test_on_batch(x, labels)
     pred = model.predict(x)
     assert acc == pytest.approx(float(np.mean(pred.argmax(1) == labels)))
-    assert loss == pytest.approx(float(-np.mean(np.log(pred[np.arange(len(x)), labels]))),
-                                 rel=1e-5)
+    assert loss == pytest.approx(float(-np.mean(np.log(pred[np.arange(len(x)), labels]))), rel=1e-5)
     assert set(model.train_on_batch(x, labels, return_dict=True)) == {"loss", "accuracy"}
 
 
@@ -391,7 +418,7 @@ def test_predict_shapes_and_batching(backend, n, batch_size):
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
     whole = model.predict(x, batch_size=n)
     np.testing.assert_allclose(out, whole, rtol=1e-5, atol=1e-6)
-    one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(n)])
+    one_by_one = np.concatenate([model.predict(x[i : i + 1]) for i in range(n)])
     np.testing.assert_allclose(out, one_by_one, rtol=1e-5, atol=1e-6)
 
 
@@ -410,7 +437,7 @@ def test_predict_before_compile_and_sigmoid_output():
     model = mlp(out=1, activation="sigmoid")
     p = model.predict(np.zeros((4, 6), np.float32))
     assert np.all((p > 0) & (p < 1))
-    model.compile("adam", "binary_crossentropy")   # fused sigmoid + BCE
+    model.compile("adam", "binary_crossentropy")  # fused sigmoid + BCE
     np.testing.assert_allclose(model.predict(np.zeros((4, 6), np.float32)), p, rtol=1e-6)
 
 
@@ -477,10 +504,11 @@ def test_sample_weight_weights_the_mean_as_keras(backend):
     model.compile(fastnn.optimizers.SGD(0.01), "mse")
     model.build()
     w = np.linspace(0.0, 3.0, 20)
-    expected = float(np.sum(w * _per_sample_mse(model, x, y)) / len(x))   # sum(w*l)/n
+    expected = float(np.sum(w * _per_sample_mse(model, x, y)) / len(x))  # sum(w*l)/n
     assert model.test_on_batch(x, y, sample_weight=w) == pytest.approx(expected, rel=1e-5)
     assert model.evaluate(x, y, sample_weight=w, batch_size=7, verbose=0) == pytest.approx(
-        expected, rel=1e-5)
+        expected, rel=1e-5
+    )
     hist = model.fit(x, y, sample_weight=w, epochs=1, batch_size=20, shuffle=False, verbose=0)
     assert hist.history["loss"][0] == pytest.approx(expected, rel=1e-5)
     assert expected != pytest.approx(float(np.mean(_per_sample_mse(model, x, y))), rel=1e-3)
@@ -498,15 +526,15 @@ def test_class_weight_weights_each_sample_by_its_class(backend):
     start = model.get_weights()
     assert model.train_on_batch(x, labels, class_weight=cw) == pytest.approx(expected, rel=1e-5)
     model.set_weights(start)
-    hist = model.fit(x, labels, class_weight=cw, epochs=1, batch_size=30, shuffle=False,
-                     verbose=0)
+    hist = model.fit(x, labels, class_weight=cw, epochs=1, batch_size=30, shuffle=False, verbose=0)
     assert hist.history["loss"][0] == pytest.approx(expected, rel=1e-5)
     # class and sample weights multiply
     model.set_weights(start)
     sw = np.linspace(0.5, 1.5, len(x))
     both = float(np.sum(sw * np.array([cw[c] for c in labels]) * per_sample) / len(x))
     assert model.train_on_batch(x, labels, class_weight=cw, sample_weight=sw) == pytest.approx(
-        both, rel=1e-5)
+        both, rel=1e-5
+    )
 
 
 def test_class_weight_with_one_hot_and_binary_targets():
@@ -521,7 +549,8 @@ def test_class_weight_with_one_hot_and_binary_targets():
     w = np.where(labels == 1, 3.0, 1.0)
     assert model.test_on_batch(x, onehot) == pytest.approx(float(per_sample.mean()), rel=1e-5)
     assert model.train_on_batch(x, onehot, class_weight=cw) == pytest.approx(
-        float(np.sum(w * per_sample) / len(x)), rel=1e-5)
+        float(np.sum(w * per_sample) / len(x)), rel=1e-5
+    )
 
     yb = (labels == 1).astype(np.float32)
     binary = mlp(out=1, activation="sigmoid")
@@ -531,7 +560,8 @@ def test_class_weight_with_one_hot_and_binary_targets():
     per_sample = -(yb * np.log(q) + (1 - yb) * np.log(1 - q))
     w = np.where(yb == 1, 5.0, 1.0)
     assert binary.train_on_batch(x, yb, class_weight={1: 5.0}) == pytest.approx(
-        float(np.sum(w * per_sample) / len(x)), rel=1e-5)
+        float(np.sum(w * per_sample) / len(x)), rel=1e-5
+    )
 
 
 # ------------------------------------------------------------------ dtypes
@@ -555,8 +585,10 @@ def test_inputs_of_other_dtypes_are_cast(backend, kind):
     elif kind == "float64":
         x, y = rng.standard_normal((24, 6)), rng.standard_normal((24, 1))
     else:
-        x, y = np.asfortranarray(rng.standard_normal((24, 6)).astype(np.float32)), \
-            rng.standard_normal((24, 1)).astype(np.float32)
+        x, y = (
+            np.asfortranarray(rng.standard_normal((24, 6)).astype(np.float32)),
+            rng.standard_normal((24, 1)).astype(np.float32),
+        )
     x32, y32 = np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32)
     a, b = mlp(), mlp()
     for m in (a, b):
@@ -650,8 +682,9 @@ def test_stop_training_from_a_callback_stops_fit(backend):
     x, y = regression_data()
     model = mlp()
     model.compile("adam", "mse")
-    hist = model.fit(x, y, epochs=10, batch_size=8, validation_split=0.2, verbose=0,
-                     callbacks=[StopAt(epoch=1)])
+    hist = model.fit(
+        x, y, epochs=10, batch_size=8, validation_split=0.2, verbose=0, callbacks=[StopAt(epoch=1)]
+    )
     assert hist.epoch == [0, 1] and len(hist.history["loss"]) == 2
     assert len(hist.history["val_loss"]) == 2
 
@@ -700,7 +733,7 @@ def test_non_finite_loss_stops_fit_keeping_the_last_finite_weights(backend):
     model.build()
     start = model.get_weights()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)   # NumPy's own overflow notes
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's own overflow notes
         with pytest.warns(RuntimeWarning, match="fit stopped at epoch 1"):
             hist = model.fit(x, y, epochs=50, batch_size=16, shuffle=False, verbose=0)
     weights = model.get_weights()
@@ -721,7 +754,7 @@ def test_non_finite_loss_stops_fit_keeping_the_last_finite_weights(backend):
         with pytest.raises(FloatingPointError):
             for step in range(4 * 50):
                 s = (step % 4) * 16
-                ref.train_on_batch(x[s:s + 16], y[s:s + 16])
+                ref.train_on_batch(x[s : s + 16], y[s : s + 16])
     assert ref.optimizer.iterations == steps
     assert same_weights(ref.get_weights(), weights)
 
@@ -736,15 +769,14 @@ def test_non_finite_loss_in_the_first_step_of_an_epoch_keeps_history_aligned(bac
     class Explode(Callback):
         def on_epoch_end(self, epoch, logs=None):
             nonlocal huge
-            if epoch == 1:   # weights so large that the next forward pass overflows
+            if epoch == 1:  # weights so large that the next forward pass overflows
                 huge = [np.full(w.shape, 3e38, np.float32) for w in self.model.get_weights()]
                 self.model.set_weights(huge)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.warns(RuntimeWarning, match="fit stopped at epoch 3, batch 1"):
-            hist = model.fit(x, y, epochs=5, validation_split=0.2, callbacks=[Explode()],
-                             verbose=0)
+            hist = model.fit(x, y, epochs=5, validation_split=0.2, callbacks=[Explode()], verbose=0)
     assert hist.epoch == [0, 1, 2]
     assert all(len(v) == 3 for v in hist.history.values())
     assert not math.isfinite(hist.history["loss"][2])
@@ -794,8 +826,9 @@ def test_train_on_batch_integer_labels_match_float_labels(backend, label_dtype):
 
     def fresh():
         fastnn.set_seed(0)
-        m = fastnn.Sequential([Input(shape=(5,)), Dense(6, activation="relu"),
-                               Dense(4, activation="softmax")])
+        m = fastnn.Sequential(
+            [Input(shape=(5,)), Dense(6, activation="relu"), Dense(4, activation="softmax")]
+        )
         m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         m.build()
         return m
@@ -821,8 +854,9 @@ def test_saved_model_resumes_training_identically(tmp_path):
     from fastnn import saving
 
     x, y = regression_data()
-    model = fastnn.Sequential([Input(shape=(6,)), Dense(8, activation="relu"), Dropout(0.3),
-                               Dense(1)])
+    model = fastnn.Sequential(
+        [Input(shape=(6,)), Dense(8, activation="relu"), Dropout(0.3), Dense(1)]
+    )
     model.compile("adam", "mse")
     model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     path = tmp_path / "model.fastnn"
@@ -839,8 +873,12 @@ def test_random_state_is_checked_before_it_is_applied():
     model = mlp()
     model.build()
     state = model.get_random_state()
-    for bad in ({"seed": -1}, {"seed": 1, "shuffle": {"bit_generator": "MT19937"}},
-                {"seed": 1, "dropout": {"dropout": [1]}}, "seed"):
+    for bad in (
+        {"seed": -1},
+        {"seed": 1, "shuffle": {"bit_generator": "MT19937"}},
+        {"seed": 1, "dropout": {"dropout": [1]}},
+        "seed",
+    ):
         with pytest.raises(ValueError, match="random state"):
             model.set_random_state(bad)
         assert model.get_random_state() == state

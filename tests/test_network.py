@@ -1,21 +1,22 @@
 """A whole compiled training step (Net) against its NumPy twin, through the model
 API on both backends: same weights, same data, every loss and optimizer."""
+
 import numpy as np
 import pytest
+from helpers import DTYPES
 
 import fastnn
 from fastnn.layers import Activation, Dense, Dropout, Flatten, Input
-from helpers import DTYPES
 
 LOSS_CASES = [
     # (loss, last activation, output units, sparse labels)
     ("mse", "linear", 3, False),
     ("mae", "tanh", 2, False),
-    ("binary_crossentropy", "sigmoid", 1, False),          # fused sigmoid + BCE
-    ("binary_crossentropy", "softmax", 3, False),          # not fusable: from probabilities
+    ("binary_crossentropy", "sigmoid", 1, False),  # fused sigmoid + BCE
+    ("binary_crossentropy", "softmax", 3, False),  # not fusable: from probabilities
     (fastnn.losses.BinaryCrossentropy(from_logits=True), "linear", 2, False),
-    ("categorical_crossentropy", "softmax", 4, False),     # fused softmax + CCE
-    ("categorical_crossentropy", "sigmoid", 3, False),     # probabilities, normalised + clipped
+    ("categorical_crossentropy", "softmax", 4, False),  # fused softmax + CCE
+    ("categorical_crossentropy", "sigmoid", 3, False),  # probabilities, normalised + clipped
     ("sparse_categorical_crossentropy", "softmax", 5, True),
     (fastnn.losses.SparseCategoricalCrossentropy(from_logits=True), "linear", 5, True),
 ]
@@ -44,8 +45,7 @@ def _run(backend, build, x, y, steps, batch_size, dtype):
     try:
         model, opt, loss, metrics = build()
         model.compile(optimizer=opt, loss=loss, metrics=metrics)
-        hist = model.fit(x, y, batch_size=batch_size, epochs=steps, verbose=0, shuffle=True,
-                         seed=3)
+        hist = model.fit(x, y, batch_size=batch_size, epochs=steps, verbose=0, shuffle=True, seed=3)
         return model.get_weights(), hist.history, model.predict(x)
     finally:
         fastnn.set_backend("compiled")
@@ -58,12 +58,18 @@ def test_loss_cases_compiled_equals_reference(dtype, case):
     rng = np.random.default_rng(case)
     x = rng.standard_normal((37, 6))
     y = _targets(rng, 37, units, sparse, loss)
-    metrics = ["accuracy"] if "crossentropy" in str(loss).lower() or not isinstance(loss, str) else ["mae"]
+    metrics = (
+        ["accuracy"]
+        if "crossentropy" in str(loss).lower() or not isinstance(loss, str)
+        else ["mae"]
+    )
 
     def build():
         fastnn.set_seed(11)
-        m = fastnn.Sequential([Input(shape=(6,)), Dense(8, activation="relu"),
-                               Dense(units, activation=act)], dtype=dtype)
+        m = fastnn.Sequential(
+            [Input(shape=(6,)), Dense(8, activation="relu"), Dense(units, activation=act)],
+            dtype=dtype,
+        )
         return m, fastnn.optimizers.Adam(0.01), loss, metrics
 
     wc, hc, pc = _run("compiled", build, x, y, 3, 10, dtype)
@@ -85,9 +91,17 @@ def test_optimizers_compiled_equals_reference(dtype, make_opt):
 
     def build():
         fastnn.set_seed(2)
-        m = fastnn.Sequential([Dense(7, activation="tanh", input_shape=(5,)), Dropout(0.25),
-                               Dense(6, activation="elu"), Activation("leaky_relu"),
-                               Dense(3), Activation("softmax")], dtype=dtype)
+        m = fastnn.Sequential(
+            [
+                Dense(7, activation="tanh", input_shape=(5,)),
+                Dropout(0.25),
+                Dense(6, activation="elu"),
+                Activation("leaky_relu"),
+                Dense(3),
+                Activation("softmax"),
+            ],
+            dtype=dtype,
+        )
         return m, make_opt(), "sparse_categorical_crossentropy", ["accuracy"]
 
     wc, hc, pc = _run("compiled", build, x, y, 4, 8, dtype)
@@ -126,8 +140,10 @@ def test_central_difference_through_model_float64():
     x = rng.standard_normal((6, 4))
     y = rng.integers(0, 3, 6)
     fastnn.set_seed(4)
-    m = fastnn.Sequential([Dense(5, activation="sigmoid", input_shape=(4,)), Dense(3, activation="softmax")],
-                          dtype="float64")
+    m = fastnn.Sequential(
+        [Dense(5, activation="sigmoid", input_shape=(4,)), Dense(3, activation="softmax")],
+        dtype="float64",
+    )
     m.compile(fastnn.optimizers.SGD(1.0), "sparse_categorical_crossentropy")
     w0 = m.get_weights()
 
@@ -166,11 +182,16 @@ def test_hand_worked_training_step(backend):
     After SGD: W1 = [[.1, .1], [-.3, -.3]], b1 = [-.4, -.4], W2 = [.4, .4], b2 = -.4;
     then h = relu(.1 - .6 - .4) = 0 and the prediction is b2 = -0.4."""
     from fastnn.initializers import Constant
+
     fastnn.set_backend(backend)
     try:
-        m = fastnn.Sequential([
-            Dense(2, activation="relu", kernel_initializer=Constant(0.5), input_shape=(2,)),
-            Dense(1, kernel_initializer=Constant(1.0))], dtype="float64")
+        m = fastnn.Sequential(
+            [
+                Dense(2, activation="relu", kernel_initializer=Constant(0.5), input_shape=(2,)),
+                Dense(1, kernel_initializer=Constant(1.0)),
+            ],
+            dtype="float64",
+        )
         m.compile(fastnn.optimizers.SGD(0.1), "mse")
         x, y = np.array([[1.0, 2.0]]), np.array([[1.0]])
         assert m.predict(x)[0, 0] == 3.0

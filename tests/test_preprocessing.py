@@ -8,12 +8,28 @@ from fastnn.preprocessing import StandardScaler, encode_labels, one_hot, to_cate
 # (0.1 is not exact in binary, which tempts a float64 mean off by an ulp).
 # Column 2 alternates -1/+1: mean 0, standard deviation 1.
 HAND = np.array(
-    [[2, 0.1, -1], [4, 0.1, 1], [4, 0.1, -1], [4, 0.1, 1],
-     [5, 0.1, -1], [5, 0.1, 1], [7, 0.1, -1], [9, 0.1, 1]]
+    [
+        [2, 0.1, -1],
+        [4, 0.1, 1],
+        [4, 0.1, -1],
+        [4, 0.1, 1],
+        [5, 0.1, -1],
+        [5, 0.1, 1],
+        [7, 0.1, -1],
+        [9, 0.1, 1],
+    ]
 )
 HAND_SCALED = np.array(
-    [[-1.5, 0, -1], [-0.5, 0, 1], [-0.5, 0, -1], [-0.5, 0, 1],
-     [0, 0, -1], [0, 0, 1], [1, 0, -1], [2, 0, 1]]
+    [
+        [-1.5, 0, -1],
+        [-0.5, 0, 1],
+        [-0.5, 0, -1],
+        [-0.5, 0, 1],
+        [0, 0, -1],
+        [0, 0, 1],
+        [1, 0, -1],
+        [2, 0, 1],
+    ]
 )
 
 

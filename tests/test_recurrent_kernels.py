@@ -2,18 +2,39 @@
 every gradient, float32 and float64), the ops' state and Net interfaces, float64
 central differences of the reference, and equivalence with PyTorch's nn.RNN,
 nn.LSTM and nn.GRU (skipped when torch is not installed)."""
+
 import numpy as np
 import pytest
-
 from helpers import DTYPES, TOL, numeric_grad
-from fastnn.backend.compiled import _parallel, dense as c_dense, network as c_net, recurrent as c_rec
-from fastnn.backend.reference import dense as r_dense, network as r_net, recurrent as r_rec
+
+from fastnn.backend.compiled import (
+    _parallel,
+)
+from fastnn.backend.compiled import (
+    dense as c_dense,
+)
+from fastnn.backend.compiled import (
+    network as c_net,
+)
+from fastnn.backend.compiled import (
+    recurrent as c_rec,
+)
+from fastnn.backend.reference import dense as r_dense
+from fastnn.backend.reference import network as r_net
+from fastnn.backend.reference import recurrent as r_rec
 
 KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 # (n, T, F, H): all-1 sizes first, then odd shapes, a bigger one, an empty batch
-SHAPES = [(1, 1, 1, 1), (1, 3, 1, 2), (2, 1, 4, 3), (3, 5, 2, 7), (7, 9, 5, 16),
-          (16, 20, 33, 40), (0, 3, 2, 4)]
+SHAPES = [
+    (1, 1, 1, 1),
+    (1, 3, 1, 2),
+    (2, 1, 4, 3),
+    (3, 5, 2, 7),
+    (7, 9, 5, 16),
+    (16, 20, 33, 40),
+    (0, 3, 2, 4),
+]
 # float32 twins: the recurrence compounds round-off over T steps (both sides are
 # correct to float32 precision; the float64 twins agree to 1e-12)
 TOL32 = dict(rtol=1e-4, atol=2e-5)
@@ -34,8 +55,20 @@ def _params(rng, kind, F, H, dt, use_bias=True):
     return cast[0], cast[1], cast[2:]
 
 
-def _run(mod, kind, x, W, U, biases, h0=None, c0=None, go_backwards=False, dhs=None,
-         dh_last=None, dc_last=None):
+def _run(
+    mod,
+    kind,
+    x,
+    W,
+    U,
+    biases,
+    h0=None,
+    c0=None,
+    go_backwards=False,
+    dhs=None,
+    dh_last=None,
+    dc_last=None,
+):
     """Forward + backward through the function API; a dict of named results."""
     if kind.startswith("rnn"):
         hs, cache = mod.simple_rnn_forward(x, W, U, biases[0], h0, kind[4:], go_backwards)
@@ -52,8 +85,7 @@ def _run(mod, kind, x, W, U, biases, h0=None, c0=None, go_backwards=False, dhs=N
     return out
 
 
-def _case(rng, kind, n, T, F, H, dt, use_bias=True, with_h0=True, with_dhs=True,
-          with_dlast=True):
+def _case(rng, kind, n, T, F, H, dt, use_bias=True, with_h0=True, with_dhs=True, with_dlast=True):
     x = rng.standard_normal((n, T, F)).astype(dt)
     W, U, biases = _params(rng, kind, F, H, dt, use_bias)
     st = lambda: rng.standard_normal((n, H)).astype(dt)  # noqa: E731
@@ -62,8 +94,9 @@ def _case(rng, kind, n, T, F, H, dt, use_bias=True, with_h0=True, with_dhs=True,
     dhs = rng.standard_normal((n, T, H)).astype(dt) if with_dhs else None
     dh_last = st() if with_dlast else None
     dc_last = st() if with_dlast and kind == "lstm" else None
-    return dict(x=x, W=W, U=U, biases=biases, h0=h0, c0=c0, dhs=dhs, dh_last=dh_last,
-                dc_last=dc_last)
+    return dict(
+        x=x, W=W, U=U, biases=biases, h0=h0, c0=c0, dhs=dhs, dh_last=dh_last, dc_last=dc_last
+    )
 
 
 def _compare(a, b, dt, what=""):
@@ -85,13 +118,17 @@ def split(request):
     mode, _, blas = request.param.partition("-")
     # "always": every product of a split op counts as big, so the input projection and
     # the gradient products are cut in two on two threads as well, even at test sizes
-    prev = _parallel.configure(batch_split=mode, step_kernel=False if blas else None,
-                               single_thread_below=1 if mode == "always" else None)
+    prev = _parallel.configure(
+        batch_split=mode,
+        step_kernel=False if blas else None,
+        single_thread_below=1 if mode == "always" else None,
+    )
     yield request.param
     _parallel.configure(**prev)
 
 
 # ---- compiled against the NumPy twin --------------------------------------------------
+
 
 @pytest.mark.parametrize("dt", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
@@ -115,8 +152,9 @@ def test_split_loops_give_the_unsplit_results(dt, kind, n):
     case = _case(np.random.default_rng(n), kind, n, 6, 5, 16, dt)
     res = []
     for mode in ("never", "always"):
-        prev = _parallel.configure(batch_split=mode,
-                                   single_thread_below=1 if mode == "always" else 1 << 23)
+        prev = _parallel.configure(
+            batch_split=mode, single_thread_below=1 if mode == "always" else 1 << 23
+        )
         try:
             res.append(_run(c_rec, kind, go_backwards=True, **case))
         finally:
@@ -126,8 +164,19 @@ def test_split_loops_give_the_unsplit_results(dt, kind, n):
         np.testing.assert_allclose(res[1][k], res[0][k], **tol, err_msg=k)
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 7), (4, 3, 64), (5, 17, 16),
-                                   (9, 130, 81), (64, 128, 512), (7, 0, 5), (0, 4, 3)])
+@pytest.mark.parametrize(
+    "m,k,n",
+    [
+        (1, 1, 1),
+        (3, 5, 7),
+        (4, 3, 64),
+        (5, 17, 16),
+        (9, 130, 81),
+        (64, 128, 512),
+        (7, 0, 5),
+        (0, 4, 3),
+    ],
+)
 @pytest.mark.parametrize("beta", [False, True])
 def test_step_product_matches_numpy(m, k, n, beta):
     # every column tail (masked vectors), 4-row blocks and the 1-row tail, k = 0
@@ -214,8 +263,8 @@ def test_defaults_zero_state_and_no_gradient(mod, kind):
 
 # ---- the Op interface ------------------------------------------------------------------
 
-def _make_op(mod, kind, T, F, H, dt, return_sequences, need_dx, go_backwards, rng,
-             use_bias=True):
+
+def _make_op(mod, kind, T, F, H, dt, return_sequences, need_dx, go_backwards, rng, use_bias=True):
     """An op whose weights and gradients are views into flat buffers, as a model holds
     them. Returns (op, params flat, grads flat, named views)."""
     k = GATES[kind]
@@ -225,20 +274,34 @@ def _make_op(mod, kind, T, F, H, dt, return_sequences, need_dx, go_backwards, rn
     flat = (rng.standard_normal(sum(sizes)) * 0.4).astype(dt)
     gflat = np.full(sum(sizes), np.nan, dt)  # every gradient must be written
     offs = np.cumsum([0] + sizes)
-    p = [flat[o:o + s].reshape(sh) for o, s, sh in zip(offs, sizes, shapes)]
-    g = [gflat[o:o + s].reshape(sh) for o, s, sh in zip(offs, sizes, shapes)]
+    p = [flat[o : o + s].reshape(sh) for o, s, sh in zip(offs, sizes, shapes)]
+    g = [gflat[o : o + s].reshape(sh) for o, s, sh in zip(offs, sizes, shapes)]
     if not use_bias:
         p += [None] * nb
         g += [None] * nb
     if kind.startswith("rnn"):
-        op = mod.SimpleRNNOp(p[0], p[1], p[2], g[0], g[1], g[2], T, kind[4:], return_sequences,
-                             need_dx, go_backwards)
+        op = mod.SimpleRNNOp(
+            p[0], p[1], p[2], g[0], g[1], g[2], T, kind[4:], return_sequences, need_dx, go_backwards
+        )
     elif kind == "lstm":
-        op = mod.LSTMOp(p[0], p[1], p[2], g[0], g[1], g[2], T, return_sequences, need_dx,
-                        go_backwards)
+        op = mod.LSTMOp(
+            p[0], p[1], p[2], g[0], g[1], g[2], T, return_sequences, need_dx, go_backwards
+        )
     else:
-        op = mod.GRUOp(p[0], p[1], p[2], p[3], g[0], g[1], g[2], g[3], T, return_sequences,
-                       need_dx, go_backwards)
+        op = mod.GRUOp(
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            g[0],
+            g[1],
+            g[2],
+            g[3],
+            T,
+            return_sequences,
+            need_dx,
+            go_backwards,
+        )
     return op, flat, gflat, p
 
 
@@ -252,8 +315,9 @@ def test_op_twin_and_function_agree(dt, kind, return_sequences, go_backwards):
     results = []
     for mod in (c_rec, r_rec):
         rng = np.random.default_rng(9)
-        op, flat, gflat, p = _make_op(mod, kind, T, F, H, dt, return_sequences, True,
-                                      go_backwards, rng)
+        op, flat, gflat, p = _make_op(
+            mod, kind, T, F, H, dt, return_sequences, True, go_backwards, rng
+        )
         assert op.in_size == T * F and op.out_size == (T * H if return_sequences else H)
         flat0 = flat.copy()
         y = op.py_forward(x)
@@ -261,14 +325,22 @@ def test_op_twin_and_function_agree(dt, kind, return_sequences, go_backwards):
         dx = op.py_backward(dy)
         assert np.isfinite(gflat).all(), "a gradient view was not written"
         np.testing.assert_array_equal(flat, flat0)  # parameters untouched
-        results.append({"y": y, "dx": dx, "grads": gflat.copy(),
-                        "dh0": op.initial_state_grad()[0], "hT": op.final_state()[0]})
+        results.append(
+            {
+                "y": y,
+                "dx": dx,
+                "grads": gflat.copy(),
+                "dh0": op.initial_state_grad()[0],
+                "hT": op.final_state()[0],
+            }
+        )
         # the same numbers through the function API (output = hs, or its last step)
         biases = p[2:]
         dhs = dy.reshape(n, T, H) if return_sequences else None
         dh_last = None if return_sequences else dy
-        ref = _run(mod, kind, x, p[0], p[1], biases, go_backwards=go_backwards, dhs=dhs,
-                   dh_last=dh_last)
+        ref = _run(
+            mod, kind, x, p[0], p[1], biases, go_backwards=go_backwards, dhs=dhs, dh_last=dh_last
+        )
         want_y = ref["hs"].reshape(n, -1) if return_sequences else ref["hs"][:, -1]
         np.testing.assert_allclose(y, want_y, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(dx, ref["dx"].reshape(n, -1), rtol=1e-6, atol=1e-7)
@@ -281,8 +353,9 @@ def test_op_twin_and_function_agree(dt, kind, return_sequences, go_backwards):
 @pytest.mark.parametrize("kind", KINDS)
 def test_op_need_dx_false_and_no_bias(mod, kind):
     rng = np.random.default_rng(6)
-    op, _, gflat, _ = _make_op(mod, kind, 3, 2, 4, np.float64, True, False, False, rng,
-                               use_bias=False)
+    op, _, gflat, _ = _make_op(
+        mod, kind, 3, 2, 4, np.float64, True, False, False, rng, use_bias=False
+    )
     x = rng.standard_normal((5, 3, 2))
     y = op.py_forward(x)
     assert op.py_backward(np.ones_like(y)) is None
@@ -297,10 +370,12 @@ def test_op_state_api(mod, kind):
     n, T, F, H = 3, 4, 2, 5
     rng = np.random.default_rng(8)
     x = rng.standard_normal((n, 2 * T, F))
-    whole, _, _, p = _make_op(mod, kind, 2 * T, F, H, np.float64, True, True, False,
-                              np.random.default_rng(1))
-    chunk, _, _, _ = _make_op(mod, kind, T, F, H, np.float64, True, True, False,
-                              np.random.default_rng(1))
+    whole, _, _, p = _make_op(
+        mod, kind, 2 * T, F, H, np.float64, True, True, False, np.random.default_rng(1)
+    )
+    chunk, _, _, _ = _make_op(
+        mod, kind, T, F, H, np.float64, True, True, False, np.random.default_rng(1)
+    )
     h0 = rng.standard_normal((n, H))
     c0 = rng.standard_normal((n, H)) if kind == "lstm" else None
     whole.set_initial_state(h0, c0)
@@ -321,8 +396,9 @@ def test_op_state_api(mod, kind):
     # reset: zeros again, the same as a fresh op with no state
     chunk.carry_state = False
     chunk.set_initial_state(None)
-    fresh, _, _, _ = _make_op(mod, kind, T, F, H, np.float64, True, True, False,
-                              np.random.default_rng(1))
+    fresh, _, _, _ = _make_op(
+        mod, kind, T, F, H, np.float64, True, True, False, np.random.default_rng(1)
+    )
     np.testing.assert_array_equal(chunk.py_forward(x[:, :T]), fresh.py_forward(x[:, :T]))
     # a batch of another size than the stored state is refused
     chunk.set_initial_state(h0, c0)
@@ -332,8 +408,17 @@ def test_op_state_api(mod, kind):
     y = chunk.py_forward(x[:, :T])
     dy = rng.standard_normal(y.shape)
     chunk.py_backward(dy)
-    ref = _run(mod, kind, np.ascontiguousarray(x[:, :T]), p[0], p[1], p[2:], h0, c0,
-               dhs=dy.reshape(n, T, H))
+    ref = _run(
+        mod,
+        kind,
+        np.ascontiguousarray(x[:, :T]),
+        p[0],
+        p[1],
+        p[2:],
+        h0,
+        c0,
+        dhs=dy.reshape(n, T, H),
+    )
     grads = chunk.initial_state_grad()
     np.testing.assert_allclose(grads[0], ref["dh0"], rtol=1e-13, atol=1e-14)
     if kind == "lstm":
@@ -386,8 +471,19 @@ def test_kernel_argument_errors(mod):
     with pytest.raises(ValueError, match="db to be None exactly when b is"):
         mod.LSTMOp(W, U, b, W.copy(), U.copy(), None, 3, True, True)
     with pytest.raises(ValueError, match="both biases or neither"):
-        mod.GRUOp(W[:, :15], U[:, :15], b[:15], None, W[:, :15].copy(), U[:, :15].copy(),
-                  b[:15].copy(), None, 3, True, True)
+        mod.GRUOp(
+            W[:, :15],
+            U[:, :15],
+            b[:15],
+            None,
+            W[:, :15].copy(),
+            U[:, :15].copy(),
+            b[:15].copy(),
+            None,
+            3,
+            True,
+            True,
+        )
     _, cache = mod.simple_rnn_forward(x, W[:, :5].copy(), U[:, :5].copy(), b[:5].copy())
     with pytest.raises(ValueError, match=r"expected dhs of shape \(2, 3, 5\)"):
         mod.simple_rnn_backward(cache, np.zeros((2, 3, 4), np.float32))
@@ -407,9 +503,12 @@ def test_saturated_inputs_stay_finite(dt, kind):
 
 # ---- inside a Net: the compiled training step against the reference step -------------
 
+
 @pytest.mark.parametrize("dt", DTYPES)
-@pytest.mark.parametrize("kind,return_sequences", [("lstm", False), ("gru", True),
-                                                   ("rnn_tanh", True), ("rnn_relu", False)])
+@pytest.mark.parametrize(
+    "kind,return_sequences",
+    [("lstm", False), ("gru", True), ("rnn_tanh", True), ("rnn_relu", False)],
+)
 def test_net_step_with_recurrent_op(dt, kind, return_sequences):
     """Recurrent op + Dense in a Net: loss and every gradient of one step agree
     between the compiled Net and the reference Net (updater None: no update)."""
@@ -421,8 +520,9 @@ def test_net_step_with_recurrent_op(dt, kind, return_sequences):
     steps = T if return_sequences else 1
     res = []
     for rec, dense, net in ((c_rec, c_dense, c_net), (r_rec, r_dense, r_net)):
-        op, _, gflat, _ = _make_op(rec, kind, T, F, H, dt, return_sequences, False, True,
-                                   np.random.default_rng(1))
+        op, _, gflat, _ = _make_op(
+            rec, kind, T, F, H, dt, return_sequences, False, True, np.random.default_rng(1)
+        )
         Wd = (np.random.default_rng(2).standard_normal((H, out)) * 0.5).astype(dt)
         bd = np.zeros(out, dt)
         dWd, dbd = np.empty_like(Wd), np.empty_like(bd)
@@ -436,6 +536,7 @@ def test_net_step_with_recurrent_op(dt, kind, return_sequences):
 
 
 # ---- float64 central differences of the reference --------------------------------------
+
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -464,8 +565,9 @@ def test_reference_central_differences(kind, go_backwards):
         arrays["db"] = case["biases"][0]
     assert set(arrays) == {k for k in got if k.startswith("d")}
     for name, arr in arrays.items():
-        np.testing.assert_allclose(got[name], numeric_grad(loss, arr), rtol=1e-6, atol=1e-8,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            got[name], numeric_grad(loss, arr), rtol=1e-6, atol=1e-8, err_msg=name
+        )
 
 
 def _run_forward_only(kind, case, go_backwards):
@@ -480,6 +582,7 @@ def _run_forward_only(kind, case, go_backwards):
 
 # ---- the GRU reset-gate trap -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("mod", [c_rec, r_rec])
 def test_gru_hidden_bias_of_n_sits_inside_reset_gate(mod):
     """Zeroing b_hn must change the candidate's pre-activation by r * b_hn (the
@@ -488,25 +591,26 @@ def test_gru_hidden_bias_of_n_sits_inside_reset_gate(mod):
     n, F, H = 4, 3, 5
     x = rng.standard_normal((n, 1, F))
     W, U, (b_ih, b_hh) = _params(rng, "gru", F, H, np.float64)
-    b_hh[2 * H:] = rng.uniform(1.0, 2.0, H)  # large b_hn: the two placements differ clearly
+    b_hh[2 * H :] = rng.uniform(1.0, 2.0, H)  # large b_hn: the two placements differ clearly
     h0 = rng.standard_normal((n, H)) * 0.5
     hs1, _ = mod.gru_forward(x, W, U, b_ih, b_hh, h0)
     b_zero = b_hh.copy()
-    b_zero[2 * H:] = 0
+    b_zero[2 * H :] = 0
     hs0, _ = mod.gru_forward(x, W, U, b_ih, b_zero, h0)
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     a = x[:, 0] @ W + b_ih
     hu = h0 @ U + b_hh
     r = sig(a[:, :H] + hu[:, :H])
-    z = sig(a[:, H:2 * H] + hu[:, H:2 * H])
+    z = sig(a[:, H : 2 * H] + hu[:, H : 2 * H])
     # n recovered from h = (1-z) n + z h0, then its pre-activation through arctanh
     pre1 = np.arctanh((hs1[:, 0] - z * h0) / (1 - z))
     pre0 = np.arctanh((hs0[:, 0] - z * h0) / (1 - z))
-    np.testing.assert_allclose(pre1 - pre0, r * b_hh[2 * H:], rtol=1e-9, atol=1e-12)
-    assert np.abs((pre1 - pre0) - b_hh[2 * H:]).min() > 1e-3  # not b_hn outside r
+    np.testing.assert_allclose(pre1 - pre0, r * b_hh[2 * H :], rtol=1e-9, atol=1e-12)
+    assert np.abs((pre1 - pre0) - b_hh[2 * H :]).min() > 1e-3  # not b_hn outside r
 
 
 # ---- PyTorch equivalence ----------------------------------------------------------------
+
 
 def _torch_module(torch, kind, F, H):
     if kind.startswith("rnn"):
@@ -538,8 +642,11 @@ def test_matches_pytorch(mod, kind, T, go_backwards, split):
     x = rng.standard_normal((n, T, F))
     h0 = rng.standard_normal((n, H))
     c0 = rng.standard_normal((n, H))
-    dhs, dh_last, dc_last = (rng.standard_normal((n, T, H)), rng.standard_normal((n, H)),
-                             rng.standard_normal((n, H)))
+    dhs, dh_last, dc_last = (
+        rng.standard_normal((n, T, H)),
+        rng.standard_normal((n, H)),
+        rng.standard_normal((n, H)),
+    )
 
     xt = torch.tensor(x[:, ::-1].copy() if go_backwards else x, requires_grad=True)
     h0t = torch.tensor(h0[None], requires_grad=True)  # (num_layers, B, H) even batch_first
@@ -557,15 +664,28 @@ def test_matches_pytorch(mod, kind, T, go_backwards, split):
     U = np.ascontiguousarray(m.weight_hh_l0.detach().numpy().T)
     b_ih, b_hh = m.bias_ih_l0.detach().numpy().copy(), m.bias_hh_l0.detach().numpy().copy()
     biases = [b_ih, b_hh] if kind == "gru" else [b_ih + b_hh]
-    got = _run(mod, kind, x, W, U, biases, h0, c0 if kind == "lstm" else None, go_backwards,
-               dhs, dh_last, dc_last if kind == "lstm" else None)
+    got = _run(
+        mod,
+        kind,
+        x,
+        W,
+        U,
+        biases,
+        h0,
+        c0 if kind == "lstm" else None,
+        go_backwards,
+        dhs,
+        dh_last,
+        dc_last if kind == "lstm" else None,
+    )
 
     tol = dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got["hs"], out.detach().numpy(), **tol, err_msg="hs")
     np.testing.assert_allclose(got["hs"][:, -1], hn[0].detach().numpy(), **tol, err_msg="h_T")
     dx_t = xt.grad.numpy()
-    np.testing.assert_allclose(got["dx"], dx_t[:, ::-1] if go_backwards else dx_t, **tol,
-                               err_msg="dx")
+    np.testing.assert_allclose(
+        got["dx"], dx_t[:, ::-1] if go_backwards else dx_t, **tol, err_msg="dx"
+    )
     np.testing.assert_allclose(got["dW"], m.weight_ih_l0.grad.numpy().T, **tol, err_msg="dW")
     np.testing.assert_allclose(got["dU"], m.weight_hh_l0.grad.numpy().T, **tol, err_msg="dU")
     np.testing.assert_allclose(got["dh0"], h0t.grad.numpy()[0], **tol, err_msg="dh0")

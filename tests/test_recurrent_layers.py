@@ -1,13 +1,14 @@
 """Recurrent layers through the Keras-shaped API: Sequential training, the
 layer-level call with initial states and its backward, stateful layers,
 sequence-to-sequence heads, and learning tasks that need memory."""
+
 import numpy as np
 import pytest
+from helpers import numeric_grad
 
 import fastnn
 from fastnn.datasets import load_digits, make_adding_problem, train_test_split
 from fastnn.layers import GRU, LSTM, Dense, SimpleRNN
-from helpers import numeric_grad
 
 LAYERS = [SimpleRNN, LSTM, GRU]
 
@@ -16,8 +17,9 @@ def test_classic_tutorial_runs_unchanged():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 12, 3)).astype(np.float32)
     y = (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)
-    model = fastnn.Sequential([SimpleRNN(100, activation="relu", input_shape=(12, 3)),
-                               Dense(1, activation="sigmoid")])
+    model = fastnn.Sequential(
+        [SimpleRNN(100, activation="relu", input_shape=(12, 3)), Dense(1, activation="sigmoid")]
+    )
     model.compile("adam", "binary_crossentropy", ["accuracy"])
     hist = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert hist.history["accuracy"][-1] > 0.9
@@ -71,10 +73,10 @@ def test_stateful_layer_carries_state_between_batches(cls):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 10, 2)).astype(np.float64)
     fastnn.set_seed(5)
-    whole = fastnn.Sequential([cls(4, input_shape=(10, 2), return_sequences=True)],
-                              dtype="float64")
-    halves = fastnn.Sequential([cls(4, input_shape=(5, 2), return_sequences=True,
-                                    stateful=True)], dtype="float64")
+    whole = fastnn.Sequential([cls(4, input_shape=(10, 2), return_sequences=True)], dtype="float64")
+    halves = fastnn.Sequential(
+        [cls(4, input_shape=(5, 2), return_sequences=True, stateful=True)], dtype="float64"
+    )
     whole.build(), halves.build()
     halves.set_weights(whole.get_weights())
     full = whole.predict(x)
@@ -90,8 +92,13 @@ def test_stacked_layers_and_sequence_to_sequence_dense():
     x = rng.standard_normal((32, 6, 2)).astype(np.float32)
     y = np.cumsum(x[:, :, :1], axis=1)  # running sum per timestep
     fastnn.set_seed(0)
-    m = fastnn.Sequential([GRU(16, return_sequences=True, input_shape=(6, 2)),
-                           LSTM(16, return_sequences=True), Dense(1)])
+    m = fastnn.Sequential(
+        [
+            GRU(16, return_sequences=True, input_shape=(6, 2)),
+            LSTM(16, return_sequences=True),
+            Dense(1),
+        ]
+    )
     m.compile(fastnn.optimizers.Adam(0.01), "mse")
     assert m.predict(x).shape == (32, 6, 1)
     before = m.evaluate(x, y, verbose=0)

@@ -1,5 +1,6 @@
 """Persistence: one checked file; exact resume; corrupted files; crashes mid-save;
 pickling; weights-only files."""
+
 import io
 import json
 import os
@@ -26,10 +27,15 @@ def _data(n=64, seed=0):
 
 def _model(seed=7):
     fastnn.set_seed(seed)
-    m = fastnn.Sequential([Input(shape=(5,)), Dense(16, activation="relu"), Dropout(0.2),
-                           Dense(3, activation="softmax")])
-    m.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
-              metrics=["accuracy"])
+    m = fastnn.Sequential(
+        [
+            Input(shape=(5,)),
+            Dense(16, activation="relu"),
+            Dropout(0.2),
+            Dense(3, activation="softmax"),
+        ]
+    )
+    m.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
@@ -100,6 +106,7 @@ def _json_edit(change):
         meta = json.loads(data)
         change(meta)
         return json.dumps(meta)
+
     return edit
 
 
@@ -118,24 +125,42 @@ def _object_array(name, data):
 
 
 CORRUPTIONS = {
-    "truncated": (lambda p, q: q.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
-                  "truncated or corrupted"),
+    "truncated": (
+        lambda p, q: q.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+        "truncated or corrupted",
+    ),
     "not a zip": (lambda p, q: q.write_bytes(b"hello, not a model"), "not a fastnn model file"),
     "empty file": (lambda p, q: q.write_bytes(b""), "not a fastnn model file"),
-    "no model.json": (lambda p, q: _rewrite(p, q, lambda n, d: None if n == "model.json" else d),
-                      "has no model.json"),
-    "wrong format": (lambda p, q: _rewrite(p, q, _json_edit(lambda m: m.update(format="other"))),
-                     "not a fastnn model file"),
-    "newer version": (lambda p, q: _rewrite(p, q, _json_edit(lambda m: m.update(version=99))),
-                      "format version 99"),
+    "no model.json": (
+        lambda p, q: _rewrite(p, q, lambda n, d: None if n == "model.json" else d),
+        "has no model.json",
+    ),
+    "wrong format": (
+        lambda p, q: _rewrite(p, q, _json_edit(lambda m: m.update(format="other"))),
+        "not a fastnn model file",
+    ),
+    "newer version": (
+        lambda p, q: _rewrite(p, q, _json_edit(lambda m: m.update(version=99))),
+        "format version 99",
+    ),
     "tampered array": (lambda p, q: _rewrite(p, q, _tamper_array), "SHA-256"),
     "pickled object array": (lambda p, q: _rewrite(p, q, _object_array), "SHA-256|corrupted"),
-    "unknown layer": (lambda p, q: _rewrite(p, q, _json_edit(
-        lambda m: m["model"]["layers"][1].update(class_name="os.system"))), "unknown layer class"),
-    "bad json": (lambda p, q: _rewrite(p, q, lambda n, d: b"{" if n == "model.json" else d),
-                 "corrupted"),
-    "weights of the wrong shape": (lambda p, q: _rewrite(p, q, _json_edit(
-        lambda m: m["model"]["layers"][1]["config"].update(units=17))), "invalid or inconsistent"),
+    "unknown layer": (
+        lambda p, q: _rewrite(
+            p, q, _json_edit(lambda m: m["model"]["layers"][1].update(class_name="os.system"))
+        ),
+        "unknown layer class",
+    ),
+    "bad json": (
+        lambda p, q: _rewrite(p, q, lambda n, d: b"{" if n == "model.json" else d),
+        "corrupted",
+    ),
+    "weights of the wrong shape": (
+        lambda p, q: _rewrite(
+            p, q, _json_edit(lambda m: m["model"]["layers"][1]["config"].update(units=17))
+        ),
+        "invalid or inconsistent",
+    ),
 }
 
 
@@ -169,6 +194,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
+
     monkeypatch.setattr(saving.np, "save", boom)
     with pytest.raises(OSError, match="disk full"):
         m.save(path)
@@ -195,6 +221,7 @@ def test_kill_during_save_never_destroys_the_previous_file(tmp_path):
     try:
         assert proc.stdout.readline().strip() == "saved"
         import time
+
         time.sleep(1.5)  # several saves are under way by now
         proc.send_signal(signal.SIGKILL)
     finally:
@@ -216,6 +243,7 @@ def test_pickle_round_trip():
 
 
 # ---- the public API saving is built on ------------------------------------------------
+
 
 def test_get_config_from_config_round_trip():
     """Keras' Sequential config shape: name, dtype, layers (the Input first) and, once
@@ -253,10 +281,12 @@ def test_compile_config_round_trip():
 def test_optimizer_state_set_before_the_model_builds_it(tmp_path):
     """set_state on an optimizer not built yet is kept and applied, slots included, at
     the first step: that step is bitwise the step the original model takes next."""
+
     def plain(seed):  # no dropout: no masks to line up between the two models
         fastnn.set_seed(seed)
-        p = fastnn.Sequential([Input(shape=(5,)), Dense(16, activation="relu"),
-                               Dense(3, activation="softmax")])
+        p = fastnn.Sequential(
+            [Input(shape=(5,)), Dense(16, activation="relu"), Dense(3, activation="softmax")]
+        )
         p.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
         return p
 
@@ -264,8 +294,11 @@ def test_optimizer_state_set_before_the_model_builds_it(tmp_path):
     m = plain(7)
     m.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
     state = m.optimizer.get_state()
-    assert state["iterations"] == 8 and set(state["slots"]) and all(
-        s.shape == (m.count_params(),) for s in state["slots"].values())
+    assert (
+        state["iterations"] == 8
+        and set(state["slots"])
+        and all(s.shape == (m.count_params(),) for s in state["slots"].values())
+    )
     r = plain(1)
     r.set_weights(m.get_weights())
     r.optimizer.set_state(state)

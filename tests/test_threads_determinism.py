@@ -14,6 +14,7 @@
     products, shared by all threads, leaves the thread count as it found it even
     when many threads use it at once.
 """
+
 import hashlib
 import json
 import os
@@ -63,8 +64,13 @@ print(json.dumps(out))
 
 
 def run_fresh(threads):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(threads)], capture_output=True,
-                          text=True, timeout=300, env=dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(threads)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -78,7 +84,7 @@ def runs():
 def test_the_subprocess_uses_this_fastnn_and_the_requested_threads(runs):
     assert os.path.dirname(runs["a1"]["file"]) == os.path.dirname(fastnn.__file__)
     assert runs["a1"]["threads"] == 1
-    assert runs["a2"]["threads"] in (1, 2)   # 1 on a one-core machine
+    assert runs["a2"]["threads"] in (1, 2)  # 1 on a one-core machine
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -86,7 +92,7 @@ def test_the_subprocess_uses_this_fastnn_and_the_requested_threads(runs):
 def test_same_seed_same_threads_is_bitwise_identical_across_processes(runs, threads, name):
     a, b = runs[f"a{threads}"][name], runs[f"b{threads}"][name]
     assert a["sha256"] == b["sha256"]
-    assert a["history"] == b["history"]     # exact floats, through JSON's repr
+    assert a["history"] == b["history"]  # exact floats, through JSON's repr
     assert all(np.isfinite(v).all() for v in a["history"].values())
 
 
@@ -95,12 +101,12 @@ def test_same_seed_same_threads_is_bitwise_identical_across_processes(runs, thre
 def test_one_and_two_blas_threads_agree_within_tolerance(runs, name):
     one, two = runs["a1"][name], runs["a2"][name]
     for w1, w2 in zip(one["weights"], two["weights"]):
-        np.testing.assert_allclose(np.asarray(w2, np.float32), np.asarray(w1, np.float32),
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            np.asarray(w2, np.float32), np.asarray(w1, np.float32), rtol=1e-4, atol=1e-5
+        )
     assert one["history"].keys() == two["history"].keys()
     for key in one["history"]:
-        np.testing.assert_allclose(two["history"][key], one["history"][key], rtol=1e-4,
-                                   atol=1e-6)
+        np.testing.assert_allclose(two["history"][key], one["history"][key], rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------ helpers
@@ -130,7 +136,7 @@ def run_together(*fns):
         try:
             barrier.wait()
             results[i] = fn()
-        except BaseException as exc:   # reported to the test below
+        except BaseException as exc:  # reported to the test below
             errors.append(exc)
 
     threads = [threading.Thread(target=target, args=(i, fn)) for i, fn in enumerate(fns)]
@@ -167,6 +173,7 @@ def test_concurrent_predict_on_one_model_gives_the_single_threaded_results(make)
                 k = (i + offset) % len(xs)
                 bad += not np.array_equal(model.predict(xs[k], verbose=0), expected[k])
             return bad
+
         return fn
 
     assert run_together(worker(0), worker(1), worker(2)) == [0, 0, 0]
@@ -214,8 +221,8 @@ def test_a_second_thread_training_a_busy_model_gets_a_runtime_error():
     reference.fit(x, y, epochs=2, batch_size=16, verbose=0, seed=1)
 
     model = mlp_model(seed=7)
-    model.train_on_batch(x[:16], y[:16])          # the Net exists: the fast path is taken
-    model = mlp_model(seed=7)                     # and a fresh one for the comparison
+    model.train_on_batch(x[:16], y[:16])  # the Net exists: the fast path is taken
+    model = mlp_model(seed=7)  # and a fresh one for the comparison
     gate = Gate()
     errors = []
 
@@ -226,8 +233,10 @@ def test_a_second_thread_training_a_busy_model_gets_a_runtime_error():
     t.start()
     try:
         assert gate.inside.wait(60)
-        for call in (lambda: model.train_on_batch(x[:16], y[:16]),
-                     lambda: model.fit(x, y, epochs=1, verbose=0)):
+        for call in (
+            lambda: model.train_on_batch(x[:16], y[:16]),
+            lambda: model.fit(x, y, epochs=1, verbose=0),
+        ):
             with pytest.raises(RuntimeError, match="already being trained"):
                 call()
             errors.append(True)
@@ -289,6 +298,7 @@ def test_kernels_see_thread_limits_and_restore_them():
     from threadpoolctl import threadpool_limits
 
     from fastnn.backend.compiled import _blas, _parallel
+
     start = _parallel.blas_thread_count()
     if start == 0 or not _parallel.HAS_LOCAL_THREADS:
         pytest.skip("scipy's BLAS does not report or switch its thread count")

@@ -1,4 +1,5 @@
 """fastnn.utils: the Keras spellings set_random_seed and to_categorical."""
+
 import random
 
 import numpy as np
@@ -9,12 +10,13 @@ from fastnn import layers
 
 
 def _trained_weights():
-    model = fastnn.Sequential([layers.Dense(4, activation="relu", input_shape=(3,)),
-                               layers.Dropout(0.5), layers.Dense(1)])
+    model = fastnn.Sequential(
+        [layers.Dense(4, activation="relu", input_shape=(3,)), layers.Dropout(0.5), layers.Dense(1)]
+    )
     model.compile(optimizer="adam", loss="mse")
-    x = np.random.standard_normal((64, 3)).astype("float32")   # NumPy's global stream
+    x = np.random.standard_normal((64, 3)).astype("float32")  # NumPy's global stream
     y = x.sum(axis=1, keepdims=True)
-    model.fit(x, y, epochs=2, batch_size=16, verbose=0)          # shuffles, drops out
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)  # shuffles, drops out
     return [w.copy() for w in model.get_weights()], random.random()
 
 
@@ -42,5 +44,4 @@ def test_set_random_seed_rejects_a_bad_seed_and_changes_no_generator(seed):
 
 def test_to_categorical_is_the_preprocessing_one():
     assert fastnn.utils.to_categorical is fastnn.preprocessing.to_categorical
-    np.testing.assert_array_equal(fastnn.utils.to_categorical([0, 2], 3),
-                                  [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(fastnn.utils.to_categorical([0, 2], 3), [[1, 0, 0], [0, 0, 1]])

@@ -4,6 +4,7 @@ FASTNN_BACKEND=numpy in the environment, or fastnn.set_backend("numpy"), is the
 explicit opt-in to the reference. There is no silent fallback: when the
 compiled extension cannot be imported, importing fastnn fails (see __init__).
 """
+
 import importlib
 import os
 
@@ -45,8 +46,20 @@ def kernels(name, backend=None):
     return mod
 
 
-COMPILED_MODULES = ("_parallel", "_blas", "_config", "_op", "activations", "checks", "dense",
-                    "dropout", "losses", "optimizers", "network", "recurrent")
+COMPILED_MODULES = (
+    "_parallel",
+    "_blas",
+    "_config",
+    "_op",
+    "activations",
+    "checks",
+    "dense",
+    "dropout",
+    "losses",
+    "optimizers",
+    "network",
+    "recurrent",
+)
 
 
 def import_compiled():

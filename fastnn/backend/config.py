@@ -1,4 +1,5 @@
 """show_config() and set_num_threads(): what was built and how many threads run."""
+
 import sys
 
 import numpy as np
@@ -11,20 +12,35 @@ _threads = None
 def _kernel_config():
     try:
         from fastnn.backend.compiled import _config, _parallel
-        return {"debug_build": _config.DEBUG_BUILD,
-                "step_kernel": _parallel.STEP_KERNEL_ISA or "off"}
+
+        return {
+            "debug_build": _config.DEBUG_BUILD,
+            "step_kernel": _parallel.STEP_KERNEL_ISA or "off",
+        }
     except ImportError:
         return {"debug_build": None, "step_kernel": None}
 
 
 def blas_info():
     """The BLAS libraries in use (scipy's is the one the kernels call) with their threads."""
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS so threadpoolctl sees it)
     from threadpoolctl import threadpool_info
 
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS so threadpoolctl sees it)
-    return [{k: d.get(k) for k in ("internal_api", "prefix", "version", "num_threads",
-                                   "filepath", "user_api", "architecture")}
-            for d in threadpool_info()]
+    return [
+        {
+            k: d.get(k)
+            for k in (
+                "internal_api",
+                "prefix",
+                "version",
+                "num_threads",
+                "filepath",
+                "user_api",
+                "architecture",
+            )
+        }
+        for d in threadpool_info()
+    ]
 
 
 def set_num_threads(n):
@@ -37,9 +53,9 @@ def set_num_threads(n):
     global _threads, _limiter
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"set_num_threads expected a positive int. Received: n={n!r}")
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
-    import scipy.linalg  # noqa: F401
     _limiter = threadpool_limits(limits=int(n))
     _threads = int(n)
 
@@ -73,20 +89,27 @@ def show_config(file=None):
     backend."""
     c = config()
     out = file or sys.stdout
-    print(f"fastnn {c['fastnn']} (python {c['python']}, numpy {c['numpy']}, scipy {c['scipy']})",
-          file=out)
+    print(
+        f"fastnn {c['fastnn']} (python {c['python']}, numpy {c['numpy']}, scipy {c['scipy']})",
+        file=out,
+    )
     print(f"backend: {c['backend']}", file=out)
     # no OpenMP: fastnn's own helper thread is the only thread it starts
-    print("threads: the calling thread and one helper thread of fastnn's (no OpenMP)",
-          file=out)
+    print("threads: the calling thread and one helper thread of fastnn's (no OpenMP)", file=out)
     debug = {True: "yes", False: "no", None: "unknown (compiled kernels not built)"}
     print(f"debug build (sanitizers): {debug[c['debug_build']]}", file=out)
     step = c["step_kernel"] or "unknown (compiled kernels not built)"
-    print(f"small float32 products: packing-free kernel {step}"
-          f"{' (BLAS instead)' if step == 'off' else ''}", file=out)
+    print(
+        f"small float32 products: packing-free kernel {step}"
+        f"{' (BLAS instead)' if step == 'off' else ''}",
+        file=out,
+    )
     for d in c["blas"]:
-        print(f"{d['user_api']}: {d['internal_api']} {d['version']} ({_owner(d)}), "
-              f"threads: {d['num_threads']}, {d['filepath']}", file=out)
+        print(
+            f"{d['user_api']}: {d['internal_api']} {d['version']} ({_owner(d)}), "
+            f"threads: {d['num_threads']}, {d['filepath']}",
+            file=out,
+        )
 
 
 def _owner(d):

@@ -1,5 +1,6 @@
 """What the subcommands share: the user-error exception, argparse value types and the
 output folder. One home, so every command words its errors the same way."""
+
 import argparse
 import os
 
@@ -38,7 +39,8 @@ def layer_widths(text):
         sizes = ()
     if not sizes or any(s <= 0 for s in sizes):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive layer widths such as 64,32. Received: {text!r}")
+            f"expected comma-separated positive layer widths such as 64,32. Received: {text!r}"
+        )
     return sizes
 
 

@@ -24,15 +24,15 @@ sequence
 Pictures need matplotlib (``pip install "fastnn[viz]"``); without it the demo
 still trains and reports, and says that it skipped them.
 """
+
 import importlib.util
 import os
 import time
 
-from fastnn.cli._args import CommandError, output_folder
-
 import numpy as np
 
 from fastnn.callbacks import Callback
+from fastnn.cli._args import CommandError, output_folder
 
 DEFAULT_OUT = "fastnn-demo-output"
 DIGITS_DEFAULTS = dict(epochs=30, hidden=64)
@@ -69,31 +69,50 @@ def train_digits(epochs=30, hidden=64, seed=0, batch_size=32, verbose=2):
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, seed=seed)
     scaler = StandardScaler().fit(x_tr)
     x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
-    model = fastnn.Sequential([
-        Input(shape=(64,)),
-        Dense(hidden, activation="relu"),
-        Dense(hidden, activation="relu"),
-        Dense(10, activation="softmax"),
-    ], name="digits_mlp")
+    model = fastnn.Sequential(
+        [
+            Input(shape=(64,)),
+            Dense(hidden, activation="relu"),
+            Dense(hidden, activation="relu"),
+            Dense(10, activation="softmax"),
+        ],
+        name="digits_mlp",
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if verbose:
         model.summary()
     t0 = time.perf_counter()
-    history = model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_split=0.1,
-                        verbose=verbose, seed=seed)
+    history = model.fit(
+        x_tr,
+        y_tr,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=0.1,
+        verbose=verbose,
+        seed=seed,
+    )
     elapsed = time.perf_counter() - t0
     loss, acc = model.evaluate(x_te, y_te, verbose=0)
-    return dict(model=model, history=history, test_accuracy=float(acc), test_loss=float(loss),
-                n_test=len(x_te), train_seconds=elapsed)
+    return dict(
+        model=model,
+        history=history,
+        test_accuracy=float(acc),
+        test_loss=float(loss),
+        n_test=len(x_te),
+        train_seconds=elapsed,
+    )
 
 
 def run_digits(epochs=30, hidden=64, seed=0, batch_size=32, verbose=2):
     """Train the digits MLP and print its test accuracy (no pictures).
     Returns 0 when it reaches 95%, else 1."""
-    r = train_digits(epochs=epochs, hidden=hidden, seed=seed, batch_size=batch_size,
-                     verbose=verbose)
-    print(f"digits MLP: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
-          f"{r['n_test']} held-out samples; training took {r['train_seconds']:.2f} s")
+    r = train_digits(
+        epochs=epochs, hidden=hidden, seed=seed, batch_size=batch_size, verbose=verbose
+    )
+    print(
+        f"digits MLP: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
+        f"{r['n_test']} held-out samples; training took {r['train_seconds']:.2f} s"
+    )
     return 0 if r["test_accuracy"] >= DIGITS_TARGET else 1
 
 
@@ -107,26 +126,45 @@ def train_moons(epochs=300, hidden=8, seed=0, batch_size=32, verbose=2):
     fastnn.set_seed(seed)
     x, y = make_moons(n_samples=500, noise=0.15, seed=seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, seed=seed)
-    model = fastnn.Sequential([
-        Input(shape=(2,)),
-        Dense(hidden, activation="relu"),
-        Dense(hidden, activation="relu"),
-        Dense(1, activation="sigmoid"),
-    ], name="moons_mlp")
+    model = fastnn.Sequential(
+        [
+            Input(shape=(2,)),
+            Dense(hidden, activation="relu"),
+            Dense(hidden, activation="relu"),
+            Dense(1, activation="sigmoid"),
+        ],
+        name="moons_mlp",
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     callbacks = [_EveryN("moons", max(1, epochs // 10))] if verbose else []
     t0 = time.perf_counter()
-    history = model.fit(x_tr, y_tr.astype(np.float32)[:, None], epochs=epochs,
-                        batch_size=batch_size, validation_split=0.1, verbose=0, seed=seed,
-                        callbacks=callbacks)
+    history = model.fit(
+        x_tr,
+        y_tr.astype(np.float32)[:, None],
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=0.1,
+        verbose=0,
+        seed=seed,
+        callbacks=callbacks,
+    )
     elapsed = time.perf_counter() - t0
     loss, acc = model.evaluate(x_te, y_te.astype(np.float32)[:, None], verbose=0)
-    return dict(model=model, history=history, test_accuracy=float(acc), test_loss=float(loss),
-                n_test=len(x_te), train_seconds=elapsed, x_test=x_te, y_test=y_te)
+    return dict(
+        model=model,
+        history=history,
+        test_accuracy=float(acc),
+        test_loss=float(loss),
+        n_test=len(x_te),
+        train_seconds=elapsed,
+        x_test=x_te,
+        y_test=y_te,
+    )
 
 
-def train_sequence(epochs=40, hidden=32, timesteps=50, n_samples=2000, seed=0, batch_size=32,
-                   verbose=2):
+def train_sequence(
+    epochs=40, hidden=32, timesteps=50, n_samples=2000, seed=0, batch_size=32, verbose=2
+):
     """Train LSTM(hidden) -> Dense(1) on the adding problem. Returns a dict: model,
     history, test_mse, baseline_mse (predicting the training mean), n_test,
     train_seconds, and the test data (x_test, y_test)."""
@@ -138,20 +176,39 @@ def train_sequence(epochs=40, hidden=32, timesteps=50, n_samples=2000, seed=0, b
     fastnn.set_seed(seed)
     x, y = make_adding_problem(n_samples=n_samples, timesteps=timesteps, seed=seed)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, seed=seed)
-    model = fastnn.Sequential([
-        LSTM(hidden, input_shape=(timesteps, 2)),
-        Dense(1),
-    ], name="adding_lstm")
+    model = fastnn.Sequential(
+        [
+            LSTM(hidden, input_shape=(timesteps, 2)),
+            Dense(1),
+        ],
+        name="adding_lstm",
+    )
     model.compile(optimizer=Adam(learning_rate=0.01), loss="mse")
     callbacks = [_EveryN("sequence", max(1, epochs // 10))] if verbose else []
     t0 = time.perf_counter()
-    history = model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_split=0.1,
-                        verbose=0, seed=seed, callbacks=callbacks)
+    history = model.fit(
+        x_tr,
+        y_tr,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=0.1,
+        verbose=0,
+        seed=seed,
+        callbacks=callbacks,
+    )
     elapsed = time.perf_counter() - t0
     mse = float(model.evaluate(x_te, y_te, verbose=0))
     baseline = float(np.mean((y_te - y_tr.mean()) ** 2))
-    return dict(model=model, history=history, test_mse=mse, baseline_mse=baseline,
-                n_test=len(x_te), train_seconds=elapsed, x_test=x_te, y_test=y_te)
+    return dict(
+        model=model,
+        history=history,
+        test_mse=mse,
+        baseline_mse=baseline,
+        n_test=len(x_te),
+        train_seconds=elapsed,
+        x_test=x_te,
+        y_test=y_te,
+    )
 
 
 def _pictures(prefix, result, out, boundary=False):
@@ -170,8 +227,13 @@ def _pictures(prefix, result, out, boundary=False):
     save("history", visualize.plot_history, result["history"])
     save("weights", visualize.plot_weights, model)
     if boundary:
-        save("decision_boundary", visualize.plot_decision_boundary, model, result["x_test"],
-             result["y_test"])
+        save(
+            "decision_boundary",
+            visualize.plot_decision_boundary,
+            model,
+            result["x_test"],
+            result["y_test"],
+        )
     return names
 
 
@@ -181,13 +243,16 @@ def _task_digits(epochs, hidden, seed, verbose, out):
     hidden = DIGITS_DEFAULTS["hidden"] if hidden is None else hidden
     print(f"== digits: MLP 64-{hidden}-{hidden}-10 on the bundled 8x8 digits, {epochs} epochs ==")
     r = train_digits(epochs=epochs, hidden=hidden, seed=seed, verbose=verbose)
-    print(f"digits: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
-          f"{r['n_test']} held-out samples; training took {r['train_seconds']:.2f} s")
+    print(
+        f"digits: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
+        f"{r['n_test']} held-out samples; training took {r['train_seconds']:.2f} s"
+    )
     r["files"] = _pictures("digits", r, out) if out else []
     # the promise holds for the default settings; other settings are only reported
     r["ok"] = not defaults or r["test_accuracy"] >= DIGITS_TARGET
-    r["claim"] = (f" (target >= {DIGITS_TARGET:.0%}: {'met' if r['ok'] else 'MISSED'})"
-                  if defaults else "")
+    r["claim"] = (
+        f" (target >= {DIGITS_TARGET:.0%}: {'met' if r['ok'] else 'MISSED'})" if defaults else ""
+    )
     return r
 
 
@@ -196,8 +261,10 @@ def _task_moons(epochs, hidden, seed, verbose, out):
     hidden = MOONS_DEFAULTS["hidden"] if hidden is None else hidden
     print(f"== moons: MLP 2-{hidden}-{hidden}-1 on make_moons, {epochs} epochs ==")
     r = train_moons(epochs=epochs, hidden=hidden, seed=seed, verbose=verbose)
-    print(f"moons: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
-          f"{r['n_test']} held-out points; training took {r['train_seconds']:.2f} s")
+    print(
+        f"moons: test accuracy {r['test_accuracy']:.4f} (loss {r['test_loss']:.4f}) on "
+        f"{r['n_test']} held-out points; training took {r['train_seconds']:.2f} s"
+    )
     r["files"] = _pictures("moons", r, out, boundary=True) if out else []
     r["ok"], r["claim"] = True, ""
     return r
@@ -220,9 +287,12 @@ def _hidden_states_picture(r, path):
             ax.set_ylabel("")
     pred = float(np.asarray(model.predict(seq[None], verbose=0)).ravel()[0])
     values = " + ".join(f"{seq[t, 0]:.3f}" for t in marked)
-    fig.suptitle(f"adding problem, one test sequence: marked steps {', '.join(map(str, marked))} "
-                 f"(dotted); target {values} = {float(r['y_test'][0, 0]):.3f}, "
-                 f"prediction {pred:.3f}", fontsize=9.5)
+    fig.suptitle(
+        f"adding problem, one test sequence: marked steps {', '.join(map(str, marked))} "
+        f"(dotted); target {values} = {float(r['y_test'][0, 0]):.3f}, "
+        f"prediction {pred:.3f}",
+        fontsize=9.5,
+    )
     visualize._save(fig, path)
     return fig
 
@@ -231,12 +301,16 @@ def _task_sequence(epochs, hidden, seed, verbose, out):
     defaults = epochs is None and hidden is None
     epochs = SEQUENCE_DEFAULTS["epochs"] if epochs is None else epochs
     hidden = SEQUENCE_DEFAULTS["hidden"] if hidden is None else hidden
-    print(f"== sequence: LSTM({hidden}) -> Dense(1) on the adding problem (50 steps), "
-          f"{epochs} epochs ==")
+    print(
+        f"== sequence: LSTM({hidden}) -> Dense(1) on the adding problem (50 steps), "
+        f"{epochs} epochs =="
+    )
     r = train_sequence(epochs=epochs, hidden=hidden, seed=seed, verbose=verbose)
-    print(f"sequence: test MSE {r['test_mse']:.5f} (predicting the mean: "
-          f"{r['baseline_mse']:.4f}) on {r['n_test']} held-out sequences; training took "
-          f"{r['train_seconds']:.2f} s")
+    print(
+        f"sequence: test MSE {r['test_mse']:.5f} (predicting the mean: "
+        f"{r['baseline_mse']:.4f}) on {r['n_test']} held-out sequences; training took "
+        f"{r['train_seconds']:.2f} s"
+    )
     files = []
     if out:
         files = _pictures("sequence", r, out)
@@ -245,10 +319,12 @@ def _task_sequence(epochs, hidden, seed, verbose, out):
         files.append(name)
     r["files"] = files
     r["ok"] = not defaults or r["test_mse"] < SEQUENCE_TARGET_MSE
-    r["summary"] = (f"test MSE {r['test_mse']:.5f} vs {r['baseline_mse']:.4f} for predicting "
-                    f"the mean")
-    r["claim"] = (f" (target < {SEQUENCE_TARGET_MSE:g}: {'met' if r['ok'] else 'MISSED'})"
-                  if defaults else "")
+    r["summary"] = (
+        f"test MSE {r['test_mse']:.5f} vs {r['baseline_mse']:.4f} for predicting the mean"
+    )
+    r["claim"] = (
+        f" (target < {SEQUENCE_TARGET_MSE:g}: {'met' if r['ok'] else 'MISSED'})" if defaults else ""
+    )
     return r
 
 
@@ -277,8 +353,10 @@ def run(task="all", hidden=None, epochs=None, out=DEFAULT_OUT, seed=0, verbose=2
     if pictures:
         output_folder(out)
     else:
-        print("matplotlib is not installed: training only, no pictures "
-              "(pip install \"fastnn[viz]\" to get them)")
+        print(
+            "matplotlib is not installed: training only, no pictures "
+            '(pip install "fastnn[viz]" to get them)'
+        )
     results = {}
     for name in names:
         results[name] = TASKS[name](epochs, hidden, seed, verbose, out_abs if pictures else None)

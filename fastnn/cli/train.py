@@ -27,6 +27,7 @@ printed, and ``--out`` gets:
 User mistakes (a missing or malformed file, an unknown column, ...) raise
 CommandError; the command line prints its message and exits with status 2.
 """
+
 import csv
 import difflib
 import importlib.util
@@ -101,18 +102,23 @@ def read_csv(path, delimiter=","):
             f"{path!r} has no header row: its first line ({delimiter.join(header[:6])}"
             f"{', ...' if len(header) > 6 else ''}) holds numbers. Add a first line naming "
             f"the columns, e.g. {delimiter.join(f'x{i + 1}' for i in range(min(3, len(header))))}"
-            f"{',...' if len(header) > 3 else ''}")
+            f"{',...' if len(header) > 3 else ''}"
+        )
     empty = [i + 1 for i, h in enumerate(header) if not h]
     if empty:
-        raise CommandError(f"{path!r}: the header (line {header_line}) has unnamed column(s) "
-                           f"at position(s) {_lines(empty)}")
+        raise CommandError(
+            f"{path!r}: the header (line {header_line}) has unnamed column(s) "
+            f"at position(s) {_lines(empty)}"
+        )
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise CommandError(f"{path!r}: the header names column(s) {dupes} more than once")
     for row, line in zip(rows, lines):
         if len(row) != len(header):
-            raise CommandError(f"{path!r} line {line} has {len(row)} cell(s); the header has "
-                               f"{len(header)} columns (delimiter {delimiter!r})")
+            raise CommandError(
+                f"{path!r} line {line} has {len(row)} cell(s); the header has "
+                f"{len(header)} columns (delimiter {delimiter!r})"
+            )
     return header, rows, lines
 
 
@@ -134,15 +140,20 @@ def load_table(path, target, task=None, delimiter=","):
         other = [d for d in ";\t|," if d != delimiter and d in header[0]]
         if len(header) == 1 and other:
             hint += f" The file seems to use {other[0]!r} between cells: pass --delimiter."
-        raise CommandError(f"unknown target column {target!r}. The columns of {path!r} are: "
-                           f"{', '.join(header)}.{hint}")
+        raise CommandError(
+            f"unknown target column {target!r}. The columns of {path!r} are: "
+            f"{', '.join(header)}.{hint}"
+        )
     features = [h for h in header if h != target]
     if not features:
-        raise CommandError(f"{path!r} has only the target column {target!r}; "
-                           f"expected at least one feature column")
+        raise CommandError(
+            f"{path!r} has only the target column {target!r}; expected at least one feature column"
+        )
     if len(rows) < MIN_ROWS:
-        raise CommandError(f"{path!r} has {len(rows)} data row(s); fastnn train needs at "
-                           f"least {MIN_ROWS} (80% to train, 20% to validate)")
+        raise CommandError(
+            f"{path!r} has {len(rows)} data row(s); fastnn train needs at "
+            f"least {MIN_ROWS} (80% to train, 20% to validate)"
+        )
     t = header.index(target)
     columns = list(zip(*rows))
     # every feature must be a number
@@ -154,32 +165,41 @@ def load_table(path, target, task=None, delimiter=","):
                 bad.append(f"{name!r} (line {line}: {cell.strip()!r})")
                 break
     if bad:
-        raise CommandError(f"non-numeric feature column(s): {', '.join(bad)}. fastnn train "
-                           f"needs numeric features: encode these columns as numbers or "
-                           f"drop them")
-    x = np.array([[_number(columns[header.index(n)][i]) for n in features]
-                  for i in range(len(rows))], dtype=np.float64)
+        raise CommandError(
+            f"non-numeric feature column(s): {', '.join(bad)}. fastnn train "
+            f"needs numeric features: encode these columns as numbers or "
+            f"drop them"
+        )
+    x = np.array(
+        [[_number(columns[header.index(n)][i]) for n in features] for i in range(len(rows))],
+        dtype=np.float64,
+    )
     bad = []
     for k, name in enumerate(features):
         where = [lines[i] for i in np.flatnonzero(~np.isfinite(x[:, k]))]
         if where:
             bad.append(f"{name!r} at line(s) {_lines(where)}")
     if bad:
-        raise CommandError(f"missing, NaN or infinite values in feature column(s): "
-                           f"{'; '.join(bad)}. Fill or drop those rows")
+        raise CommandError(
+            f"missing, NaN or infinite values in feature column(s): "
+            f"{'; '.join(bad)}. Fill or drop those rows"
+        )
     cells = [c.strip() for c in columns[t]]
     missing = [line for c, line in zip(cells, lines) if c.lower() in MISSING]
     if missing:
-        raise CommandError(f"the target column {target!r} has missing or NaN values at "
-                           f"line(s) {_lines(missing)}. Fill or drop those rows")
+        raise CommandError(
+            f"the target column {target!r} has missing or NaN values at "
+            f"line(s) {_lines(missing)}. Fill or drop those rows"
+        )
     values = [_number(c) for c in cells]
     numeric = all(v is not None for v in values)
     if numeric:
         yv = np.array(values, dtype=np.float64)
         if not np.isfinite(yv).all():
             where = [lines[i] for i in np.flatnonzero(~np.isfinite(yv))]
-            raise CommandError(f"the target column {target!r} has infinite values at "
-                               f"line(s) {_lines(where)}")
+            raise CommandError(
+                f"the target column {target!r} has infinite values at line(s) {_lines(where)}"
+            )
     if task is None:
         if not numeric:
             task = "classification"
@@ -191,8 +211,10 @@ def load_table(path, target, task=None, delimiter=","):
     if task == "regression":
         if not numeric:
             example = next((c, line) for c, v, line in zip(cells, values, lines) if v is None)
-            raise CommandError(f"--task regression needs a numeric target, but column "
-                               f"{target!r} holds {example[0]!r} (line {example[1]})")
+            raise CommandError(
+                f"--task regression needs a numeric target, but column "
+                f"{target!r} holds {example[0]!r} (line {example[1]})"
+            )
         return Table(x, yv.reshape(-1, 1), task, features, target, None)
     if task != "classification":
         raise CommandError(f"unknown task {task!r}; choose classification or regression")
@@ -204,12 +226,16 @@ def load_table(path, target, task=None, delimiter=","):
         classes, codes = np.unique(np.array(cells), return_inverse=True)
         classes = [str(c) for c in classes]
     if len(classes) < 2:
-        raise CommandError(f"the target column {target!r} holds a single class "
-                           f"({classes[0]!r}); classification needs at least two")
+        raise CommandError(
+            f"the target column {target!r} holds a single class "
+            f"({classes[0]!r}); classification needs at least two"
+        )
     if len(classes) > len(rows) // 2 and len(classes) > MAX_CLASSES:
-        raise CommandError(f"the target column {target!r} has {len(classes)} classes for "
-                           f"{len(rows)} rows; too many to learn. Use --task regression for "
-                           f"a numeric target")
+        raise CommandError(
+            f"the target column {target!r} has {len(classes)} classes for "
+            f"{len(rows)} rows; too many to learn. Use --task regression for "
+            f"a numeric target"
+        )
     return Table(x, codes.astype(np.int64), task, features, target, classes)
 
 
@@ -229,8 +255,9 @@ def _fold_scaling(model, feature_mean, feature_scale, target_mean=0.0, target_sc
     model.set_weights([w.astype(model.dtype) for w in weights])
 
 
-def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DEFAULT_OUT,
-                verbose=2):
+def train_table(
+    table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DEFAULT_OUT, verbose=2
+):
     """Train an MLP on a Table, print the validation metrics and save model and
     pictures into out. Returns a dict of the validation metrics."""
     import fastnn
@@ -241,12 +268,18 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
     out_abs = output_folder(out)
     classify = table.task == "classification"
     n, n_features = table.x.shape
-    x_tr, x_va, y_tr, y_va = train_test_split(table.x, table.y, test_size=0.2, seed=seed,
-                                              stratify=classify)
-    what = (f"classification of {table.target!r} into {len(table.classes)} classes"
-            if classify else f"regression of {table.target!r}")
-    print(f"fastnn train: {what} from {n_features} feature(s); {n} rows "
-          f"({len(x_tr)} train / {len(x_va)} validation)")
+    x_tr, x_va, y_tr, y_va = train_test_split(
+        table.x, table.y, test_size=0.2, seed=seed, stratify=classify
+    )
+    what = (
+        f"classification of {table.target!r} into {len(table.classes)} classes"
+        if classify
+        else f"regression of {table.target!r}"
+    )
+    print(
+        f"fastnn train: {what} from {n_features} feature(s); {n} rows "
+        f"({len(x_tr)} train / {len(x_va)} validation)"
+    )
     scaler = StandardScaler().fit(x_tr)
     xs_tr = scaler.transform(x_tr).astype(np.float32)
     xs_va = scaler.transform(x_va).astype(np.float32)
@@ -255,8 +288,9 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
     if classify:
         layers.append(Dense(len(table.classes), activation="softmax"))
         model = fastnn.Sequential(layers, name="csv_classifier")
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         ys_tr, ys_va = y_tr, y_va
         y_mean, y_scale = 0.0, 1.0
     else:
@@ -268,8 +302,15 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
         ys_tr = ((y_tr - y_mean) / y_scale).astype(np.float32)
         ys_va = ((y_va - y_mean) / y_scale).astype(np.float32)
     t0 = time.perf_counter()
-    history = model.fit(xs_tr, ys_tr, epochs=epochs, batch_size=batch_size,
-                        validation_data=(xs_va, ys_va), verbose=verbose, seed=seed)
+    history = model.fit(
+        xs_tr,
+        ys_tr,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(xs_va, ys_va),
+        verbose=verbose,
+        seed=seed,
+    )
     seconds = time.perf_counter() - t0
     _fold_scaling(model, scaler.mean_, scaler.scale_, y_mean, y_scale)
     # from here on the model reads raw features: the metrics describe the saved file
@@ -283,9 +324,11 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
             "loss": float(model.evaluate(x_va32, y_va, verbose=0)[0]),
             "majority_baseline_accuracy": float(np.mean(y_va == counts.argmax())),
         }
-        print(f"validation accuracy {metrics['accuracy']:.4f} (always predicting the most "
-              f"common class: {metrics['majority_baseline_accuracy']:.4f}), "
-              f"loss {metrics['loss']:.4f}")
+        print(
+            f"validation accuracy {metrics['accuracy']:.4f} (always predicting the most "
+            f"common class: {metrics['majority_baseline_accuracy']:.4f}), "
+            f"loss {metrics['loss']:.4f}"
+        )
     else:
         p = pred[:, 0].astype(np.float64)
         t = y_va[:, 0]
@@ -293,13 +336,17 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
         base = float(np.mean((y_mean - t) ** 2))
         ss = float(np.sum((t - t.mean()) ** 2))
         metrics = {
-            "mse": mse, "rmse": math.sqrt(mse), "mae": float(np.mean(np.abs(p - t))),
+            "mse": mse,
+            "rmse": math.sqrt(mse),
+            "mae": float(np.mean(np.abs(p - t))),
             "r2": 1.0 - float(np.sum((p - t) ** 2)) / ss if ss > 0 else float("nan"),
             "baseline_mse": base,
         }
-        print(f"validation RMSE {metrics['rmse']:.4g}, MAE {metrics['mae']:.4g}, "
-              f"R^2 {metrics['r2']:.4f} (predicting the training mean: MSE "
-              f"{base:.4g}, vs {mse:.4g})")
+        print(
+            f"validation RMSE {metrics['rmse']:.4g}, MAE {metrics['mae']:.4g}, "
+            f"R^2 {metrics['r2']:.4f} (predicting the training mean: MSE "
+            f"{base:.4g}, vs {mse:.4g})"
+        )
     print(f"training took {seconds:.2f} s")
 
     model.save(os.path.join(out_abs, MODEL_FILE), include_optimizer=False)
@@ -311,8 +358,9 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
         "target": table.target,
         "features": table.features,
         "classes": table.classes,
-        "layer_sizes": [n_features] + [int(h) for h in hidden]
-                       + [len(table.classes) if classify else 1],
+        "layer_sizes": [n_features]
+        + [int(h) for h in hidden]
+        + [len(table.classes) if classify else 1],
         "activations": ["relu"] * len(hidden) + ["softmax" if classify else "linear"],
         "epochs": epochs,
         "seed": seed,
@@ -323,6 +371,7 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
     files = [MODEL_FILE, REPORT_FILE]
     if importlib.util.find_spec("matplotlib") is not None:
         from fastnn import visualize
+
         visualize.plot_model(model, to_file=os.path.join(out_abs, "model.png")).clear()
         visualize.plot_history(history, to_file=os.path.join(out_abs, "history.png")).clear()
         visualize.plot_weights(model, to_file=os.path.join(out_abs, "weights.png")).clear()
@@ -333,7 +382,7 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
             ).clear()
             files.append("decision_boundary.png")
     else:
-        print("matplotlib is not installed: no pictures (pip install \"fastnn[viz]\")")
+        print('matplotlib is not installed: no pictures (pip install "fastnn[viz]")')
     print(f"saved {', '.join(files)} in {out_abs}")
     return metrics
 
@@ -344,15 +393,25 @@ def train_table(table, hidden=(64, 32), epochs=50, batch_size=32, seed=0, out=DE
 
 def add_parser(sub):
     """Register `train` on an argparse subparsers object."""
-    p = sub.add_parser("train", help="train an MLP on a CSV file of your own",
-                       description="Train an MLP on a CSV file with a header row and "
-                                   "report validation metrics.")
+    p = sub.add_parser(
+        "train",
+        help="train an MLP on a CSV file of your own",
+        description="Train an MLP on a CSV file with a header row and report validation metrics.",
+    )
     p.add_argument("csv", help="CSV file with a header row")
     p.add_argument("--target", required=True, help="name of the column to predict")
-    p.add_argument("--task", choices=["classification", "regression"], default=None,
-                   help="default: guessed from the target column")
-    p.add_argument("--hidden", type=layer_widths, default=(64, 32),
-                   help="hidden layer widths, comma-separated (default 64,32)")
+    p.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        default=None,
+        help="default: guessed from the target column",
+    )
+    p.add_argument(
+        "--hidden",
+        type=layer_widths,
+        default=(64, 32),
+        help="hidden layer widths, comma-separated (default 64,32)",
+    )
     p.add_argument("--epochs", type=positive_int, default=50, help="default 50")
     p.add_argument("--batch-size", type=positive_int, default=32, help="default 32")
     p.add_argument("--seed", type=int, default=0, help="default 0")
@@ -369,6 +428,13 @@ def run(args):
     if args.seed < 0:
         raise CommandError(f"--seed must be >= 0. Received: {args.seed}")
     table = load_table(args.csv, args.target, args.task, args.delimiter)
-    train_table(table, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
-                seed=args.seed, out=args.out, verbose=0 if args.quiet else 2)
+    train_table(
+        table,
+        hidden=args.hidden,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        out=args.out,
+        verbose=0 if args.quiet else 2,
+    )
     return 0

@@ -7,6 +7,7 @@ layer views (`layer.weights`, `layer.grads`). For training and inference the
 layer contributes Ops (compiled or NumPy twin) to the model's Net.
 Shapes exclude the batch dimension.
 """
+
 import re
 from collections import defaultdict
 
@@ -33,7 +34,9 @@ def _to_shape(shape, name):
     try:
         shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
     except (TypeError, ValueError):
-        raise TypeError(f"expected {name} as a tuple of positive ints. Received: {name}={shape!r}")
+        raise TypeError(
+            f"expected {name} as a tuple of positive ints. Received: {name}={shape!r}"
+        ) from None
     if any(s <= 0 for s in shape):
         raise ValueError(f"expected {name} of positive sizes. Received: {name}={shape}")
     return shape
@@ -42,16 +45,27 @@ def _to_shape(shape, name):
 class Layer:
     trainable_weights_names = ()
 
-    def __init__(self, *, name=None, input_shape=None, input_dim=None, batch_input_shape=None,
-                 dtype=None, trainable=True, **kwargs):
+    def __init__(
+        self,
+        *,
+        name=None,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        dtype=None,
+        trainable=True,
+        **kwargs,
+    ):
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s) "
-                            f"{sorted(kwargs)}")
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}"
+            )
         if not trainable:
             raise NotImplementedError("trainable=False layers are not supported yet")
         if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError(f"{type(self).__name__} expected name as a non-empty str. "
-                            f"Received: name={name!r}")
+            raise TypeError(
+                f"{type(self).__name__} expected name as a non-empty str. Received: name={name!r}"
+            )
         self.name = name or unique_name(_snake_case(type(self).__name__))
         if input_dim is not None:
             input_shape = (input_dim,)
@@ -59,8 +73,8 @@ class Layer:
             input_shape = tuple(batch_input_shape)[1:]
         self.input_shape_arg = _to_shape(input_shape, "input_shape")
         self.dtype = dtype
-        self.weights = []   # views into the model's flat parameter buffer
-        self.grads = []     # views into the model's flat gradient buffer
+        self.weights = []  # views into the model's flat parameter buffer
+        self.grads = []  # views into the model's flat gradient buffer
         self.input_shape = None
         self.output_shape = None
 

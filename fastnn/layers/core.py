@@ -1,4 +1,5 @@
 """Dense, Activation, Dropout, Flatten and the input layer."""
+
 import numbers
 
 import numpy as np
@@ -12,8 +13,9 @@ class InputLayer(Layer):
     """Declares the input shape (without the batch dimension). Adds no op."""
 
     def __init__(self, input_shape=None, shape=None, name=None, **kwargs):
-        super().__init__(name=name, input_shape=input_shape if input_shape is not None else shape,
-                         **kwargs)
+        super().__init__(
+            name=name, input_shape=input_shape if input_shape is not None else shape, **kwargs
+        )
         if self.input_shape_arg is None:
             raise ValueError("InputLayer expected input_shape (or shape). Received: None")
 
@@ -27,17 +29,32 @@ class Dense(Layer):
     """y = activation(x @ kernel + bias); kernel (n_in, units), bias (units,).
     On a sequence input (T, F) it applies to every timestep."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense expected units to be a positive int. Received: units={units!r}")
-        for arg, val in (("kernel_regularizer", kernel_regularizer),
-                         ("bias_regularizer", bias_regularizer),
-                         ("activity_regularizer", activity_regularizer),
-                         ("kernel_constraint", kernel_constraint),
-                         ("bias_constraint", bias_constraint)):
+            raise ValueError(
+                f"Dense expected units to be a positive int. Received: units={units!r}"
+            )
+        for arg, val in (
+            ("kernel_regularizer", kernel_regularizer),
+            ("bias_regularizer", bias_regularizer),
+            ("activity_regularizer", activity_regularizer),
+            ("kernel_constraint", kernel_constraint),
+            ("bias_constraint", bias_constraint),
+        ):
             if val is not None:
                 raise NotImplementedError(f"Dense({arg}=...) is not supported yet")
         self.units = int(units)
@@ -59,13 +76,19 @@ class Dense(Layer):
         steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
         b, db = (self.weights[1], self.grads[1]) if self.use_bias else (None, None)
         act = "linear" if fuse_activation else self.activation
-        return [backend("dense").DenseOp(self.weights[0], b, self.grads[0], db, act, need_dx, steps)]
+        return [
+            backend("dense").DenseOp(self.weights[0], b, self.grads[0], db, act, need_dx, steps)
+        ]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
 
 
 class Activation(Layer):
@@ -80,8 +103,9 @@ class Activation(Layer):
             return []
         units = self.input_shape[-1]
         steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
-        return [backend("activations").ActivationOp(units, self.activation, self.dtype_, need_dx,
-                                                    steps)]
+        return [
+            backend("activations").ActivationOp(units, self.activation, self.dtype_, need_dx, steps)
+        ]
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
@@ -97,10 +121,12 @@ class Dropout(Layer):
             raise ValueError(f"Dropout expected rate in [0, 1). Received: rate={rate!r}")
         if noise_shape is not None:
             raise NotImplementedError("Dropout(noise_shape=...) is not supported yet")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                                 or seed < 0):
-            raise ValueError(f"Dropout expected seed as a non-negative int or None. "
-                             f"Received: seed={seed!r}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise ValueError(
+                f"Dropout expected seed as a non-negative int or None. Received: seed={seed!r}"
+            )
         self.rate = float(rate)
         self.seed = seed
 
@@ -129,8 +155,10 @@ class Reshape(Layer):
 
     def compute_output_shape(self, input_shape):
         if int(np.prod(input_shape)) != int(np.prod(self.target_shape)):
-            raise ValueError(f"Reshape expected an input of {int(np.prod(self.target_shape))} "
-                             f"values per sample. Received: input shape {tuple(input_shape)}")
+            raise ValueError(
+                f"Reshape expected an input of {int(np.prod(self.target_shape))} "
+                f"values per sample. Received: input shape {tuple(input_shape)}"
+            )
         return self.target_shape
 
     def get_config(self):

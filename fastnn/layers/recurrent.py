@@ -12,11 +12,12 @@ one forward (with return_state=True it also returns the final states) and
 `layer.backward(dy, d_states)` its backward: parameter gradients land in
 `layer.grads` and the initial states' gradients are returned.
 """
+
 import numpy as np
 
 from fastnn import _data, initializers
-from fastnn import backend as _backend
 from fastnn import activations as _activations
+from fastnn import backend as _backend
 from fastnn.layers.base import Layer
 
 
@@ -24,23 +25,42 @@ class _Recurrent(Layer):
     gates = 1
     op_name = None
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, dropout=0.0, recurrent_dropout=0.0,
-                 unroll=False, kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        unroll=False,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         name = type(self).__name__
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"{name} expected units to be a positive int. Received: units={units!r}")
+            raise ValueError(
+                f"{name} expected units to be a positive int. Received: units={units!r}"
+            )
         for arg, val in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if val:
-                raise NotImplementedError(f"{name}({arg}=...) is not supported yet; use a "
-                                          f"Dropout layer between layers")
-        for arg, val in (("kernel_regularizer", kernel_regularizer),
-                         ("recurrent_regularizer", recurrent_regularizer),
-                         ("bias_regularizer", bias_regularizer)):
+                raise NotImplementedError(
+                    f"{name}({arg}=...) is not supported yet; use a Dropout layer between layers"
+                )
+        for arg, val in (
+            ("kernel_regularizer", kernel_regularizer),
+            ("recurrent_regularizer", recurrent_regularizer),
+            ("bias_regularizer", bias_regularizer),
+        ):
             if val is not None:
                 raise NotImplementedError(f"{name}({arg}=...) is not supported yet")
         self.units = int(units)
@@ -59,14 +79,18 @@ class _Recurrent(Layer):
     # ------------------------------------------------------------ shapes and weights
     def _check_input(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(f"{type(self).__name__} expected input of shape (timesteps, "
-                             f"features) per sample. Received: {tuple(input_shape)}")
+            raise ValueError(
+                f"{type(self).__name__} expected input of shape (timesteps, "
+                f"features) per sample. Received: {tuple(input_shape)}"
+            )
 
     def weight_specs(self, input_shape):
         self._check_input(input_shape)
         gh = self.gates * self.units
-        specs = [("kernel", (input_shape[-1], gh), self.kernel_initializer),
-                 ("recurrent_kernel", (self.units, gh), self.recurrent_initializer)]
+        specs = [
+            ("kernel", (input_shape[-1], gh), self.kernel_initializer),
+            ("recurrent_kernel", (self.units, gh), self.recurrent_initializer),
+        ]
         if self.use_bias:
             specs += self._bias_specs()
         return specs
@@ -83,8 +107,10 @@ class _Recurrent(Layer):
     # ------------------------------------------------------------ ops
     def make_ops(self, backend, need_dx, fuse_activation, seed):
         if self.return_state:
-            raise ValueError(f"{self.name}: return_state=True is for calling the layer "
-                             f"directly; inside a Sequential the layer has one output")
+            raise ValueError(
+                f"{self.name}: return_state=True is for calling the layer "
+                f"directly; inside a Sequential the layer has one output"
+            )
         op = self._new_op(backend, need_dx)
         op.carry_state = self.stateful
         self._op, self._op_backend = op, backend
@@ -112,16 +138,22 @@ class _Recurrent(Layer):
         """Run the layer on x (n, T, F) (built on first call). Returns the output, and
         with return_state=True a list [output, h_T] (LSTM: [output, h_T, c_T])."""
         x = np.asarray(x)
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(self.dtype or "float32")
+        dtype = (
+            x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(self.dtype or "float32")
+        )
         if x.ndim != 3:
-            raise ValueError(f"{type(self).__name__} expected x of shape (n, timesteps, "
-                             f"features). Received: x.shape={x.shape}")
+            raise ValueError(
+                f"{type(self).__name__} expected x of shape (n, timesteps, "
+                f"features). Received: x.shape={x.shape}"
+            )
         if not self.weights:
             self._build_standalone(x.shape[1:], dtype)
         x = _data.as_float_array(x, "x", self.weights[0].dtype)
         if tuple(x.shape[1:]) != tuple(self.input_shape):
-            raise ValueError(f"{self.name} expected x of shape (n, {self.input_shape[0]}, "
-                             f"{self.input_shape[1]}). Received: x.shape={x.shape}")
+            raise ValueError(
+                f"{self.name} expected x of shape (n, {self.input_shape[0]}, "
+                f"{self.input_shape[1]}). Received: x.shape={x.shape}"
+            )
         _data.check_finite(x, "x")
         backend = _backend.get_backend()
         if self._call_op is None or self._call_backend != backend:
@@ -130,9 +162,11 @@ class _Recurrent(Layer):
         op = self._call_op
         states = list(initial_state) if initial_state is not None else []
         if len(states) not in (0, self._n_states):
-            raise ValueError(f"{self.name} expected initial_state as a list of "
-                             f"{self._n_states} arrays of shape (n, {self.units}). "
-                             f"Received: {len(states)} arrays")
+            raise ValueError(
+                f"{self.name} expected initial_state as a list of "
+                f"{self._n_states} arrays of shape (n, {self.units}). "
+                f"Received: {len(states)} arrays"
+            )
         op.set_initial_state(*states) if states else op.set_initial_state(None)
         out = op.py_forward(x, training)
         out = out.reshape((len(x),) + self.compute_output_shape(self.input_shape))
@@ -157,8 +191,9 @@ class _Recurrent(Layer):
             else:
                 dh_last = dy
         if d_states is not None:
-            d_states = [None if d is None else _data.as_float_array(d, "d_states", dt)
-                        for d in d_states]
+            d_states = [
+                None if d is None else _data.as_float_array(d, "d_states", dt) for d in d_states
+            ]
             if d_states and d_states[0] is not None:
                 dh_last = d_states[0] if dh_last is None else dh_last + d_states[0]
             if len(d_states) > 1:
@@ -178,54 +213,83 @@ class _Recurrent(Layer):
     def _build_standalone(self, input_shape, dtype):
         """Own weight arrays for direct calls outside a model."""
         from fastnn import _random
+
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         rng = np.random.default_rng(_random.draw_seed())
-        self.weights = [np.ascontiguousarray(init(shape, dtype, rng), dtype=dtype)
-                        for _, shape, init in self.weight_specs(input_shape)]
+        self.weights = [
+            np.ascontiguousarray(init(shape, dtype, rng), dtype=dtype)
+            for _, shape, init in self.weight_specs(input_shape)
+        ]
         self.grads = [np.zeros_like(w) for w in self.weights]
 
     # ------------------------------------------------------------ config
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias, "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards,
-                "stateful": self.stateful,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
 
 
 class SimpleRNN(_Recurrent):
     """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias); activation
     'tanh' (default) or 'relu'."""
+
     op_name = "SimpleRNNOp"
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
         if self.activation not in ("tanh", "relu"):
-            raise ValueError(f"SimpleRNN expected activation 'tanh' or 'relu'. "
-                             f"Received: activation={activation!r}")
+            raise ValueError(
+                f"SimpleRNN expected activation 'tanh' or 'relu'. "
+                f"Received: activation={activation!r}"
+            )
 
     def _new_op(self, backend, need_dx):
         W, U = self.weights[:2]
         dW, dU = self.grads[:2]
         b = self.weights[2] if self.use_bias else None
         db = self.grads[2] if self.use_bias else None
-        return backend("recurrent").SimpleRNNOp(W, U, b, dW, dU, db, self.input_shape[0],
-                                                self.activation, self.return_sequences,
-                                                need_dx, self.go_backwards)
+        return backend("recurrent").SimpleRNNOp(
+            W,
+            U,
+            b,
+            dW,
+            dU,
+            db,
+            self.input_shape[0],
+            self.activation,
+            self.return_sequences,
+            need_dx,
+            self.go_backwards,
+        )
 
 
 class LSTM(_Recurrent):
     """Long short-term memory, gate blocks i, f, g, o (as Keras and PyTorch):
     c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). unit_forget_bias=True starts the forget
     gate's bias at 1."""
+
     gates = 4
     op_name = "LSTMOp"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 unit_forget_bias=True, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
         if activation not in ("tanh", None) and _activations.get(activation) != "tanh":
             raise NotImplementedError("LSTM supports activation='tanh' only")
         if _activations.get(recurrent_activation) != "sigmoid":
@@ -240,8 +304,9 @@ class LSTM(_Recurrent):
             def __call__(self, shape, dtype, rng):
                 b = init(shape, dtype, rng)
                 if forget:
-                    b[H:2 * H] = 1  # the forget gate starts open (Keras unit_forget_bias)
+                    b[H : 2 * H] = 1  # the forget gate starts open (Keras unit_forget_bias)
                 return b
+
         return [("bias", (4 * H,), _LSTMBias())]
 
     @property
@@ -256,11 +321,13 @@ class GRU(_Recurrent):
     """Gated recurrent unit, PyTorch / Keras reset_after=True form, gate blocks r, z, n:
     n = tanh(x W_n + b_in + r * (h U_n + b_hn)), h_t = (1-z)*n + z*h_{t-1}.
     Two biases: bias_ih and bias_hh, (3*units,) each."""
+
     gates = 3
     op_name = "GRUOp"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 reset_after=True, **kwargs):
+    def __init__(
+        self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs
+    ):
         if not reset_after:
             raise NotImplementedError("GRU supports reset_after=True only (the PyTorch form)")
         if _activations.get(activation) != "tanh":
@@ -270,14 +337,27 @@ class GRU(_Recurrent):
         super().__init__(units, activation="tanh", **kwargs)
 
     def _bias_specs(self):
-        return [("bias_ih", (3 * self.units,), self.bias_initializer),
-                ("bias_hh", (3 * self.units,), self.bias_initializer)]
+        return [
+            ("bias_ih", (3 * self.units,), self.bias_initializer),
+            ("bias_hh", (3 * self.units,), self.bias_initializer),
+        ]
 
     def _new_op(self, backend, need_dx):
         W, U = self.weights[:2]
         dW, dU = self.grads[:2]
         b_ih, b_hh = (self.weights[2], self.weights[3]) if self.use_bias else (None, None)
         db_ih, db_hh = (self.grads[2], self.grads[3]) if self.use_bias else (None, None)
-        return backend("recurrent").GRUOp(W, U, b_ih, b_hh, dW, dU, db_ih, db_hh,
-                                          self.input_shape[0], self.return_sequences,
-                                          need_dx, self.go_backwards)
+        return backend("recurrent").GRUOp(
+            W,
+            U,
+            b_ih,
+            b_hh,
+            dW,
+            dU,
+            db_ih,
+            db_hh,
+            self.input_shape[0],
+            self.return_sequences,
+            need_dx,
+            self.go_backwards,
+        )

@@ -9,6 +9,7 @@ import numpy as np
 
 # import keras
 import fastnn as keras
+
 # from keras import layers
 from fastnn import layers
 
@@ -30,15 +31,16 @@ x_test, y_test = make_moons(500, 0.1, rng)
 
 keras.utils.set_random_seed(812)
 
-model = keras.Sequential([
-    layers.Dense(16, activation="relu", input_shape=(2,)),
-    layers.Dense(16, activation="relu"),
-    layers.Dense(1, activation="sigmoid"),
-])
+model = keras.Sequential(
+    [
+        layers.Dense(16, activation="relu", input_shape=(2,)),
+        layers.Dense(16, activation="relu"),
+        layers.Dense(1, activation="sigmoid"),
+    ]
+)
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 
-history = model.fit(x_train, y_train, epochs=100, batch_size=32, validation_split=0.2,
-                    verbose=0)
+history = model.fit(x_train, y_train, epochs=100, batch_size=32, validation_split=0.2, verbose=0)
 print(f"final val_accuracy: {history.history['val_accuracy'][-1]:.4f}")
 
 test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)

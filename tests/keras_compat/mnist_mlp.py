@@ -8,26 +8,30 @@
 
 # import keras
 import fastnn as keras
+
 # from keras import layers
 from fastnn import layers
+
 # data: the Keras tutorial loads MNIST (28x28 images, pixels 0..255) with
 #     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
 # here the 1,797 bundled 8x8 digit images (pixels 0..16) stand in for it
 from fastnn.datasets import load_digits
 
-x, y = load_digits(return_images=True)                 # data
-x_train, y_train = x[:1500], y[:1500]                  # data
-x_test, y_test = x[1500:], y[1500:]                    # data
-x_train, x_test = x_train / 16.0, x_test / 16.0        # data (MNIST: / 255.0)
+x, y = load_digits(return_images=True)  # data
+x_train, y_train = x[:1500], y[:1500]  # data
+x_test, y_test = x[1500:], y[1500:]  # data
+x_train, x_test = x_train / 16.0, x_test / 16.0  # data (MNIST: / 255.0)
 
 keras.utils.set_random_seed(812)
 
-model = keras.Sequential([
-    layers.Flatten(input_shape=(8, 8)),
-    layers.Dense(128, activation="relu"),
-    layers.Dropout(0.2),
-    layers.Dense(10, activation="softmax"),
-])
+model = keras.Sequential(
+    [
+        layers.Flatten(input_shape=(8, 8)),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ]
+)
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 model.fit(x_train, y_train, epochs=50, verbose=2)

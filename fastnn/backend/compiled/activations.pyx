@@ -44,7 +44,8 @@ def act_backward(floating[:, ::1] dz, const floating[:, ::1] y, activation):
     cdef int act = _code(activation)
     if dz.shape[0] != y.shape[0] or dz.shape[1] != y.shape[1]:
         raise ValueError(f"act_backward expected dz and y of one shape. Received: "
-                         f"dz.shape={(dz.shape[0], dz.shape[1])}, y.shape={(y.shape[0], y.shape[1])}")
+                         f"dz.shape={(dz.shape[0], dz.shape[1])}, "
+                         f"y.shape={(y.shape[0], y.shape[1])}")
     if dz.shape[0] and dz.shape[1]:
         with nogil:
             if floating is float:

@@ -57,7 +57,8 @@ cdef class DropoutOp(Op):
                 memcpy(self.out, x, size * 8)
                 mul_inplace_f64(<double *>self.out, <double *>self.mask, size)
             else:
-                dropout_mask_f32(<float *>self.mask, size, <float>self.rate, self.seed, self.counter)
+                dropout_mask_f32(<float *>self.mask, size, <float>self.rate, self.seed,
+                                 self.counter)
                 memcpy(self.out, x, size * 4)
                 mul_inplace_f32(<float *>self.out, <float *>self.mask, size)
         self.counter += <uint64_t>size

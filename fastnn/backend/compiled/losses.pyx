@@ -33,8 +33,8 @@ from fastnn.backend.compiled._csrc cimport (
 )
 
 # Argument checks and constants: one copy, shared with the NumPy twin.
-from fastnn.backend.contract.losses import (  # noqa: F401  (EPSILON: re-exported)
-    EPSILON, _bad_label, _check_loss_args, _check_metric_args)
+from fastnn.backend.contract.losses import EPSILON  # no-cython-lint (re-exported)
+from fastnn.backend.contract.losses import _bad_label, _check_loss_args, _check_metric_args
 
 cnp.import_array()
 

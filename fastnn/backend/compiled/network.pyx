@@ -25,6 +25,11 @@ cdef enum:
     MAX_METRICS = 8
 
 
+cdef inline Py_ssize_t _rows(x):
+    # the batch size of an array argument (0 for anything else: _arg then rejects it)
+    return cnp.PyArray_DIM(x, 0) if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(x) else 0
+
+
 cdef class Net:
     cdef list ops
     cdef Py_ssize_t n_ops
@@ -98,7 +103,8 @@ cdef class Net:
 
     cdef char *_arg(self, a, Py_ssize_t size, name) except NULL:
         # Memory-safety guard only: dtype, C order and element count.
-        if (not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if self.f64 else cnp.NPY_FLOAT32)
+        cdef int want = cnp.NPY_FLOAT64 if self.f64 else cnp.NPY_FLOAT32
+        if (not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(a) != want
                 or not cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_SIZE(a) != size):
             raise ValueError(f"Net expected {name} as a C-contiguous {self.dtype} array of "
                              f"{size} elements. Received: {type(a).__name__} "
@@ -135,8 +141,9 @@ cdef class Net:
             out = self.probs if self._fused_output() else out
             for k in range(self.n_metrics):
                 if self.f64:
-                    self.metric_sums[k] = metric_f64(self.metric_kinds[k], <double *>out, <double *>t,
-                                                     <double *>w, rows, self.units, self.target_cols)
+                    self.metric_sums[k] = metric_f64(
+                        self.metric_kinds[k], <double *>out, <double *>t, <double *>w, rows,
+                        self.units, self.target_cols)
                 else:
                     self.metric_sums[k] = metric_f32(self.metric_kinds[k], <float *>out, <float *>t,
                                                      <float *>w, rows, self.units, self.target_cols)
@@ -148,7 +155,7 @@ cdef class Net:
     def train_step(self, x, y, sample_weight=None):
         """Forward, loss and gradient, backward, one optimizer update. Returns the loss.
         A non-finite loss stops before backward: no update, skipped = True."""
-        cdef Py_ssize_t n = cnp.PyArray_DIM(x, 0) if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(x) else 0
+        cdef Py_ssize_t n = _rows(x)
         cdef Py_ssize_t i
         self._forward(x, n, True)
         cdef double loss = self._loss(y, sample_weight, n, True)
@@ -164,14 +171,14 @@ cdef class Net:
 
     def test_step(self, x, y, sample_weight=None):
         """Forward at inference and the loss (metrics into metric_sums). Returns the loss."""
-        cdef Py_ssize_t n = cnp.PyArray_DIM(x, 0) if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(x) else 0
+        cdef Py_ssize_t n = _rows(x)
         self._forward(x, n, False)
         return self._loss(y, sample_weight, n, False)
 
     def predict(self, x, out):
         """Forward at inference; writes the (n, out_size) output into `out`, applying
         the output activation a fused loss took over. Returns out."""
-        cdef Py_ssize_t n = cnp.PyArray_DIM(x, 0) if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(x) else 0
+        cdef Py_ssize_t n = _rows(x)
         cdef char *res = self._forward(x, n, False)
         cdef char *o = self._arg(out, n * self.out_size, "out")
         cdef Py_ssize_t rows = n * self.out_steps

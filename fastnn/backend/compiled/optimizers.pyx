@@ -16,9 +16,11 @@ from fastnn.backend.compiled._csrc cimport (
 from fastnn.backend.compiled._parallel cimport run_parts, update_parts
 
 # Argument checks and constants: one copy, shared with the NumPy twin.
-from fastnn.backend.contract.optimizers import (  # noqa: F401  (KINDS, DEFAULT_HYPER: re-exported)
-    DEFAULT_HYPER, KINDS, _check_iterations, _check_learning_rate, _check_real, _check_state,
-    _check_updater_args, _check_vectors, _make_slots, adam_alpha)
+# re-exported: the twin has the same names
+from fastnn.backend.contract.optimizers import DEFAULT_HYPER, KINDS, adam_alpha  # no-cython-lint
+from fastnn.backend.contract.optimizers import (
+    _check_iterations, _check_learning_rate, _check_real, _check_state, _check_updater_args,
+    _check_vectors, _make_slots)
 
 cnp.import_array()
 
@@ -293,8 +295,8 @@ cdef class Updater:
         # one update of parameters [lo, lo + cnt), in two halves on two threads when big
         cdef Py_ssize_t off = lo * self._itemsize
         cdef Part P
-        P.rule, P.f32, P.nesterov, P.n, P.itemsize = (self._rule, self._f32, self._nesterov,
-                                                       cnt, self._itemsize)
+        P.rule, P.f32, P.nesterov, P.n, P.itemsize = (
+            self._rule, self._f32, self._nesterov, cnt, self._itemsize)
         P.w, P.g = self._w + off, self._g + off
         P.s0 = NULL if self._s0 == NULL else self._s0 + off
         P.s1 = NULL if self._s1 == NULL else self._s1 + off
@@ -311,8 +313,8 @@ cdef class Updater:
         # the gradients hold no NaN or infinity; in two halves on two threads when big
         # enough (_parallel.update_parts)
         cdef Scan S
-        S.g, S.f32, S.itemsize, S.n, S.bad[0], S.bad[1] = (self._g, self._f32, self._itemsize,
-                                                          self._n, False, False)
+        S.g, S.f32, S.itemsize, S.n, S.bad[0], S.bad[1] = (
+            self._g, self._f32, self._itemsize, self._n, False, False)
         cdef Py_ssize_t blocks = (self._n + _BLOCK - 1) // _BLOCK
         if update_parts(self._n, True) == 2:
             run_parts(_scan_blocks, &S, blocks, 2)

@@ -20,9 +20,9 @@ skeleton (input projection of all timesteps before the loop, h_{t-1} @ U inside,
 dW / dU / dx after the backward loop), the workspace and state handling of their
 ops and the function-level API; only the gate kernels and the gate count differ.
 
-The plan (docs/architecture.md, "How a training step runs"): x is copied once to time-major (T, n, F),
-so one GEMM projects all timesteps and the per-step slices are contiguous; inside
-the time loop only h_{t-1} @ U plus one fused C gate kernel per step. Backward
+The plan (docs/architecture.md, "How a training step runs"): x is copied once to
+time-major (T, n, F), so one GEMM projects all timesteps and the per-step slices are
+contiguous; inside the time loop only h_{t-1} @ U plus one fused C gate kernel per step. Backward
 runs only the gate backward and dG_t @ U.T per step; the gate activations are
 overwritten by their gradients, which leaves dG (T*n, kH) contiguous for one GEMM
 each of dW = x_tm.T @ dG, dU = h_prev.T @ dG and dx_tm = dG @ W.T after the loop.
@@ -50,9 +50,10 @@ from fastnn.backend.compiled._csrc cimport (
 from fastnn.backend.compiled.activations import ACTIVATIONS
 from fastnn.backend.contract import args as _args
 # argument checks are shared with the twin, so both raise the same errors
+# re-exported: the twin has the same names
+from fastnn.backend.contract.recurrent import RNN_ACTIVATIONS, check_sequence  # no-cython-lint
 from fastnn.backend.contract.recurrent import (
-    RNN_ACTIVATIONS, check_activation, check_weights, check_timesteps, check_sequence,
-    check_grads, check_state)
+    check_activation, check_weights, check_timesteps, check_grads, check_state)
 
 cnp.import_array()
 
@@ -141,8 +142,8 @@ def step_product(const float[:, ::1] a, const float[:, ::1] p, float[:, ::1] c, 
     cdef const float *pp = &p[0, 0] if p.shape[0] and p.shape[1] else &one
     cdef float *pc = &c[0, 0] if c.shape[0] and c.shape[1] else &one
     with nogil:
-        _step_product(step_kernel_enabled(), <int>c.shape[0], <int>c.shape[1], <int>a.shape[1], pa, pp,
-                      <float *>NULL, beta, pc)
+        _step_product(step_kernel_enabled(), <int>c.shape[0], <int>c.shape[1],
+                      <int>a.shape[1], pa, pp, <float *>NULL, beta, pc)
     return np.asarray(c)
 
 

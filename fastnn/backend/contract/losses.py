@@ -5,6 +5,7 @@ Shared by the compiled module (fastnn/backend/compiled/losses.pyx) and its NumPy
 tables (LOSS_KINDS, METRIC_KINDS) stay in each twin: the compiled one takes its
 values from the C enums. Plain Python: importing it never loads compiled code.
 """
+
 import numpy as np
 
 EPSILON = 1e-7  # Keras' backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
@@ -74,7 +75,9 @@ def _validate(fname, y_pred, y_true, sparse, sample_weight, outputs):
         if not a.flags.writeable:
             raise ValueError(f"{fname} expected a writeable {name}. Received: a read-only {name}")
     if len(written) == 2 and np.may_share_memory(written[0][1], written[1][1]):
-        raise ValueError(f"{fname} expected grad and probs not to overlap. Received: overlapping arrays")
+        raise ValueError(
+            f"{fname} expected grad and probs not to overlap. Received: overlapping arrays"
+        )
     return n, d
 
 
@@ -84,7 +87,11 @@ def _check_loss_args(table, kind, y_pred, y_true, sample_weight, grad, probs):
     code = _kind_code(kind, table, "loss")
     sparse = kind in _SPARSE_LOSSES
     n, d = _validate(
-        "loss_value_and_grad", y_pred, y_true, sparse, sample_weight,
+        "loss_value_and_grad",
+        y_pred,
+        y_true,
+        sparse,
+        sample_weight,
         (("grad", grad), ("probs", probs)),
     )
     return code, sparse, n, d

@@ -13,5 +13,7 @@ def net_args(ops, metrics, dtype, max_metrics):
             raise ValueError(f"Net expected ops of dtype {dtype}. Received: {op.dtype}")
     for a, b in zip(ops[:-1], ops[1:]):
         if a.out_size != b.in_size:
-            raise ValueError(f"Net expected each op's input size to match the previous "
-                             f"output size. Received: {a.out_size} -> {b.in_size}")
+            raise ValueError(
+                f"Net expected each op's input size to match the previous "
+                f"output size. Received: {a.out_size} -> {b.in_size}"
+            )

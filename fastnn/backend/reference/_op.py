@@ -1,4 +1,5 @@
 """Twin of fastnn/backend/compiled/_op.pyx: base of the layer operations a Net chains."""
+
 import numpy as np
 
 

@@ -1,10 +1,18 @@
 """NumPy twin of fastnn/backend/compiled/activations.pyx (C: csrc/kernels/activations_impl.inc)."""
+
 import numpy as np
 
 from fastnn.backend.reference._op import Op
 
-ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4,
-               "leaky_relu": 5, "elu": 6}
+ACTIVATIONS = {
+    "linear": 0,
+    "relu": 1,
+    "sigmoid": 2,
+    "tanh": 3,
+    "softmax": 4,
+    "leaky_relu": 5,
+    "elu": 6,
+}
 LEAKY_SLOPE = 0.2  # Keras 3 default negative slope
 ELU_ALPHA = 1.0
 
@@ -88,6 +96,9 @@ class ActivationOp(Op):
 
     def backward(self, x, dy, n):
         rows = n * self.steps
-        act_backward(dy[:n].reshape(rows, self.units), self.out[:n].reshape(rows, self.units),
-                     self.activation)
+        act_backward(
+            dy[:n].reshape(rows, self.units),
+            self.out[:n].reshape(rows, self.units),
+            self.activation,
+        )
         return dy[:n] if self.need_dx else None

@@ -1,4 +1,5 @@
 """NumPy twin of fastnn/backend/compiled/checks.pyx: input checks at the Python boundary."""
+
 import numpy as np
 
 

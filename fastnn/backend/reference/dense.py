@@ -3,12 +3,18 @@
 Shapes: x (n, I), W (I, U), b (U,), y (n, U). Backward takes the forward output y
 (activation derivatives come from it) and overwrites dy with dz = dy * act'.
 """
+
 import numpy as np
 
 from fastnn.backend.contract import args as _args
 from fastnn.backend.contract.dense import dense_args as _dense_args
 from fastnn.backend.reference._op import Op
-from fastnn.backend.reference.activations import ACTIVATIONS, act_backward, bias_act_forward, bias_grad
+from fastnn.backend.reference.activations import (
+    ACTIVATIONS,
+    act_backward,
+    bias_act_forward,
+    bias_grad,
+)
 
 
 def _forward(x, w, b, y, activation):
@@ -80,6 +86,14 @@ class DenseOp(Op):
     def backward(self, x, dy, n):
         rows = n * self.steps
         dx = self.dx[:n].reshape(rows, self.n_in) if self.need_dx else None
-        _backward(x[:n].reshape(rows, self.n_in), self.w, self.out[:n].reshape(rows, self.units),
-                  dy[:n].reshape(rows, self.units), self.dw, self.db, dx, self.activation)
+        _backward(
+            x[:n].reshape(rows, self.n_in),
+            self.w,
+            self.out[:n].reshape(rows, self.units),
+            dy[:n].reshape(rows, self.units),
+            self.dw,
+            self.db,
+            dx,
+            self.activation,
+        )
         return self.dx[:n] if self.need_dx else None

@@ -4,6 +4,7 @@ Masks come from a counter-based stream: element k of the call that starts at
 `counter` uses splitmix64(seed, counter + k), so a (seed, counter) pair saved
 with the model resumes the exact same masks.
 """
+
 import numpy as np
 
 from fastnn.backend.reference._op import Op
@@ -51,8 +52,9 @@ class DropoutOp(Op):
         if not training or self.rate == 0:
             return x[:n]
         size = n * self.in_size
-        self.mask[:n] = dropout_mask(size, self.rate, self.seed, self.counter,
-                                     self.dtype).reshape(n, self.in_size)
+        self.mask[:n] = dropout_mask(size, self.rate, self.seed, self.counter, self.dtype).reshape(
+            n, self.in_size
+        )
         np.multiply(x[:n], self.mask[:n], out=self.out[:n])
         self.counter += size
         return self.out[:n]

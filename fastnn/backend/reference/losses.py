@@ -8,11 +8,16 @@ stored. Never imports compiled code.
 
 Reduction is Keras' "sum_over_batch_size": value = sum_i w_i * loss_i / n.
 """
+
 import numpy as np
 
 # Argument checks and constants: one copy, shared with the compiled module.
 from fastnn.backend.contract.losses import (  # noqa: F401  (EPSILON: re-exported)
-    EPSILON, _bad_label, _check_loss_args, _check_metric_args)
+    EPSILON,
+    _bad_label,
+    _check_loss_args,
+    _check_metric_args,
+)
 
 # name -> value of enum fastnn_loss / enum fastnn_metric in csrc/include/fastnn_kernels.h
 LOSS_KINDS = {
@@ -99,7 +104,8 @@ def _bce_logits(z, t, w, n, want_grad):
 
 def _cce(y, t, w, n, want_grad):
     # s = sum_j y_j, r = y / s, q = clip(r, eps, 1 - eps); loss_i = -sum_j t_j log q_j
-    # a_j = -t_j / r_j where r_j is not clipped (else 0): dL/dy_k = (a_k - sum_j a_j r_j) / s w_i / n
+    # a_j = -t_j / r_j where r_j is not clipped (else 0):
+    # dL/dy_k = (a_k - sum_j a_j r_j) / s w_i / n
     s = np.sum(y, axis=1, keepdims=True)
     r = y / s
     q = np.clip(r, EPSILON, 1.0 - EPSILON)
@@ -193,8 +199,7 @@ def loss_value_and_grad(kind, y_pred, y_true, sample_weight=None, grad=None, pro
     All arrays are C-contiguous and share one dtype, float32 or float64.
     Returns the loss value as a Python float (computed in double).
     """
-    _, sparse, n, d = _check_loss_args(LOSS_KINDS, kind, y_pred, y_true, sample_weight, grad,
-                                       probs)
+    _, sparse, n, d = _check_loss_args(LOSS_KINDS, kind, y_pred, y_true, sample_weight, grad, probs)
     if sparse:
         _check_labels("loss_value_and_grad", y_true, d)
     if n == 0:

@@ -4,13 +4,19 @@ A Net chains the Ops of a model's layers (forward, fused loss + gradient,
 backward in reverse, one optimizer update). The model validates user input;
 the checks here only mirror the compiled Net's memory-safety guards.
 """
+
 import math
 
 import numpy as np
 
 from fastnn.backend.contract.network import net_args as _net_args
 from fastnn.backend.reference.activations import ACTIVATIONS, bias_act_forward
-from fastnn.backend.reference.losses import LOSS_KINDS, METRIC_KINDS, loss_value_and_grad, metric_sum
+from fastnn.backend.reference.losses import (
+    LOSS_KINDS,
+    METRIC_KINDS,
+    loss_value_and_grad,
+    metric_sum,
+)
 
 MAX_METRICS = 8
 _LOSS_NAMES = {v: k for k, v in LOSS_KINDS.items()}
@@ -18,8 +24,17 @@ _METRIC_NAMES = {v: k for k, v in METRIC_KINDS.items()}
 
 
 class Net:
-    def __init__(self, ops, loss, out_activation, out_steps, updater,
-                 metrics=(), target_cols=None, dtype=np.float32):
+    def __init__(
+        self,
+        ops,
+        loss,
+        out_activation,
+        out_steps,
+        updater,
+        metrics=(),
+        target_cols=None,
+        dtype=np.float32,
+    ):
         """ops: Op objects in layer order. loss: a LOSS_KINDS name (the *_logits kinds
         take the last op's output as logits). out_activation: applied by predict() to
         the last op's output (the activation a fused loss took over; "linear" else).
@@ -62,11 +77,17 @@ class Net:
 
     def _arg(self, a, size, name):
         # Mirrors the compiled guard: dtype, C order and element count.
-        if (not isinstance(a, np.ndarray) or a.dtype != self.dtype
-                or not a.flags.c_contiguous or a.size != size):
-            raise ValueError(f"Net expected {name} as a C-contiguous {self.dtype} array of "
-                             f"{size} elements. Received: {type(a).__name__} "
-                             f"{getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}")
+        if (
+            not isinstance(a, np.ndarray)
+            or a.dtype != self.dtype
+            or not a.flags.c_contiguous
+            or a.size != size
+        ):
+            raise ValueError(
+                f"Net expected {name} as a C-contiguous {self.dtype} array of "
+                f"{size} elements. Received: {type(a).__name__} "
+                f"{getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}"
+            )
         return a
 
     def _forward(self, x, n, training):

@@ -6,14 +6,24 @@ and gradient norms are accumulated in float64 in the same fixed order (eight lan
 a tail, a fixed combination), so the two agree to rounding (in practice bit for bit).
 The Updater's apply() works on buffers allocated at construction (out= everywhere).
 """
+
 import math
 
 import numpy as np
 
 # Argument checks and constants: one copy, shared with the compiled module.
 from fastnn.backend.contract.optimizers import (  # noqa: F401  (KINDS, DEFAULT_HYPER: re-exported)
-    DEFAULT_HYPER, KINDS, _check_iterations, _check_learning_rate, _check_real, _check_state,
-    _check_updater_args, _check_vectors, _make_slots, adam_alpha)
+    DEFAULT_HYPER,
+    KINDS,
+    _check_iterations,
+    _check_learning_rate,
+    _check_real,
+    _check_state,
+    _check_updater_args,
+    _check_vectors,
+    _make_slots,
+    adam_alpha,
+)
 
 _LANES = 8  # lane sums of sumsq (see csrc/kernels/optimizers_impl.inc)
 
@@ -56,19 +66,19 @@ def _decay(w, wd_lr, t2):
 def _sgd_step(w, g, m, lr, mu, nesterov, gscale, wd_lr, t1, t2):
     dt = w.dtype.type
     lr, mu, gscale, wd_lr = dt(lr), dt(mu), dt(gscale), dt(wd_lr)
-    np.multiply(g, gscale, out=t1)      # g_k = g * gscale
-    np.multiply(t1, lr, out=t1)         # lg = lr * g_k
-    _decay(w, wd_lr, t2)                # w_k = w - w * wd_lr
+    np.multiply(g, gscale, out=t1)  # g_k = g * gscale
+    np.multiply(t1, lr, out=t1)  # lg = lr * g_k
+    _decay(w, wd_lr, t2)  # w_k = w - w * wd_lr
     if m is None:
-        np.subtract(w, t1, out=w)       # w = w_k - lr * g_k
+        np.subtract(w, t1, out=w)  # w = w_k - lr * g_k
     elif not nesterov:
-        np.multiply(m, mu, out=m)       # m = mu * m - lr * g_k
+        np.multiply(m, mu, out=m)  # m = mu * m - lr * g_k
         np.subtract(m, t1, out=m)
-        np.add(w, m, out=w)             # w = w_k + m
+        np.add(w, m, out=w)  # w = w_k + m
     else:
-        np.multiply(m, mu, out=m)       # m = mu * m - lr * g_k
+        np.multiply(m, mu, out=m)  # m = mu * m - lr * g_k
         np.subtract(m, t1, out=m)
-        np.multiply(m, mu, out=t2)      # w = w_k + (mu * m - lr * g_k)
+        np.multiply(m, mu, out=t2)  # w = w_k + (mu * m - lr * g_k)
         np.subtract(t2, t1, out=t2)
         np.add(w, t2, out=w)
 
@@ -76,63 +86,62 @@ def _sgd_step(w, g, m, lr, mu, nesterov, gscale, wd_lr, t1, t2):
 def _adagrad_step(w, g, a, lr, eps, gscale, wd_lr, t1, t2):
     dt = w.dtype.type
     lr, eps, gscale, wd_lr = dt(lr), dt(eps), dt(gscale), dt(wd_lr)
-    np.multiply(g, gscale, out=t1)      # g_k = g * gscale
-    np.multiply(t1, t1, out=t2)         # a = a + g_k^2
+    np.multiply(g, gscale, out=t1)  # g_k = g * gscale
+    np.multiply(t1, t1, out=t2)  # a = a + g_k^2
     np.add(a, t2, out=a)
-    np.add(a, eps, out=t2)              # sqrt(a + eps)
+    np.add(a, eps, out=t2)  # sqrt(a + eps)
     np.sqrt(t2, out=t2)
-    np.multiply(t1, lr, out=t1)         # (lr * g_k) / sqrt(a + eps)
+    np.multiply(t1, lr, out=t1)  # (lr * g_k) / sqrt(a + eps)
     np.divide(t1, t2, out=t1)
-    _decay(w, wd_lr, t2)                # w_k = w - w * wd_lr
-    np.subtract(w, t1, out=w)           # w = w_k - ...
+    _decay(w, wd_lr, t2)  # w_k = w - w * wd_lr
+    np.subtract(w, t1, out=w)  # w = w_k - ...
 
 
 def _rmsprop_step(w, g, v, m, lr, rho, mu, eps, gscale, wd_lr, t1, t2):
     dt = w.dtype.type
     lr, rho, mu, eps, gscale, wd_lr = dt(lr), dt(rho), dt(mu), dt(eps), dt(gscale), dt(wd_lr)
-    c = dt(1) - rho                     # c = 1 - rho, in the parameters' dtype
-    np.multiply(g, gscale, out=t1)      # g_k = g * gscale
-    np.multiply(v, rho, out=v)          # v = rho * v + c * g_k^2
+    c = dt(1) - rho  # c = 1 - rho, in the parameters' dtype
+    np.multiply(g, gscale, out=t1)  # g_k = g * gscale
+    np.multiply(v, rho, out=v)  # v = rho * v + c * g_k^2
     np.multiply(t1, t1, out=t2)
     np.multiply(t2, c, out=t2)
     np.add(v, t2, out=v)
-    np.add(v, eps, out=t2)              # inc = (lr * g_k) / sqrt(v + eps)
+    np.add(v, eps, out=t2)  # inc = (lr * g_k) / sqrt(v + eps)
     np.sqrt(t2, out=t2)
     np.multiply(t1, lr, out=t1)
     np.divide(t1, t2, out=t1)
     if m is not None:
-        np.multiply(m, mu, out=m)       # m = mu * m + inc
+        np.multiply(m, mu, out=m)  # m = mu * m + inc
         np.add(m, t1, out=m)
-        _decay(w, wd_lr, t2)            # w = w_k - m
+        _decay(w, wd_lr, t2)  # w = w_k - m
         np.subtract(w, m, out=w)
     else:
-        _decay(w, wd_lr, t2)            # w = w_k - inc
+        _decay(w, wd_lr, t2)  # w = w_k - inc
         np.subtract(w, t1, out=w)
 
 
 def _adam_step(w, g, m, v, alpha, b1, b2, eps, gscale, wd_lr, t1, t2):
     dt = w.dtype.type
-    alpha, b1, b2, eps, gscale, wd_lr = (dt(alpha), dt(b1), dt(b2), dt(eps), dt(gscale),
-                                         dt(wd_lr))
-    c1 = dt(1) - b1                     # c1 = 1 - b1, c2 = 1 - b2 in the parameters' dtype
+    alpha, b1, b2, eps, gscale, wd_lr = (dt(alpha), dt(b1), dt(b2), dt(eps), dt(gscale), dt(wd_lr))
+    c1 = dt(1) - b1  # c1 = 1 - b1, c2 = 1 - b2 in the parameters' dtype
     c2 = dt(1) - b2
-    big = np.finfo(w.dtype).max         # saturation, as in C: g_k^2 and m clamped to it
-    np.multiply(g, gscale, out=t1)      # g_k = g * gscale
+    big = np.finfo(w.dtype).max  # saturation, as in C: g_k^2 and m clamped to it
+    np.multiply(g, gscale, out=t1)  # g_k = g * gscale
     with np.errstate(over="ignore"):
-        np.subtract(t1, m, out=t2)      # m = m + (g_k - m) * c1
+        np.subtract(t1, m, out=t2)  # m = m + (g_k - m) * c1
         np.multiply(t2, c1, out=t2)
         np.add(m, t2, out=m)
         np.clip(m, -big, big, out=m)
-        np.multiply(t1, t1, out=t2)     # v = v + (min(g_k^2, big) - v) * c2
+        np.multiply(t1, t1, out=t2)  # v = v + (min(g_k^2, big) - v) * c2
     np.minimum(t2, big, out=t2)
     np.subtract(t2, v, out=t2)
     np.multiply(t2, c2, out=t2)
     np.add(v, t2, out=v)
-    np.sqrt(v, out=t2)                  # (alpha * m) / (sqrt(v) + eps)
+    np.sqrt(v, out=t2)  # (alpha * m) / (sqrt(v) + eps)
     np.add(t2, eps, out=t2)
     np.multiply(m, alpha, out=t1)
     np.divide(t1, t2, out=t1)
-    _decay(w, wd_lr, t2)                # w = w_k - ...
+    _decay(w, wd_lr, t2)  # w = w_k - ...
     np.subtract(w, t1, out=w)
 
 
@@ -180,8 +189,7 @@ def rmsprop_update(w, g, v, m, lr, rho, momentum, epsilon, gscale=1.0, wd_lr=0.0
     v = rho * v + (1 - rho) * g^2; inc = lr * g / sqrt(v + epsilon);
     w -= inc, or with momentum m = momentum * m + inc; w -= m.
     """
-    _check_vectors("rmsprop_update", {"w": w, "g": g, "v": v, "m": m},
-                   writable=("w", "v", "m"))
+    _check_vectors("rmsprop_update", {"w": w, "g": g, "v": v, "m": m}, writable=("w", "v", "m"))
     t1, t2 = np.empty_like(w), np.empty_like(w)
     _rmsprop_step(w, g, v, m, lr, rho, momentum, epsilon, gscale, wd_lr, t1, t2)
     return w
@@ -194,8 +202,7 @@ def adam_update(w, g, m, v, alpha, beta_1, beta_2, epsilon, gscale=1.0, wd_lr=0.
     w -= alpha * m / (sqrt(v) + epsilon). g^2 and m saturate at the dtype's largest
     finite value, so a finite gradient whose square overflows never makes v inf.
     """
-    _check_vectors("adam_update", {"w": w, "g": g, "m": m, "v": v},
-                   writable=("w", "m", "v"))
+    _check_vectors("adam_update", {"w": w, "g": g, "m": m, "v": v}, writable=("w", "m", "v"))
     t1, t2 = np.empty_like(w), np.empty_like(w)
     _adam_step(w, g, m, v, alpha, beta_1, beta_2, epsilon, gscale, wd_lr, t1, t2)
     return w
@@ -249,24 +256,51 @@ class Updater:
         x64 = np.empty(n, np.float64) if norms else None
         self._lanes = np.empty(_LANES, np.float64)
         self._whole = _Block(0, n, params, grads, s0, s1, t1, t2, x64)
-        self._blocks = [_Block(int(seg[i]), int(seg[i + 1]), params, grads, s0, s1, t1, t2,
-                               x64) for i in range(seg.size - 1)]
-        self._ss = [0.0] * len(self._blocks)     # squared norm of each variable
+        self._blocks = [
+            _Block(int(seg[i]), int(seg[i + 1]), params, grads, s0, s1, t1, t2, x64)
+            for i in range(seg.size - 1)
+        ]
+        self._ss = [0.0] * len(self._blocks)  # squared norm of each variable
         self._scale = [1.0] * len(self._blocks)  # its clip factor
 
     def _update(self, b, gscale, wd_lr, alpha):
         h = self._hyper
         if self._kind == "sgd":
-            _sgd_step(b.w, b.g, b.s0, self._lr, h["momentum"], h["nesterov"], gscale, wd_lr,
-                      b.t1, b.t2)
+            _sgd_step(
+                b.w, b.g, b.s0, self._lr, h["momentum"], h["nesterov"], gscale, wd_lr, b.t1, b.t2
+            )
         elif self._kind == "adagrad":
             _adagrad_step(b.w, b.g, b.s0, self._lr, h["epsilon"], gscale, wd_lr, b.t1, b.t2)
         elif self._kind == "rmsprop":
-            _rmsprop_step(b.w, b.g, b.s0, b.s1, self._lr, h["rho"], h["momentum"],
-                          h["epsilon"], gscale, wd_lr, b.t1, b.t2)
+            _rmsprop_step(
+                b.w,
+                b.g,
+                b.s0,
+                b.s1,
+                self._lr,
+                h["rho"],
+                h["momentum"],
+                h["epsilon"],
+                gscale,
+                wd_lr,
+                b.t1,
+                b.t2,
+            )
         else:
-            _adam_step(b.w, b.g, b.s0, b.s1, alpha, h["beta_1"], h["beta_2"], h["epsilon"],
-                       gscale, wd_lr, b.t1, b.t2)
+            _adam_step(
+                b.w,
+                b.g,
+                b.s0,
+                b.s1,
+                alpha,
+                h["beta_1"],
+                h["beta_2"],
+                h["epsilon"],
+                gscale,
+                wd_lr,
+                b.t1,
+                b.t2,
+            )
 
     def apply(self):
         """One update of all parameters from the current gradients.
@@ -304,7 +338,7 @@ class Updater:
             self._last_norm = math.nan
             g = self._grads
             # in blocks, like the C pass: no temporary of the gradients' size
-            if not all(np.isfinite(g[k:k + 8192]).all() for k in range(0, g.size, 8192)):
+            if not all(np.isfinite(g[k : k + 8192]).all() for k in range(0, g.size, 8192)):
                 return 1
         # 4. clip factors: clipnorm / max(norm_i, clipnorm) per variable, then
         #    global_clipnorm / max(norm, global_clipnorm) on the (clipped) total
@@ -384,9 +418,12 @@ class Updater:
 
     def get_state(self):
         """{"kind", "iterations", "learning_rate", "slots": {name: copy}} for saving."""
-        return {"kind": self._kind, "iterations": self._iterations,
-                "learning_rate": self._lr,
-                "slots": {k: v.copy() for k, v in self._slots.items()}}
+        return {
+            "kind": self._kind,
+            "iterations": self._iterations,
+            "learning_rate": self._lr,
+            "slots": {k: v.copy() for k, v in self._slots.items()},
+        }
 
     def set_state(self, state):
         """Restore a get_state() dict: checks everything first, then copies into the
@@ -399,5 +436,7 @@ class Updater:
             self._lr = lr
 
     def __repr__(self):
-        return (f"Updater(kind={self._kind!r}, size={self._params.size}, "
-                f"dtype={self._dtype.name}, iterations={self._iterations})")
+        return (
+            f"Updater(kind={self._kind!r}, size={self._params.size}, "
+            f"dtype={self._dtype.name}, iterations={self._iterations})"
+        )

@@ -12,7 +12,8 @@ Conventions (docs/architecture.md, "Numerics"):
   go_backwards=True processes the timesteps last to first; the sequence output is
   then in processing order (output t belongs to input T-1-t), as in Keras.
 
-The plan (docs/architecture.md, "How a training step runs"): x is copied once to time-major (T, n, F);
+The plan (docs/architecture.md, "How a training step runs"): x is copied once to
+time-major (T, n, F);
 one GEMM projects all timesteps; inside the time loop only h_{t-1} @ U and one
 fused gate kernel per step. Backward runs only the gate backward and dG_t @ U.T
 per step and leaves dW, dU and dx to one GEMM each after the loop. Workspaces are
@@ -36,20 +37,29 @@ overwritten by their gradients): a second backward raises.
 Ops (for a Net): SimpleRNNOp, LSTMOp, GRUOp; see _RecurrentOp. An op's workspaces
 belong to one call at a time: ops are not thread-safe (the model serialises calls).
 """
+
 import numpy as np
 
 from fastnn.backend.contract import args as _args
+from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, re-exported)
+    RNN_ACTIVATIONS,
+    check_activation,
+    check_grads,
+    check_sequence,
+    check_state,
+    check_timesteps,
+    check_weights,
+)
+from fastnn.backend.contract.recurrent import bind as _bind
 from fastnn.backend.reference._op import Op
 from fastnn.backend.reference.activations import _sigmoid
-from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, re-exported)
-    RNN_ACTIVATIONS, check_activation, check_grads, check_sequence, check_state,
-    check_timesteps, check_weights)
 
 SIMPLE_RNN, LSTM, GRU = 0, 1, 2
 _GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
 
 
 # ---- twins of the C gate kernels (csrc/kernels/recurrent_impl.inc), one timestep ------------
+
 
 def simple_rnn_step_forward(h, b, activation):
     """h = act(h + b) in place; h (n, H) holds x_t W + h_{t-1} U on entry."""
@@ -75,30 +85,34 @@ def lstm_step_forward(gates, b, c_prev, c, tc, h):
     H = c.shape[1]
     gates += b
     i = _sigmoid(gates[:, :H])
-    f = _sigmoid(gates[:, H:2 * H])
-    g = np.tanh(gates[:, 2 * H:3 * H])
-    o = _sigmoid(gates[:, 3 * H:])
+    f = _sigmoid(gates[:, H : 2 * H])
+    g = np.tanh(gates[:, 2 * H : 3 * H])
+    o = _sigmoid(gates[:, 3 * H :])
     c[...] = f * c_prev + i * g
     np.tanh(c, out=tc)
     np.multiply(o, tc, out=h)
-    gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:] = i, f, g, o
+    gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :] = i, f, g, o
 
 
 def lstm_step_backward(gates, tc, c_prev, dh, dy, dc):
     """gates: activations on entry, pre-activation gradients [di|df|dg|do] on exit.
     dc: gradient of c_t on entry, of c_{t-1} on exit. dh is only read."""
     H = dc.shape[1]
-    i, f, g, o = (gates[:, :H].copy(), gates[:, H:2 * H].copy(), gates[:, 2 * H:3 * H].copy(),
-                  gates[:, 3 * H:].copy())
+    i, f, g, o = (
+        gates[:, :H].copy(),
+        gates[:, H : 2 * H].copy(),
+        gates[:, 2 * H : 3 * H].copy(),
+        gates[:, 3 * H :].copy(),
+    )
     d = dh + dy if dy is not None else dh
     dcj = dc + d * o * (1 - tc * tc)
     do = d * tc
     di, df, dg = dcj * g, dcj * c_prev, dcj * i
     dc[...] = dcj * f
     gates[:, :H] = di * i * (1 - i)
-    gates[:, H:2 * H] = df * f * (1 - f)
-    gates[:, 2 * H:3 * H] = dg * (1 - g * g)
-    gates[:, 3 * H:] = do * o * (1 - o)
+    gates[:, H : 2 * H] = df * f * (1 - f)
+    gates[:, 2 * H : 3 * H] = dg * (1 - g * g)
+    gates[:, 3 * H :] = do * o * (1 - o)
 
 
 def gru_step_forward(gates, hu, b_ih, b_hh, h_prev, hn, h):
@@ -106,11 +120,11 @@ def gru_step_forward(gates, hu, b_ih, b_hh, h_prev, hn, h):
     hn = h_{t-1} U_n + b_hn; n = tanh(x W_n + b_in + r*hn); h = (1-z)*n + z*h_prev."""
     H = h.shape[1]
     r = _sigmoid(gates[:, :H] + b_ih[:H] + hu[:, :H] + b_hh[:H])
-    z = _sigmoid(gates[:, H:2 * H] + b_ih[H:2 * H] + hu[:, H:2 * H] + b_hh[H:2 * H])
+    z = _sigmoid(gates[:, H : 2 * H] + b_ih[H : 2 * H] + hu[:, H : 2 * H] + b_hh[H : 2 * H])
     # the hidden bias of n sits inside r * (...): PyTorch / reset_after form
-    hn[...] = hu[:, 2 * H:] + b_hh[2 * H:]
-    nn = np.tanh(gates[:, 2 * H:] + b_ih[2 * H:] + r * hn)
-    gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:] = r, z, nn
+    hn[...] = hu[:, 2 * H :] + b_hh[2 * H :]
+    nn = np.tanh(gates[:, 2 * H :] + b_ih[2 * H :] + r * hn)
+    gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :] = r, z, nn
     h[...] = (1 - z) * nn + z * h_prev
 
 
@@ -118,20 +132,21 @@ def gru_step_backward(gates, hn, h_prev, dh, dy):
     """gates: activations [r|z|n] on entry, hidden-side gradients [da_r|da_z|r*da_n] on
     exit; hn: hn on entry, da_n on exit; dh: carried gradient on entry, dh*z on exit."""
     H = dh.shape[1]
-    r, z, nn = gates[:, :H].copy(), gates[:, H:2 * H].copy(), gates[:, 2 * H:].copy()
+    r, z, nn = gates[:, :H].copy(), gates[:, H : 2 * H].copy(), gates[:, 2 * H :].copy()
     d = dh + dy if dy is not None else dh.copy()
     dn = d * (1 - z)
     dz = d * (h_prev - nn)
     dan = dn * (1 - nn * nn)
     dr = dan * hn
     gates[:, :H] = dr * r * (1 - r)
-    gates[:, H:2 * H] = dz * z * (1 - z)
-    gates[:, 2 * H:] = dan * r
+    gates[:, H : 2 * H] = dz * z * (1 - z)
+    gates[:, 2 * H :] = dan * r
     hn[...] = dan
     dh[...] = d * z
 
 
 # ---- time loops (twins of the nogil functions in recurrent.pyx) ---------------------
+
 
 def _to_time_major(x, x_tm, reverse):
     # x (n, T, F) batch-first -> x_tm (T, n, F); time reversed when go_backwards
@@ -164,8 +179,7 @@ def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation,
     T = x_tm.shape[0]
     for t in range(T - 1, -1, -1):
         # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
-        simple_rnn_step_backward(da[t], hs[t + 1], dh, None if dy is None else dy[:, t],
-                                 activation)
+        simple_rnn_step_backward(da[t], hs[t + 1], dh, None if dy is None else dy[:, t], activation)
         np.matmul(da[t], u.T, out=dh)
     # 3. dW = x_tm.T @ da   4. dU = hs[:T].T @ da   5. db = column sums of da (in double)
     _dense_grads(x_tm, hs, da, dw, du)
@@ -241,24 +255,26 @@ def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, r
     dan = hn.reshape(T * n, H)
     xt = x_tm.reshape(T * n, F)
     np.matmul(hs[:T].reshape(T * n, H).T, g, out=du)
-    dw[:, :2 * H] = xt.T @ g[:, :2 * H]
-    dw[:, 2 * H:] = xt.T @ dan
+    dw[:, : 2 * H] = xt.T @ g[:, : 2 * H]
+    dw[:, 2 * H :] = xt.T @ dan
     # 5. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh is not None:
         _bias_grad(g, db_hh)
-        db_ih[:2 * H] = db_hh[:2 * H]
-        _bias_grad(dan, db_ih[2 * H:])
+        db_ih[: 2 * H] = db_hh[: 2 * H]
+        _bias_grad(dan, db_ih[2 * H :])
     # 6. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx is not None:
-        np.matmul(g[:, :2 * H], w[:, :2 * H].T, out=xt)
-        xt += dan @ w[:, 2 * H:].T
+        np.matmul(g[:, : 2 * H], w[:, : 2 * H].T, out=xt)
+        xt += dan @ w[:, 2 * H :].T
         _from_time_major(x_tm, dx, reverse)
 
 
 # ---- dispatch (one call per op call) ------------------------------------------------
 
-def _run_forward(kind, x, x_tm, w, u, b, b2, hs, cs, gates, aux, hu, out, return_sequences,
-                 activation, reverse):
+
+def _run_forward(
+    kind, x, x_tm, w, u, b, b2, hs, cs, gates, aux, hu, out, return_sequences, activation, reverse
+):
     n, T, H = x.shape[0], x.shape[1], hs.shape[2]
     if kind == SIMPLE_RNN:
         _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse)
@@ -273,8 +289,9 @@ def _run_forward(kind, x, x_tm, w, u, b, b2, hs, cs, gates, aux, hu, out, return
         out[...] = hs[T]
 
 
-def _run_backward(kind, x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, db2, dx,
-                  activation, reverse):
+def _run_backward(
+    kind, x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, db2, dx, activation, reverse
+):
     if kind == SIMPLE_RNN:
         _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, activation, reverse)
     elif kind == LSTM:
@@ -284,6 +301,7 @@ def _run_backward(kind, x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, 
 
 
 # ---- Ops -----------------------------------------------------------------------------
+
 
 class _RecurrentOp(Op):
     """A recurrent layer inside a Net. Input: (n, T*F) batch-first samples; output:
@@ -298,8 +316,20 @@ class _RecurrentOp(Op):
 
     Not thread-safe: the workspaces belong to one call at a time."""
 
-    def __init__(self, name, kind, W, U, biases, grads, timesteps, return_sequences, need_dx,
-                 go_backwards, activation=None):
+    def __init__(
+        self,
+        name,
+        kind,
+        W,
+        U,
+        biases,
+        grads,
+        timesteps,
+        return_sequences,
+        need_dx,
+        go_backwards,
+        activation=None,
+    ):
         k = _GATES[kind]
         dt, F, H = check_weights(name, k, W, U, biases, grads)
         check_timesteps(name, timesteps)
@@ -315,8 +345,10 @@ class _RecurrentOp(Op):
         self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
         bs, gs = list(biases.values()), list(grads.values())[2:]
         zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
-        self.b, self.b2 = (bs[0] if bs[0] is not None else zero,
-                           (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None)
+        self.b, self.b2 = (
+            bs[0] if bs[0] is not None else zero,
+            (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None,
+        )
         self.db, self.db2 = gs[0], (gs[1] if len(gs) > 1 else None)
         self.h0 = self.c0 = None
         self.n_fwd = self.n_bwd = -1
@@ -343,10 +375,18 @@ class _RecurrentOp(Op):
         T, F, H, k = self.timesteps, self.features, self.units, self.k
 
         def v(a, *shape):
-            return None if a is None else a[:int(np.prod(shape))].reshape(shape)
-        return (v(self.x_tm_ws, T, n, F), v(self.hs_ws, T + 1, n, H), v(self.cs_ws, T + 1, n, H),
-                v(self.gates_ws, T, n, k * H), v(self.aux_ws, T, n, H), v(self.hu_ws, n, 3 * H),
-                v(self.dh_ws, n, H), v(self.dc_ws, n, H))
+            return None if a is None else a[: int(np.prod(shape))].reshape(shape)
+
+        return (
+            v(self.x_tm_ws, T, n, F),
+            v(self.hs_ws, T + 1, n, H),
+            v(self.cs_ws, T + 1, n, H),
+            v(self.gates_ws, T, n, k * H),
+            v(self.aux_ws, T, n, H),
+            v(self.hu_ws, n, 3 * H),
+            v(self.dh_ws, n, H),
+            v(self.dc_ws, n, H),
+        )
 
     def _load_state(self, n):
         # hs[0] (and cs[0]) = the stored initial state, or zeros
@@ -359,9 +399,11 @@ class _RecurrentOp(Op):
         if state is None:
             ws[0] = 0
         elif state.shape[0] != n:
-            raise ValueError(f"{self.name} holds an initial state for {state.shape[0]} "
-                             f"samples. Received a batch of {n} samples (reset it with "
-                             f"set_initial_state(None))")
+            raise ValueError(
+                f"{self.name} holds an initial state for {state.shape[0]} "
+                f"samples. Received a batch of {n} samples (reset it with "
+                f"set_initial_state(None))"
+            )
         else:
             ws[0] = state
 
@@ -369,9 +411,24 @@ class _RecurrentOp(Op):
         T, F = self.timesteps, self.features
         x_tm, hs, cs, gates, aux, hu, _, _ = self._views(n)
         self._load_state(n)
-        _run_forward(self.kind, x[:n].reshape(n, T, F), x_tm, self.w, self.u, self.b, self.b2,
-                     hs, cs, gates, aux, hu, self.out[:n], self.return_sequences,
-                     self.activation, self.go_backwards)
+        _run_forward(
+            self.kind,
+            x[:n].reshape(n, T, F),
+            x_tm,
+            self.w,
+            self.u,
+            self.b,
+            self.b2,
+            hs,
+            cs,
+            gates,
+            aux,
+            hu,
+            self.out[:n],
+            self.return_sequences,
+            self.activation,
+            self.go_backwards,
+        )
         self.n_fwd, self.consumed = n, False
         if self.carry_state:
             self.h0 = self._carry(self.h0, hs[T], n)
@@ -395,16 +452,36 @@ class _RecurrentOp(Op):
 
     def _backward(self, dhs, dh_last, dc_last, n):
         if n != self.n_fwd or self.consumed:
-            raise RuntimeError(f"{self.name}.backward expected to follow a forward of the same "
-                               f"{n} samples, once (the gates are overwritten by their gradients)")
+            raise RuntimeError(
+                f"{self.name}.backward expected to follow a forward of the same "
+                f"{n} samples, once (the gates are overwritten by their gradients)"
+            )
         T, F = self.timesteps, self.features
         x_tm, hs, cs, gates, aux, _, dh, dc = self._views(n)
         dh[...] = 0 if dh_last is None else dh_last
         if dc is not None:
             dc[...] = 0 if dc_last is None else dc_last
         dx = self.dx[:n].reshape(n, T, F) if self.need_dx else None
-        _run_backward(self.kind, x_tm, self.w, self.u, hs, cs, gates, aux, dhs, dh, dc, self.dw,
-                      self.du, self.db, self.db2, dx, self.activation, self.go_backwards)
+        _run_backward(
+            self.kind,
+            x_tm,
+            self.w,
+            self.u,
+            hs,
+            cs,
+            gates,
+            aux,
+            dhs,
+            dh,
+            dc,
+            self.dw,
+            self.du,
+            self.db,
+            self.db2,
+            dx,
+            self.activation,
+            self.go_backwards,
+        )
         self.n_bwd, self.consumed = n, True
         return self.dx[:n] if self.need_dx else None
 
@@ -413,12 +490,15 @@ class _RecurrentOp(Op):
         """Copy (n, H) initial states into the op (None: zeros). LSTM: c0 None with h0
         given means c0 = 0. They stay until the next call (or carry_state updates)."""
         if c0 is not None and self.kind != LSTM:
-            raise ValueError(f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
-                             f"cell state). Received: c0 of shape {np.shape(c0)}")
+            raise ValueError(
+                f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
+                f"cell state). Received: c0 of shape {np.shape(c0)}"
+            )
         if h0 is None:
             if c0 is not None:
-                raise ValueError(f"{self.name}.set_initial_state expected h0 with c0. "
-                                 f"Received: h0=None")
+                raise ValueError(
+                    f"{self.name}.set_initial_state expected h0 with c0. Received: h0=None"
+                )
             self.h0 = self.c0 = None
             return
         h0 = check_state("h0", h0, self.units)
@@ -426,8 +506,10 @@ class _RecurrentOp(Op):
         if self.kind == LSTM:
             c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, self.units)
             if c0.shape != h0.shape:
-                raise ValueError(f"set_initial_state expected h0 and c0 of one shape. "
-                                 f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}")
+                raise ValueError(
+                    f"set_initial_state expected h0 and c0 of one shape. "
+                    f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}"
+                )
             self.c0 = self._store(self.c0, c0)
 
     def _store(self, state, new):
@@ -487,8 +569,10 @@ class _RecurrentOp(Op):
     def _py_arg(self, name, a, size):
         _args.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
         if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
-            raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
-                             f"Received: {name}.shape={a.shape}")
+            raise ValueError(
+                f"{self.name} expected {name} of {size} values per sample. "
+                f"Received: {name}.shape={a.shape}"
+            )
         return np.ascontiguousarray(a).reshape(a.shape[0], size)
 
 
@@ -496,40 +580,103 @@ class SimpleRNNOp(_RecurrentOp):
     """SimpleRNN in a Net: h_t = act(x_t W + h_{t-1} U + b), act "tanh" or "relu".
     W (F, H), U (H, H), b (H,) or None; dW, dU, db the gradient views."""
 
-    def __init__(self, W, U, b, dW, dU, db, timesteps, activation, return_sequences, need_dx,
-                 go_backwards=False):
-        _RecurrentOp.__init__(self, "SimpleRNNOp", SIMPLE_RNN, W, U, {"b": b},
-                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
-                              need_dx, go_backwards, activation)
+    def __init__(
+        self,
+        W,
+        U,
+        b,
+        dW,
+        dU,
+        db,
+        timesteps,
+        activation,
+        return_sequences,
+        need_dx,
+        go_backwards=False,
+    ):
+        _RecurrentOp.__init__(
+            self,
+            "SimpleRNNOp",
+            SIMPLE_RNN,
+            W,
+            U,
+            {"b": b},
+            {"dW": dW, "dU": dU, "db": db},
+            timesteps,
+            return_sequences,
+            need_dx,
+            go_backwards,
+            activation,
+        )
 
 
 class LSTMOp(_RecurrentOp):
     """LSTM in a Net: gates [i|f|g|o], W (F, 4H), U (H, 4H), one bias b (4H,) or None."""
 
-    def __init__(self, W, U, b, dW, dU, db, timesteps, return_sequences, need_dx,
-                 go_backwards=False):
-        _RecurrentOp.__init__(self, "LSTMOp", LSTM, W, U, {"b": b},
-                              {"dW": dW, "dU": dU, "db": db}, timesteps, return_sequences,
-                              need_dx, go_backwards)
+    def __init__(
+        self, W, U, b, dW, dU, db, timesteps, return_sequences, need_dx, go_backwards=False
+    ):
+        _RecurrentOp.__init__(
+            self,
+            "LSTMOp",
+            LSTM,
+            W,
+            U,
+            {"b": b},
+            {"dW": dW, "dU": dU, "db": db},
+            timesteps,
+            return_sequences,
+            need_dx,
+            go_backwards,
+        )
 
 
 class GRUOp(_RecurrentOp):
     """GRU in a Net (reset_after form): gates [r|z|n], W (F, 3H), U (H, 3H), two biases
     b_ih, b_hh (3H,) (both None without bias)."""
 
-    def __init__(self, W, U, b_ih, b_hh, dW, dU, db_ih, db_hh, timesteps, return_sequences,
-                 need_dx, go_backwards=False):
+    def __init__(
+        self,
+        W,
+        U,
+        b_ih,
+        b_hh,
+        dW,
+        dU,
+        db_ih,
+        db_hh,
+        timesteps,
+        return_sequences,
+        need_dx,
+        go_backwards=False,
+    ):
         if (b_ih is None) != (b_hh is None):
-            raise ValueError("GRUOp expected both biases or neither. Received: "
-                             f"b_ih {'None' if b_ih is None else 'given'}, "
-                             f"b_hh {'None' if b_hh is None else 'given'}")
-        _RecurrentOp.__init__(self, "GRUOp", GRU, W, U, {"b_ih": b_ih, "b_hh": b_hh},
-                              {"dW": dW, "dU": dU, "db_ih": db_ih, "db_hh": db_hh}, timesteps,
-                              return_sequences, need_dx, go_backwards)
+            raise ValueError(
+                "GRUOp expected both biases or neither. Received: "
+                f"b_ih {'None' if b_ih is None else 'given'}, "
+                f"b_hh {'None' if b_hh is None else 'given'}"
+            )
+        _RecurrentOp.__init__(
+            self,
+            "GRUOp",
+            GRU,
+            W,
+            U,
+            {"b_ih": b_ih, "b_hh": b_hh},
+            {"dW": dW, "dU": dU, "db_ih": db_ih, "db_hh": db_hh},
+            timesteps,
+            return_sequences,
+            need_dx,
+            go_backwards,
+        )
 
 
 # ---- functions: one forward (a fresh op, returned as the cache) and its backward ------
-from fastnn.backend.contract.recurrent import bind as _bind
-
-(simple_rnn_forward, simple_rnn_backward, lstm_forward, lstm_backward, gru_forward,
- gru_backward) = _bind(SimpleRNNOp, LSTMOp, GRUOp)
+(
+    simple_rnn_forward,
+    simple_rnn_backward,
+    lstm_forward,
+    lstm_backward,
+    gru_forward,
+    gru_backward,
+) = _bind(SimpleRNNOp, LSTMOp, GRUOp)

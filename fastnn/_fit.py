@@ -1,0 +1,304 @@
+"""The epoch loop of Sequential.fit and batched evaluation (private helpers of
+fastnn.model): every argument is checked before the model changes, then each batch is one
+compiled train step, with the callbacks around it."""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from fastnn.backend.contract.args import integer
+from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
+
+
+def positive_int(v, name):
+    return integer(None, name, v, 1)
+
+
+def non_negative_int(v, name):
+    return integer(None, name, v, 0)
+
+
+def check_verbose(verbose, func):
+    """0, 1 or 2 ('auto' is 1); bools count as ints, as in Keras."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, np.bool_)):
+        return int(verbose)
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ValueError(
+            f"{func} expected verbose in (0, 1, 2, 'auto'). Received: verbose={verbose!r}"
+        )
+    return int(verbose)
+
+
+def derive_seed(seed, stream):
+    """An independent 63-bit seed for `stream` (0: initial weights, 1+: dropout
+    layers) from a user seed."""
+    state = np.random.SeedSequence([int(seed), int(stream)]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def fit(
+    model,
+    x,
+    y,
+    batch_size,
+    epochs,
+    verbose,
+    callbacks,
+    validation_split,
+    validation_data,
+    shuffle,
+    class_weight,
+    sample_weight,
+    initial_epoch,
+    steps_per_epoch,
+    validation_batch_size,
+    validation_freq,
+    seed,
+):
+    """Sequential.fit: check every argument and array, then run the epochs."""
+    model._require_compiled("fit")
+    if y is None:
+        raise ValueError("fit expected targets y. Received: y=None")
+    batch_size = positive_int(batch_size if batch_size is not None else 32, "batch_size")
+    epochs = non_negative_int(epochs, "epochs")
+    initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
+    verbose = check_verbose(verbose, "fit")
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, numbers.Real)
+        or not 0 <= validation_split < 1
+    ):
+        raise ValueError(
+            f"fit expected validation_split as a float in [0, 1). "
+            f"Received: validation_split={validation_split!r}"
+        )
+    if steps_per_epoch is not None:
+        steps_per_epoch = positive_int(steps_per_epoch, "steps_per_epoch")
+    if validation_batch_size is not None:
+        validation_batch_size = positive_int(validation_batch_size, "validation_batch_size")
+    validation_freq = positive_int(validation_freq, "validation_freq")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"fit expected shuffle as True or False. Received: shuffle={shuffle!r}")
+    if seed is not None:
+        seed = non_negative_int(seed, "seed")
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"fit expected callbacks as a list of Callback objects. "
+            f"Received: {type(callbacks).__name__}"
+        )
+    callbacks = list(callbacks)
+    for i, c in enumerate(callbacks):
+        if not isinstance(c, Callback):
+            raise TypeError(
+                f"fit expected callbacks as a list of fastnn.callbacks.Callback "
+                f"objects. Received: callbacks[{i}] of type {type(c).__name__}"
+            )
+    x, y, w = model._prepare(x, y, sample_weight, class_weight)
+    in_shape = x.shape[1:]
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "fit expected validation_data as (x_val, y_val) or "
+                "(x_val, y_val, sample_weight_val). Received: "
+                f"{type(validation_data).__name__}"
+                + (
+                    f" of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list))
+                    else ""
+                )
+            )
+        try:
+            val = model._prepare(*validation_data, input_shape=in_shape)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"validation_data: {exc}") from None
+    elif validation_split:
+        # Keras takes the last fraction of the samples, before shuffling
+        n_val = int(len(x) * validation_split)
+        if n_val == 0 or n_val == len(x):
+            raise ValueError(
+                f"fit expected a validation_split that leaves both sets "
+                f"non-empty. Received: validation_split={validation_split} of "
+                f"{len(x)} samples gives {n_val} validation samples"
+            )
+        steps_out = 1 if w is None else len(w) // len(x)
+        val = (x[-n_val:], y[-n_val:], None if w is None else w[-n_val * steps_out :])
+        x, y = x[:-n_val], y[:-n_val]
+        w = None if w is None else w[: -n_val * steps_out]
+
+    # every check passed: from here on the model changes
+    if not model._lock.acquire(blocking=False):
+        raise RuntimeError(
+            "this model is already being trained or used by another thread; "
+            "train one model from one thread at a time"
+        )
+    try:
+        return _fit_checked(
+            model,
+            x,
+            y,
+            w,
+            val,
+            in_shape,
+            batch_size,
+            epochs,
+            initial_epoch,
+            verbose,
+            callbacks,
+            shuffle,
+            steps_per_epoch,
+            validation_batch_size,
+            validation_freq,
+            seed,
+        )
+    finally:
+        model._lock.release()
+
+
+def _fit_checked(
+    model,
+    x,
+    y,
+    w,
+    val,
+    in_shape,
+    batch_size,
+    epochs,
+    initial_epoch,
+    verbose,
+    callbacks,
+    shuffle,
+    steps_per_epoch,
+    validation_batch_size,
+    validation_freq,
+    seed,
+):
+    if seed is not None and not model.built:
+        model._seed = derive_seed(seed, 0)
+    model._ensure_built(in_shape)
+    net = model._get_net()
+    if seed is not None:
+        model._shuffle_rng = np.random.default_rng(seed)
+        for i, (layer, op) in enumerate(model._dropout_ops):
+            if getattr(layer, "seed", None) is None:
+                op.seed, op.counter = derive_seed(seed, 1 + i), 0
+    elif model._shuffle_rng is None:
+        model._shuffle_rng = np.random.default_rng([model._seed, 1])
+    n = len(x)
+    bs = min(batch_size, n)
+    steps = steps_per_epoch or math.ceil(n / bs)
+    # gather buffers for shuffled batches: allocated once per fit
+    xb = np.empty((bs,) + x.shape[1:], dtype=model.dtype)
+    yb = np.empty((bs,) + y.shape[1:], dtype=model.dtype)
+    w_per = None if w is None else len(w) // n
+    wb = None if w is None else np.empty(bs * w_per, dtype=model.dtype)
+
+    history = History()
+    cbs = [history] + callbacks
+    if verbose:
+        cbs.append(ProgbarLogger(verbose))
+    params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": bs}
+    cb = CallbackList(cbs, model, params)
+    model.history = history
+    model.stop_training = False
+    try:
+        logs = {}
+        cb.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            cb.on_epoch_begin(epoch)
+            order = model._shuffle_rng.permutation(n) if shuffle else None
+            logs = _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                vlogs = evaluate_arrays(model, *val, validation_batch_size or bs)
+                logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            cb.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        cb.on_train_end(dict(logs))  # the last epoch's logs, as Keras passes them
+    except KeyboardInterrupt:
+        # every step is one compiled call: the weights are those of the last
+        # completed step and the history holds every finished epoch
+        warnings.warn(
+            "fit interrupted: the model keeps the weights of the last completed "
+            "step; model.history holds the finished epochs",
+            RuntimeWarning,
+            stacklevel=4,  # the user's fit() call
+        )
+        raise
+    return history
+
+
+def _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch):
+    n = len(x)
+    total_loss, total_rows, total_w = 0.0, 0, 0.0
+    msums = np.zeros(len(model._metric_names))
+    logs = {}
+    for b in range(steps):
+        s = (b * bs) % n
+        e = min(s + bs, n)
+        m = e - s
+        cb.on_train_batch_begin(b)
+        if order is None:
+            xs, ys = x[s:e], y[s:e]
+            ws = None if w is None else w[s * w_per : e * w_per]
+        else:
+            idx = order[s:e]
+            xs = np.take(x, idx, axis=0, out=xb[:m])
+            ys = np.take(y, idx, axis=0, out=yb[:m])
+            ws = None
+            if w is not None:
+                ws = np.take(
+                    w.reshape(n, w_per), idx, axis=0, out=wb[: m * w_per].reshape(m, w_per)
+                ).reshape(-1)
+        loss = net.train_step(xs, ys, ws)
+        if net.skipped:
+            warnings.warn(
+                f"fit stopped at epoch {epoch + 1}, batch {b + 1}: the loss is "
+                f"{loss} (non-finite) or the gradient norm is. The weights are "
+                f"those of the last finite step.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            model.stop_training = True
+            if not logs:
+                # no finite step in this epoch: its history entry shows the loss that
+                # stopped training (metrics undefined), keeping every key aligned
+                logs = {"loss": float(loss)}
+                logs.update({name: math.nan for name in model._metric_names})
+            break
+        total_loss += loss * m
+        total_rows += m
+        msums += net.metric_sums
+        total_w += float(ws.sum()) if ws is not None else m * net.out_steps
+        logs = {"loss": total_loss / total_rows}
+        for name, s_ in zip(model._metric_names, msums):
+            logs[name] = float(s_) / total_w if total_w else 0.0
+        cb.on_train_batch_end(b, logs)
+        if model.stop_training:
+            break
+    return dict(logs)
+
+
+def evaluate_arrays(model, x, y, w, batch_size):
+    """Loss and metrics over (x, y) in batches of batch_size, as a logs dict."""
+    net = model._get_net()
+    n = len(x)
+    w_per = 1 if w is None else len(w) // n
+    total_loss, msums, total_w = 0.0, np.zeros(len(model._metric_names)), 0.0
+    with model._lock:
+        for s in range(0, n, batch_size):
+            e = min(s + batch_size, n)
+            ws = None if w is None else w[s * w_per : e * w_per]
+            total_loss += net.test_step(x[s:e], y[s:e], ws) * (e - s)
+            msums += net.metric_sums
+            total_w += float(ws.sum()) if ws is not None else (e - s) * net.out_steps
+    logs = {"loss": total_loss / n}
+    for name, s_ in zip(model._metric_names, msums):
+        logs[name] = float(s_) / total_w if total_w else 0.0
+    return logs
