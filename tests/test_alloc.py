@@ -27,6 +27,8 @@ import pytest
 
 import fastnn
 
+pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
+
 WARMUP = 50
 STEPS = 1000
 
@@ -56,6 +58,7 @@ import numpy as np
 import fastnn
 from fastnn import Sequential
 from fastnn.layers import Dense, Dropout, Input
+
 
 case, mode, warmup, steps, slack = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 rng = np.random.default_rng(0)

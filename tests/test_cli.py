@@ -52,6 +52,7 @@ def run_module(args, cwd):
 # demo
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "pictures"
@@ -73,6 +74,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert text.index("== digits") < text.index("== moons") < text.index("== sequence")
 
 
+@pytest.mark.slow
 def test_demo_default_digits_reaches_95_percent(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "out"
@@ -85,6 +87,7 @@ def test_demo_default_digits_reaches_95_percent(tmp_path, capsys):
     assert sorted(os.listdir(out)) == sorted(DIGITS_PICTURES)
 
 
+@pytest.mark.slow
 def test_demo_through_python_m_and_default_folder(tmp_path):
     pytest.importorskip("matplotlib")
     proc = run_module(["demo", "--task", "moons", "--epochs", "2", "--quiet"], cwd=tmp_path)
@@ -95,6 +98,7 @@ def test_demo_through_python_m_and_default_folder(tmp_path):
     assert str(folder) in proc.stdout
 
 
+@pytest.mark.slow
 def test_demo_sequence_task_end_to_end(tmp_path, capsys):
     """The LSTM on the adding problem with its default settings: it beats predicting
     the mean by far, says so, and draws its four pictures."""
@@ -192,6 +196,7 @@ def regression_csv(path, n=200, seed=0):
     return write_csv(path, ["size", "age", "price"], rows)
 
 
+@pytest.mark.slow
 def test_train_classification(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "flowers.csv")
     out = tmp_path / "model"
@@ -237,6 +242,7 @@ def test_train_classification(tmp_path, capsys):
     assert not [f for f in os.listdir(out) if f.startswith(".")]
 
 
+@pytest.mark.slow
 def test_train_infers_classification_from_few_integer_labels(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "codes.csv", string_labels=False)
     out = tmp_path / "m"
@@ -261,6 +267,7 @@ def test_train_infers_classification_from_few_integer_labels(tmp_path, capsys):
     assert "Epoch" not in capsys.readouterr().out  # --quiet
 
 
+@pytest.mark.slow
 def test_train_two_feature_classification_draws_decision_boundary(tmp_path):
     pytest.importorskip("matplotlib")
     rng = np.random.default_rng(0)
@@ -277,6 +284,7 @@ def test_train_two_feature_classification_draws_decision_boundary(tmp_path):
     assert is_png(out / "decision_boundary.png")
 
 
+@pytest.mark.slow
 def test_train_regression(tmp_path, capsys):
     csv_path = regression_csv(tmp_path / "houses.csv")
     out = tmp_path / "model"
@@ -301,6 +309,7 @@ def test_train_regression(tmp_path, capsys):
     assert is_png(out / "history.png")
 
 
+@pytest.mark.slow
 def test_train_task_can_be_forced(tmp_path, capsys):
     csv_path = blobs_csv(tmp_path / "codes.csv", string_labels=False)
     out = tmp_path / "m"
@@ -432,6 +441,7 @@ def test_train_bad_file(tmp_path, capsys, case):
     assert not (tmp_path / "out").exists()  # nothing written for a bad file
 
 
+@pytest.mark.slow
 def test_train_bad_file_through_python_m(tmp_path):
     path, _, _ = bad_case(tmp_path, "non-numeric feature")
     proc = run_module(["train", path, "--target", "y"], cwd=tmp_path)
@@ -454,6 +464,7 @@ def test_train_bad_arguments_exit_2(tmp_path, capsys, args):
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_semicolon_file_gets_a_delimiter_hint(tmp_path, capsys):
     p = tmp_path / "semi.csv"
     p.write_text("a;b;y\n" + "".join(f"{i};{i % 3};{i % 2}\n" for i in range(20)))

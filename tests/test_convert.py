@@ -187,6 +187,7 @@ def fake_keras(cls_name, weights, **config):
 
 
 # ---------------------------------------------------------------------------- PyTorch
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["module", "state_dict", "numpy_state_dict"])
 @pytest.mark.parametrize("kind, return_sequences", CASES)
 def test_from_torch_reproduces_torch_outputs(kind, return_sequences, source):
@@ -677,6 +678,7 @@ def test_errors_without_torch_unbuilt_non_finite_and_overflow():
     np.testing.assert_allclose(d["weight_ih_l0"], sd["weight_ih_l0"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_importing_and_numpy_conversions_do_not_import_torch():
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     code = (

@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

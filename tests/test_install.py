@@ -47,6 +47,7 @@ def test_compiled_backend_is_default():
         assert fastnn.get_backend() == "compiled"
 
 
+@pytest.mark.slow
 def test_broken_extension_fails_loudly_with_build_instructions(tmp_path):
     """Copy the package without one compiled module: import must raise ImportError
     saying how to build, not fall back to NumPy."""
@@ -75,6 +76,7 @@ def test_broken_extension_fails_loudly_with_build_instructions(tmp_path):
     assert r.stdout.strip() == "numpy"
 
 
+@pytest.mark.slow
 def test_show_config_and_cli_info():
     import io
 
@@ -98,6 +100,7 @@ def test_show_config_and_cli_info():
     )
 
 
+@pytest.mark.slow
 def test_set_num_threads():
     r = _run("""
         import fastnn

@@ -17,6 +17,8 @@ import tokenize
 
 import pytest
 
+pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
+
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_compat")
 SCRIPTS = {
     "mlp_regression.py": r"test MAE: (\d+\.\d+)",

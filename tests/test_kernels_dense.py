@@ -285,6 +285,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cap", ["off", "avx2"])
 def test_step_kernel_instruction_set_can_be_capped(cap):
     """FASTNN_STEP_GEMM=off sends every product to BLAS; =avx2 runs the AVX2 body even on

@@ -131,6 +131,7 @@ def test_clipnorm_trains_recurrent_models_and_bad_input_errors():
         fastnn.Sequential([GRU(3, input_shape=(5, 2), return_state=True)]).predict(x)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,budget_ok", [(LSTM, True), (GRU, True), (SimpleRNN, False)])
 def test_adding_problem_t100(cls, budget_ok):
     """The adding problem at T=100 (predicting the mean gives MSE ~0.167): LSTM and

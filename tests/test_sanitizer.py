@@ -77,6 +77,7 @@ def test_release_build_has_no_deliberate_overflow():
             call()
 
 
+@pytest.mark.slow
 def test_show_config_and_cli_info_report_the_build_kind():
     expected = "debug build (sanitizers): " + ("yes" if _config.debug_build() else "no")
     buf = io.StringIO()

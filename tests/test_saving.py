@@ -202,6 +202,7 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m.fastnn"]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_kill_during_save_never_destroys_the_previous_file(tmp_path):
     """A process killed (SIGKILL) while writing a large model leaves the old file
     loadable: the new content goes to a temporary file that is renamed at the end."""

@@ -29,11 +29,14 @@ import fastnn
 from fastnn.callbacks import Callback
 from fastnn.layers import LSTM, Dense, Input
 
+pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
+
 SCRIPT = r"""
 import hashlib, json, sys
 import numpy as np
 import fastnn
 from fastnn.layers import LSTM, Dense, Dropout, Input
+
 
 fastnn.set_num_threads(int(sys.argv[1]))
 rng = np.random.default_rng(0)
