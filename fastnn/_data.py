@@ -224,3 +224,33 @@ def check_x(model, x, shape):
             f"dimensions, the batch axis first. Received: x.shape={x.shape}"
         )
     check_finite(x, "x")
+
+
+def fast_ok(model, x, y):
+    """x and y are C-contiguous arrays of the model dtype with the exact shapes
+    the Net reads (y may also hold integer class labels for a sparse loss)."""
+    return (
+        type(x) is np.ndarray
+        and type(y) is np.ndarray
+        and x.dtype == model.dtype
+        and (y.dtype == model.dtype or (model._sparse and y.dtype.kind in "iu"))
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and x.shape[1:] == model._x_shape
+        and y.shape[1:] == model._y_shape
+        and len(x) == len(y)
+        and len(x) > 0
+    )
+
+
+def labels_as_floats(model, y):
+    """Integer labels copied into a float buffer of the model dtype (what the Net
+    reads), kept for the next call: a steady-state step allocates no array. Exact
+    below 2**24; a label beyond that still rounds to a value >= the class count,
+    which check_labels rejects."""
+    buf = model._label_buf
+    if buf is None or len(buf) < len(y) or buf.dtype != model.dtype or buf.shape[1:] != y.shape[1:]:
+        buf = model._label_buf = np.empty(y.shape, model.dtype)
+    out = buf[: len(y)]
+    np.copyto(out, y, casting="unsafe")
+    return out

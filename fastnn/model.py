@@ -15,7 +15,7 @@ from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
-from fastnn.layers import InputLayer, Layer
+from fastnn.layers import InputLayer, Layer, deserialize, serialize
 
 
 class Sequential:
@@ -216,10 +216,7 @@ class Sequential:
         config = {
             "name": self.name,
             "dtype": self.dtype.name,
-            "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self._layers
-            ],
+            "layers": [serialize(layer) for layer in self._layers],
         }
         if self.built:
             config["build_input_shape"] = [None, *self.layers[0].input_shape]
@@ -230,27 +227,12 @@ class Sequential:
         """A new model from get_config() output (built when it holds build_input_shape).
         Layer classes come from fastnn's registry (fastnn.layers.LAYER_CLASSES): no code
         named in the config runs."""
-        from fastnn.layers import LAYER_CLASSES
-
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError(
                 f"Sequential.from_config expected a dict with a list of layers "
                 f"(get_config()). Received: {config!r:.200}"
             )
-        layers = []
-        for spec in config["layers"]:
-            if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
-                raise ValueError(
-                    f"Sequential.from_config expected each layer as "
-                    f"{{'class_name': ..., 'config': {{...}}}}. Received: {spec!r:.200}"
-                )
-            layer_cls = LAYER_CLASSES.get(spec.get("class_name"))
-            if layer_cls is None:
-                raise ValueError(
-                    f"Sequential.from_config: unknown layer class "
-                    f"{spec.get('class_name')!r}; known: {sorted(LAYER_CLASSES)}"
-                )
-            layers.append(layer_cls.from_config(dict(spec["config"])))
+        layers = [deserialize(spec) for spec in config["layers"]]
         model = cls(layers, name=config.get("name"), dtype=config.get("dtype", "float32"))
         if config.get("build_input_shape") is not None:
             model.build(tuple(config["build_input_shape"]))
@@ -333,14 +315,14 @@ class Sequential:
                 and self._net_backend == _backend.get_backend()
                 and sample_weight is None
                 and class_weight is None
-                and self._fast_ok(x, y)
+                and _data.fast_ok(self, x, y)
             ):
                 # the common case (arrays already of the model dtype and shape) skips the
                 # casting machinery: two C checks for NaN / labels, then one Net call
                 _data.check_finite(x, "x")
                 if self._sparse:
                     if y.dtype != self.dtype:
-                        y = self._labels_as_floats(y)
+                        y = _data.labels_as_floats(self, y)
                     _data.check_labels(y, self._n_out)
                 else:
                     _data.check_finite(y, "y")
@@ -358,39 +340,6 @@ class Sequential:
                 f"gradient norm is; the weights were not updated"
             )
         return self._step_result(loss, net, len(x), w, return_dict)
-
-    def _fast_ok(self, x, y):
-        """x and y are C-contiguous arrays of the model dtype with the exact shapes
-        the Net reads (y may also hold integer class labels for a sparse loss)."""
-        return (
-            type(x) is np.ndarray
-            and type(y) is np.ndarray
-            and x.dtype == self.dtype
-            and (y.dtype == self.dtype or (self._sparse and y.dtype.kind in "iu"))
-            and x.flags.c_contiguous
-            and y.flags.c_contiguous
-            and x.shape[1:] == self._x_shape
-            and y.shape[1:] == self._y_shape
-            and len(x) == len(y)
-            and len(x) > 0
-        )
-
-    def _labels_as_floats(self, y):
-        """Integer labels copied into a float buffer of the model dtype (what the Net
-        reads), kept for the next call: a steady-state step allocates no array. Exact
-        below 2**24; a label beyond that still rounds to a value >= the class count,
-        which check_labels rejects."""
-        buf = self._label_buf
-        if (
-            buf is None
-            or len(buf) < len(y)
-            or buf.dtype != self.dtype
-            or buf.shape[1:] != y.shape[1:]
-        ):
-            buf = self._label_buf = np.empty(y.shape, self.dtype)
-        out = buf[: len(y)]
-        np.copyto(out, y, casting="unsafe")
-        return out
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without updating the model."""

@@ -5,6 +5,8 @@ from fastnn.layers.core import Activation, Dense, Dropout, Flatten, Input, Input
 from fastnn.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
+    "serialize",
+    "deserialize",
     "Layer",
     "Activation",
     "Dense",
@@ -23,3 +25,28 @@ LAYER_CLASSES = {
     cls.__name__: cls
     for cls in (Activation, Dense, Dropout, Flatten, InputLayer, Reshape, SimpleRNN, LSTM, GRU)
 }
+
+
+def serialize(layer):
+    """{"class_name", "config"} of a layer (Keras' keras.layers.serialize, without the
+    module and registered-name keys Keras adds)."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"serialize expected a fastnn Layer. Received: {type(layer).__name__}")
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config):
+    """A new layer from serialize() output. The class comes from LAYER_CLASSES: no code
+    named in the config is imported or run."""
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(
+            f"deserialize expected a layer as {{'class_name': ..., 'config': {{...}}}}. "
+            f"Received: {config!r:.200}"
+        )
+    cls = LAYER_CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(
+            f"deserialize: unknown layer class {config.get('class_name')!r}; "
+            f"known: {sorted(LAYER_CLASSES)}"
+        )
+    return cls.from_config(dict(config["config"]))
