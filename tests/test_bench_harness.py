@@ -1,6 +1,8 @@
 """The benchmark harness's bookkeeping: the engines' order in each pass and the
-per-pass ratios (bench/harness.py, loaded from the source tree by its path)."""
+per-pass ratios (bench/harness.py and the bench/measure.py, bench/cells.py and
+bench/report.py it re-exports from, loaded from the source tree by their paths)."""
 
+import importlib
 import importlib.util
 import os
 import sys
@@ -18,15 +20,25 @@ def harness():
     if not os.path.isfile(_PATH):
         pytest.skip(f"needs the source tree's bench/harness.py; not found at {_PATH}")
     # by path, not by putting the source tree on sys.path: that would let a later
-    # `import fastnn` find the uncompiled sources instead of the installed package
-    spec = importlib.util.spec_from_file_location("fastnn_bench_harness", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up while it runs
+    # `import fastnn` find the uncompiled sources instead of the installed package.
+    # harness.py imports its siblings as bench.measure etc., so the source tree's bench
+    # package is registered by its path while they load (dataclasses look their module
+    # up while it runs), then removed again.
+    bench = os.path.dirname(_PATH)
+    spec = importlib.util.spec_from_file_location(
+        "bench", os.path.join(bench, "__init__.py"), submodule_search_locations=[bench]
+    )
+    saved = {k: v for k, v in sys.modules.items() if k == "bench" or k.startswith("bench.")}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules["bench"] = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(mod)
+        spec.loader.exec_module(sys.modules["bench"])
+        return importlib.import_module("bench.harness")
     finally:
-        del sys.modules[spec.name]
-    return mod
+        for name in [k for k in sys.modules if k == "bench" or k.startswith("bench.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def test_pass_order_rotates_so_each_engine_takes_each_place(harness):
