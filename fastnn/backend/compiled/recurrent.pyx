@@ -179,21 +179,23 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 1. hs[t+1] (= x_t @ W) += hs[t] @ U   2. hs[t+1] = act(hs[t+1] + b), fused
+            # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U
             _step_product(L.kernel, r, H, H, hs + t * nh, u, NULL, True, hs + (t + 1) * nh)
+            # 3b. hs[t+1] = act(hs[t+1] + b), fused
             if floating is float:
                 simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
             else:
                 simple_rnn_step_forward_f64(hs + (t + 1) * nh, <const double *>L.b, r, H, L.act)
         return
     for t in range(T - 1, -1, -1):
-        # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
+        # 5a. da_t = (dh + dy_t) * act'(h_t)
         if floating is float:
             simple_rnn_step_backward_f32(da + t * nh, hs + (t + 1) * nh, dh,
                                          dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
         else:
             simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh,
                                          dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
+        # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
 
 
@@ -212,8 +214,9 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 1. gates_t (= x_t @ W) += hs[t] @ U   2. fused: activations, c_t, tanh(c_t), h_t
+            # 3a. gates_t (= x_t @ W) += hs[t] @ U
             _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, True, g + t * ng)
+            # 3b. fused gates: activations, c_t, tanh(c_t), h_t
             if floating is float:
                 lstm_step_forward_f32(g + t * ng, <const float *>L.b, cs + t * nh,
                                       cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
@@ -222,14 +225,14 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                                       cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
         return
     for t in range(T - 1, -1, -1):
-        # 1. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
-        # 2. dh = dG_t @ U.T (the gradient of h_{t-1})
+        # 5a. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
         if floating is float:
             lstm_step_backward_f32(g + t * ng, tc + t * nh, cs + t * nh, dh,
                                    dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
         else:
             lstm_step_backward_f64(g + t * ng, tc + t * nh, cs + t * nh, dh,
                                    dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
+        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
 
 
@@ -247,8 +250,9 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 1. hu = hs[t] @ U   2. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
+            # 3a. hu = hs[t] @ U
             _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, False, hu)
+            # 3b. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
             if floating is float:
                 gru_step_forward_f32(g + t * ng, hu, <const float *>L.b, <const float *>L.b2,
                                      hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
@@ -257,14 +261,14 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                                      hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
         return
     for t in range(T - 1, -1, -1):
-        # 1. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
-        # 2. dh += G_h @ U.T (the gradient of h_{t-1})
+        # 5a. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
         if floating is float:
             gru_step_backward_f32(g + t * ng, hn + t * nh, hs + t * nh, dh,
                                   dy + t * H if dy != NULL else NULL, T * H, r, H)
         else:
             gru_step_backward_f64(g + t * ng, hn + t * nh, hs + t * nh, dh,
                                   dy + t * H if dy != NULL else NULL, T * H, r, H)
+        # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
 
 
@@ -358,6 +362,8 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     cdef int kh = _gate_count(kind) * H
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, n, T, F, reverse)
+    # 2.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan); a split
+    #     loop puts the projection's parts on the same two threads (_gemm2)
     cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
                         gates, aux, hu, NULL, NULL, NULL)
     _plan(&L, True)
@@ -365,7 +371,7 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     #    (SimpleRNN), else into the gate pre-activations
     _gemm2(L.split, False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
            hs + nh if kind == SIMPLE_RNN else gates, kh)
-    # 3. the time loop: h_{t-1} @ U and the fused gate kernel per step (the *_rows above)
+    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above)
     _run_loop(&L)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
@@ -383,17 +389,18 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
     cdef int kh = L.kh
+    # 5.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan)
     _plan(&L, ut != NULL)
-    # 1. U^T (kH, H) for the step kernel, when it is used (ut: the op's workspace for it)
+    # 5.1 (compiled only: U^T) (kH, H) for the step kernel, when it is used (ut: its workspace)
     if L.kernel:
         for i in range(H):
             for j in range(kh):
                 ut[j * H + i] = u[i * kh + j]
         L.ut = ut
-    # 2. the time loop: gate backward and dG_t @ U.T per step (the *_rows above); the
-    #    gate activations (SimpleRNN: da) become the pre-activation gradients dG
+    # 5. the time loop backward: 5a. gate backward and 5b. dG_t @ U.T per step (*_rows above);
+    #    the gate activations (SimpleRNN: da) become the pre-activation gradients dG
     _run_loop(&L)
-    # 3. dW, dU, db and dx from dG over all T*n rows, one GEMM each
+    # then steps 6-9: dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
         _gru_grads(L.split, x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
     else:
@@ -404,13 +411,16 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
 cdef void _grads(bint two, floating *x_tm, const floating *w, const floating *hs,
                  const floating *g, floating *dw, floating *du, floating *db, floating *dx, int n,
                  int T, int F, int H, int kh, bint reverse) noexcept nogil:
-    # SimpleRNN and LSTM, g = dG (T*n, kH): 1. dW = x_tm.T @ dG   2. dU = hs[:T].T @ dG
-    # 3. db = column sums of dG (in double)   4. dx_tm = dG @ W.T (into x_tm, no longer
-    # needed), back to batch-first order. two: the big products on two threads (_gemm2)
+    # SimpleRNN and LSTM, g = dG (T*n, kH) (SimpleRNN: da); two: the big products on two
+    # threads (_gemm2)
+    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows)
     _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
+    # 7. dU = hs[:T].T @ dG (one GEMM)
     _gemm2(two, True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
+    # 8. db = column sums of dG (in double)
     if db != NULL:
         _bias_grad(db, g, <Py_ssize_t>T * n, kh)
+    # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
     if dx != NULL:
         _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
         _from_time_major(x_tm, dx, n, T, F, reverse)
@@ -421,21 +431,21 @@ cdef void _gru_grads(bint two, floating *x_tm, const floating *w, const floating
                      floating *db_hh, floating *dx, int n, int T, int F, int H,
                      bint reverse) noexcept nogil:
     cdef Py_ssize_t rows = <Py_ssize_t>T * n
-    # 1. dU = hs[:T].T @ G_h (one GEMM)
-    # 2. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
-    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
+    # 6. dU = hs[:T].T @ G_h (one GEMM)
     _gemm2(two, True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du,
            3 * H)
+    # 7. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
     _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0,
            dw, 3 * H)
     _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H,
            3 * H)
-    # 3. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
+    # 8. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh != NULL:
         _bias_grad(db_hh, gates, rows, 3 * H)
         memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
         _bias_grad(db_ih + 2 * H, hn, rows, H)
-    # 4. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
+    # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx != NULL:
         _gemm2(two, False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H,
                <floating>0, x_tm, F)

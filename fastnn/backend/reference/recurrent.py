@@ -169,23 +169,29 @@ def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse):
     _to_time_major(x, x_tm, reverse)
     # 2. hs[1:] = x_tm @ W for all timesteps (one GEMM, T*n rows)
     np.matmul(x_tm, w, out=hs[1:])
+    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3. hs[t+1] += hs[t] @ U   4. hs[t+1] = act(hs[t+1] + b), fused
+        # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U
         hs[t + 1] += hs[t] @ u
+        # 3b. hs[t+1] = act(hs[t+1] + b), fused
         simple_rnn_step_forward(hs[t + 1], b, activation)
 
 
 def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse):
     T = x_tm.shape[0]
+    # 5. the time loop backward: 5a. gate backward and 5b. da_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
-        # 1. da_t = (dh + dy_t) * act'(h_t)   2. dh = da_t @ U.T (the gradient of h_{t-1})
+        # 5a. da_t = (dh + dy_t) * act'(h_t)
         simple_rnn_step_backward(da[t], hs[t + 1], dh, None if dy is None else dy[:, t], activation)
+        # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
         np.matmul(da[t], u.T, out=dh)
-    # 3. dW = x_tm.T @ da   4. dU = hs[:T].T @ da   5. db = column sums of da (in double)
+    # 6. dW = x_tm.T @ da (one GEMM, T*n rows)
+    # 7. dU = hs[:T].T @ da (one GEMM; both in _dense_grads)
     _dense_grads(x_tm, hs, da, dw, du)
+    # 8. db = column sums of da (in double)
     if db is not None:
         _bias_grad(da, db)
-    # 6. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
+    # 9. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
     if dx is not None:
         np.matmul(da, w.T, out=x_tm)
         _from_time_major(x_tm, dx, reverse)
@@ -205,24 +211,29 @@ def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse):
     _to_time_major(x, x_tm, reverse)
     # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
     np.matmul(x_tm, w, out=gates)
+    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3. gates_t += hs[t] @ U   4. fused gates: activations, c_t, tanh(c_t), h_t
+        # 3a. gates_t (= x_t @ W) += hs[t] @ U
         gates[t] += hs[t] @ u
+        # 3b. fused gates: activations, c_t, tanh(c_t), h_t
         lstm_step_forward(gates[t], b, cs[t], cs[t + 1], tc[t], hs[t + 1])
 
 
 def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse):
     T = x_tm.shape[0]
+    # 5. the time loop backward: 5a. gate backward and 5b. dG_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
-        # 1. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
-        # 2. dh = dG_t @ U.T (the gradient of h_{t-1})
+        # 5a. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
         lstm_step_backward(gates[t], tc[t], cs[t], dh, None if dy is None else dy[:, t], dc)
+        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
         np.matmul(gates[t], u.T, out=dh)
-    # 3. dW = x_tm.T @ dG   4. dU = hs[:T].T @ dG   5. db = column sums of dG (in double)
+    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows)
+    # 7. dU = hs[:T].T @ dG (one GEMM; both in _dense_grads)
     _dense_grads(x_tm, hs, gates, dw, du)
+    # 8. db = column sums of dG (in double)
     if db is not None:
         _bias_grad(gates, db)
-    # 6. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
+    # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
     if dx is not None:
         np.matmul(gates, w.T, out=x_tm)
         _from_time_major(x_tm, dx, reverse)
@@ -234,35 +245,38 @@ def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse):
     _to_time_major(x, x_tm, reverse)
     # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
     np.matmul(x_tm, w, out=gates)
+    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3. hu = hs[t] @ U   4. fused gates: r, z, n, hn_t, h_t
+        # 3a. hu = hs[t] @ U
         np.matmul(hs[t], u, out=hu)
+        # 3b. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
         gru_step_forward(gates[t], hu, b_ih, b_hh, hs[t], hn[t], hs[t + 1])
 
 
 def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse):
     T, n, F = x_tm.shape
     H = hs.shape[2]
+    # 5. the time loop backward: 5a. gate backward and 5b. G_h @ U.T per step, last first
     for t in range(T - 1, -1, -1):
-        # 1. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
-        # 2. dh += G_h @ U.T (the gradient of h_{t-1})
+        # 5a. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
         gru_step_backward(gates[t], hn[t], hs[t], dh, None if dy is None else dy[:, t])
+        # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
         dh += gates[t] @ u.T
-    # 3. dU = hs[:T].T @ G_h (one GEMM)
-    # 4. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
-    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
     g = gates.reshape(T * n, 3 * H)
     dan = hn.reshape(T * n, H)
     xt = x_tm.reshape(T * n, F)
+    # 6. dU = hs[:T].T @ G_h (one GEMM)
     np.matmul(hs[:T].reshape(T * n, H).T, g, out=du)
+    # 7. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
     dw[:, : 2 * H] = xt.T @ g[:, : 2 * H]
     dw[:, 2 * H :] = xt.T @ dan
-    # 5. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
+    # 8. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh is not None:
         _bias_grad(g, db_hh)
         db_ih[: 2 * H] = db_hh[: 2 * H]
         _bias_grad(dan, db_ih[2 * H :])
-    # 6. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
+    # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx is not None:
         np.matmul(g[:, : 2 * H], w[:, : 2 * H].T, out=xt)
         xt += dan @ w[:, 2 * H :].T
@@ -282,7 +296,7 @@ def _run_forward(
         _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse)
     else:
         _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse)
-    # the output, batch-first: every h_t in processing order, or the final state
+    # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
         _from_time_major(hs[1:], out.reshape(n, T, H), False)
     else:
