@@ -21,6 +21,7 @@ Colours come from viridis / cividis, whose lightness rises monotonically, so the
 pictures stay readable in greyscale; training and validation curves differ in
 line style and marker as well as colour.
 """
+
 import math
 import os
 import time
@@ -31,8 +32,14 @@ import numpy as np
 
 from fastnn.callbacks import Callback
 
-__all__ = ["plot_model", "plot_history", "plot_weights", "plot_decision_boundary",
-           "plot_hidden_states", "LivePlot"]
+__all__ = [
+    "plot_model",
+    "plot_history",
+    "plot_weights",
+    "plot_decision_boundary",
+    "plot_hidden_states",
+    "LivePlot",
+]
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}
@@ -51,8 +58,10 @@ def _require_matplotlib(func):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError(f"{func} needs matplotlib. Install it with: "
-                          f"pip install \"fastnn[viz]\" (or pip install matplotlib)") from None
+        raise ImportError(
+            f"{func} needs matplotlib. Install it with: "
+            f'pip install "fastnn[viz]" (or pip install matplotlib)'
+        ) from None
 
 
 def _check_target(to_file, func):
@@ -62,25 +71,30 @@ def _check_target(to_file, func):
     try:
         path = os.fspath(to_file)
     except TypeError:
-        raise TypeError(f"{func} expected to_file as a path or None. "
-                        f"Received: {type(to_file).__name__}") from None
+        raise TypeError(
+            f"{func} expected to_file as a path or None. Received: {type(to_file).__name__}"
+        ) from None
     ext = os.path.splitext(path)[1].lower()
     if ext not in _FORMATS:
-        raise ValueError(f"{func} expected to_file ending in .png, .svg or .pdf. "
-                         f"Received: to_file={path!r}")
+        raise ValueError(
+            f"{func} expected to_file ending in .png, .svg or .pdf. Received: to_file={path!r}"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{func} cannot write {path!r}: the folder {folder!r} "
-                                f"does not exist")
+        raise FileNotFoundError(
+            f"{func} cannot write {path!r}: the folder {folder!r} does not exist"
+        )
     return path
 
 
 def _new_figure(figsize, show=False, layout=None):
     if show:
         import matplotlib.pyplot as plt
+
         return plt.figure(figsize=figsize, dpi=_DPI, layout=layout)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize, dpi=_DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
@@ -95,8 +109,9 @@ def _save(fig, path):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=_DPI, bbox_inches="tight", pad_inches=0.15,
-                        facecolor="white")
+            fig.savefig(
+                fh, format=fmt, dpi=_DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white"
+            )
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -111,12 +126,14 @@ def _finish(fig, path, show):
         _save(fig, path)
     if show:
         import matplotlib.pyplot as plt
+
         plt.show()
     return fig
 
 
 def _png_bytes(fig):
     import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
     return buf.getvalue()
@@ -132,8 +149,9 @@ def _kind(layer):
 
 def _check_model(model, func):
     if not hasattr(model, "layers") or not hasattr(model, "built"):
-        raise TypeError(f"{func} expected a fastnn Sequential model. "
-                        f"Received: {type(model).__name__}")
+        raise TypeError(
+            f"{func} expected a fastnn Sequential model. Received: {type(model).__name__}"
+        )
     if not model.layers:
         raise ValueError(f"{func}: the model has no layers")
 
@@ -151,7 +169,7 @@ def _layer_table(model):
         if in_shape is not None:
             try:
                 shapes, shape = [], in_shape
-                for layer in model.layers:   # the layers' own shape rule: touches nothing
+                for layer in model.layers:  # the layers' own shape rule: touches nothing
                     out = tuple(layer.compute_output_shape(shape))
                     shapes.append((layer, shape, out))
                     shape = out
@@ -210,9 +228,11 @@ def _ensure_built(model, func):
     """Build a model that knows its input shape (as summary() does); otherwise fail."""
     if not model.built:
         if model.input_shape is None:
-            raise ValueError(f"{func} needs a built model: fit it first, give the first "
-                             f"layer input_shape=... (or start with Input(shape=...)), or "
-                             f"call model.build(input_shape)")
+            raise ValueError(
+                f"{func} needs a built model: fit it first, give the first "
+                f"layer input_shape=... (or start with Input(shape=...)), or "
+                f"call model.build(input_shape)"
+            )
         model.build()
 
 
@@ -226,8 +246,9 @@ def _neuron_columns(in_shape, table, max_neurons, max_columns=7):
     Activation, a 1-D Flatten) are folded into the column before them."""
     if in_shape is None or len(in_shape) != 1 or in_shape[0] > max_neurons:
         return None
-    columns = [dict(n=in_shape[0], layer=None, notes=[], kernel=None, bias=None, params=0,
-                    shape=in_shape)]
+    columns = [
+        dict(n=in_shape[0], layer=None, notes=[], kernel=None, bias=None, params=0, shape=in_shape)
+    ]
     for layer, ins, outs, params in table:
         kind = _kind(layer)
         if outs is None or len(outs) != 1 or kind in RECURRENT:
@@ -237,8 +258,17 @@ def _neuron_columns(in_shape, table, max_neurons, max_columns=7):
                 return None
             kernel = layer.weights[0] if layer.weights else None
             bias = layer.weights[1] if len(layer.weights) > 1 else None
-            columns.append(dict(n=outs[0], layer=layer, notes=[], kernel=kernel, bias=bias,
-                                params=params, shape=outs))
+            columns.append(
+                dict(
+                    n=outs[0],
+                    layer=layer,
+                    notes=[],
+                    kernel=kernel,
+                    bias=bias,
+                    params=params,
+                    shape=outs,
+                )
+            )
         elif tuple(outs) == tuple(ins) and not params:
             desc = _describe(layer)
             columns[-1]["notes"].append(f"+ {kind}" + (f" ({desc})" if desc else ""))
@@ -270,7 +300,7 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
     norm = Normalize(-m, m)
 
     headers = []
-    for i, c in enumerate(columns):
+    for c in columns:
         if c["layer"] is None:
             lines = ["Input", f"{c['n']} feature{'s' if c['n'] != 1 else ''}"]
         else:
@@ -288,8 +318,9 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
     width = dx * (len(columns) - 1) + 3.0
     height = 2 * top + header_h + 0.6
     unit = 0.62  # inches per data unit
-    fig = _new_figure((max(5.0, width * unit + (1.3 if built else 0.3)),
-                       max(3.0, height * unit + 0.5)), show)
+    fig = _new_figure(
+        (max(5.0, width * unit + (1.3 if built else 0.3)), max(3.0, height * unit + 0.5)), show
+    )
     ax = fig.add_axes([0.02, 0.02, 0.84 if built else 0.96, 0.88])
     ax.set_aspect("equal")
     ax.axis("off")
@@ -307,12 +338,19 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
                 if W is not None:
                     w = float(W[i, j])
                     s = abs(w) / m
-                    line = Line2D([x0 + r, x1 - r], [y0, y1], linewidth=0.3 + 2.7 * s,
-                                  color=cmap(norm(w)), alpha=0.35 + 0.65 * s, zorder=1,
-                                  solid_capstyle="round")
+                    line = Line2D(
+                        [x0 + r, x1 - r],
+                        [y0, y1],
+                        linewidth=0.3 + 2.7 * s,
+                        color=cmap(norm(w)),
+                        alpha=0.35 + 0.65 * s,
+                        zorder=1,
+                        solid_capstyle="round",
+                    )
                 else:
-                    line = Line2D([x0 + r, x1 - r], [y0, y1], linewidth=0.8, color="0.55",
-                                  alpha=0.8, zorder=1)
+                    line = Line2D(
+                        [x0 + r, x1 - r], [y0, y1], linewidth=0.8, color="0.55", alpha=0.8, zorder=1
+                    )
                 line.set_gid("connection")
                 ax.add_line(line)
     for k, col in enumerate(columns):
@@ -325,8 +363,7 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
                 face = cmap(norm(float(col["bias"][j])))
             else:
                 face = "#b7c9e2"
-            circle = Circle((x, y), r, facecolor=face, edgecolor="black", linewidth=1.0,
-                            zorder=3)
+            circle = Circle((x, y), r, facecolor=face, edgecolor="black", linewidth=1.0, zorder=3)
             circle.set_gid("neuron")
             ax.add_patch(circle)
             if k == 0:
@@ -334,8 +371,15 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
             elif last:
                 label = "y" if col["n"] == 1 else f"y{j + 1}"
                 ax.text(x + r + 0.15, y, label, ha="left", va="center", fontsize=8)
-        ax.text(x, top + 0.35, "\n".join(headers[k]), ha="center", va="bottom", fontsize=8.5,
-                linespacing=1.25)
+        ax.text(
+            x,
+            top + 0.35,
+            "\n".join(headers[k]),
+            ha="center",
+            va="bottom",
+            fontsize=8.5,
+            linespacing=1.25,
+        )
     ax.set_xlim(-1.5, dx * (len(columns) - 1) + 1.5)
     ax.set_ylim(-top - 0.3, top + header_h)
     total = sum(c["params"] or 0 for c in columns[1:])
@@ -345,6 +389,7 @@ def _draw_neurons(model, columns, show_shapes, show_params, show):
     ax.set_title(title, fontsize=11, fontweight="bold")
     if built:
         from matplotlib.cm import ScalarMappable
+
         cax = fig.add_axes([0.89, 0.25, 0.025, 0.5])
         cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax)
         cb.set_label("weight (lines) / bias (neurons)", fontsize=8)
@@ -364,7 +409,7 @@ def _draw_blocks(model, in_shape, table, show_shapes, show_params, show):
         if show_shapes:
             lines.append(f"shape {_shape_str(in_shape)}")
         rows.append(dict(gid="input", lines=lines, face="#f2f2f2", loop=False))
-    for layer, ins, outs, params in table:
+    for layer, _ins, outs, params in table:
         kind = _kind(layer)
         lines = [f"{layer.name} ({kind})"]
         desc = _describe(layer)
@@ -409,39 +454,76 @@ def _draw_blocks(model, in_shape, table, show_shapes, show_params, show):
     def box(i):
         col, row = divmod(i, per)
         x = col * (bw + cgap)
-        y = -row * (bh + gap)      # top edge
+        y = -row * (bh + gap)  # top edge
         return x, y
 
     for i, r in enumerate(rows):
         x, y = box(i)
-        patch = FancyBboxPatch((x, y - bh), bw, bh, boxstyle="round,pad=0,rounding_size=0.08",
-                               facecolor=r["face"], edgecolor="0.25", linewidth=1.0, zorder=2)
+        patch = FancyBboxPatch(
+            (x, y - bh),
+            bw,
+            bh,
+            boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=r["face"],
+            edgecolor="0.25",
+            linewidth=1.0,
+            zorder=2,
+        )
         patch.set_gid(r["gid"])
         ax.add_patch(patch)
-        text = ax.text(x + bw / 2, y - bh / 2, "\n".join(r["lines"]), ha="center",
-                       va="center", fontsize=8.5, linespacing=1.35, zorder=3)
+        text = ax.text(
+            x + bw / 2,
+            y - bh / 2,
+            "\n".join(r["lines"]),
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            linespacing=1.35,
+            zorder=3,
+        )
         text.set_gid(f"{r['gid']}_label")
         if r["loop"]:
             yc = y - bh / 2
-            loop = FancyArrowPatch((x + bw, yc - 0.2), (x + bw, yc + 0.2),
-                                   connectionstyle="arc3,rad=1.5", arrowstyle="-|>",
-                                   mutation_scale=10, linewidth=1.3, color="0.2", zorder=3)
+            loop = FancyArrowPatch(
+                (x + bw, yc - 0.2),
+                (x + bw, yc + 0.2),
+                connectionstyle="arc3,rad=1.5",
+                arrowstyle="-|>",
+                mutation_scale=10,
+                linewidth=1.3,
+                color="0.2",
+                zorder=3,
+            )
             loop.set_gid("recurrent_loop")
             ax.add_patch(loop)
             # the state of step t-1 feeds step t
-            ax.text(x + bw + 0.4, yc, r"$h_{t-1}$", fontsize=8, ha="left", va="center",
-                    color="0.2")
+            ax.text(x + bw + 0.4, yc, r"$h_{t-1}$", fontsize=8, ha="left", va="center", color="0.2")
         if i + 1 < n:
             nx, ny = box(i + 1)
             if nx == x:
                 path = Path([(x + bw / 2, y - bh), (x + bw / 2, ny)])
             else:  # down, across to the next column, up, across, and into its first box
                 mid = x + bw + cgap / 2
-                path = Path([(x + bw / 2, y - bh), (x + bw / 2, y - bh - 0.2),
-                             (mid, y - bh - 0.2), (mid, ny + 0.3), (nx + bw / 2, ny + 0.3),
-                             (nx + bw / 2, ny)])
-            ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=11,
-                                         linewidth=1.0, color="0.3", zorder=1))
+                path = Path(
+                    [
+                        (x + bw / 2, y - bh),
+                        (x + bw / 2, y - bh - 0.2),
+                        (mid, y - bh - 0.2),
+                        (mid, ny + 0.3),
+                        (nx + bw / 2, ny + 0.3),
+                        (nx + bw / 2, ny),
+                    ]
+                )
+            ax.add_patch(
+                FancyArrowPatch(
+                    path=path,
+                    arrowstyle="-|>",
+                    mutation_scale=11,
+                    linewidth=1.0,
+                    color="0.3",
+                    zorder=1,
+                )
+            )
     params = [p for _, _, _, p in table]
     title = f"{model.name}: {len(table)} layer{'s' if len(table) != 1 else ''}"
     if show_params and None not in params:
@@ -450,8 +532,7 @@ def _draw_blocks(model, in_shape, table, show_shapes, show_params, show):
     return fig
 
 
-def plot_model(model, to_file=None, show_shapes=True, show_params=True, max_neurons=12,
-               show=False):
+def plot_model(model, to_file=None, show_shapes=True, show_params=True, max_neurons=12, show=False):
     """Draw the architecture of a Sequential model.
 
     Small fully connected networks (every width <= ``max_neurons``, up to six
@@ -473,10 +554,15 @@ def plot_model(model, to_file=None, show_shapes=True, show_params=True, max_neur
     _require_matplotlib("plot_model")
     path = _check_target(to_file, "plot_model")
     _check_model(model, "plot_model")
-    if isinstance(max_neurons, bool) or not isinstance(max_neurons, (int, np.integer)) \
-            or max_neurons < 1:
-        raise ValueError(f"plot_model expected max_neurons as a positive int. "
-                         f"Received: max_neurons={max_neurons!r}")
+    if (
+        isinstance(max_neurons, bool)
+        or not isinstance(max_neurons, (int, np.integer))
+        or max_neurons < 1
+    ):
+        raise ValueError(
+            f"plot_model expected max_neurons as a positive int. "
+            f"Received: max_neurons={max_neurons!r}"
+        )
     in_shape, table = _layer_table(model)
     columns = _neuron_columns(in_shape, table, int(max_neurons))
     if columns is not None:
@@ -492,8 +578,21 @@ def plot_model(model, to_file=None, show_shapes=True, show_params=True, max_neur
 
 def _lower_is_better(name):
     n = name.lower()
-    return any(k in n for k in ("loss", "error", "mse", "mae", "mape", "msle", "crossentropy",
-                                "hinge", "divergence", "poisson"))
+    return any(
+        k in n
+        for k in (
+            "loss",
+            "error",
+            "mse",
+            "mae",
+            "mape",
+            "msle",
+            "crossentropy",
+            "hinge",
+            "divergence",
+            "poisson",
+        )
+    )
 
 
 def _history_data(history, func):
@@ -503,15 +602,18 @@ def _history_data(history, func):
     elif isinstance(getattr(history, "history", None), Mapping):
         data, epochs = history.history, list(getattr(history, "epoch", None) or [])
     else:
-        raise TypeError(f"{func} expected a History (returned by fit) or its .history dict. "
-                        f"Received: {type(history).__name__}")
+        raise TypeError(
+            f"{func} expected a History (returned by fit) or its .history dict. "
+            f"Received: {type(history).__name__}"
+        )
     out = {}
     for k, v in data.items():
         try:
             out[str(k)] = np.asarray(v, dtype=float).reshape(-1)
         except (TypeError, ValueError):
-            raise ValueError(f"{func} expected a list of numbers per metric. "
-                             f"Received: {k}={v!r}") from None
+            raise ValueError(
+                f"{func} expected a list of numbers per metric. Received: {k}={v!r}"
+            ) from None
     if not out or not any(len(v) for v in out.values()):
         raise ValueError(f"{func}: the history is empty (fit ran no epoch)")
     return out, epochs
@@ -551,8 +653,10 @@ def plot_history(history, metrics=None, to_file=None, show=False):
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         missing = [m for m in names if m not in data and f"val_{m}" not in data]
         if missing or not names:
-            raise ValueError(f"plot_history: no metric {missing or names!r} in the history. "
-                             f"Available: {sorted(data)}")
+            raise ValueError(
+                f"plot_history: no metric {missing or names!r} in the history. "
+                f"Available: {sorted(data)}"
+            )
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
@@ -563,7 +667,7 @@ def plot_history(history, metrics=None, to_file=None, show=False):
     nrows = math.ceil(len(names) / ncols)
     fig = _new_figure((4.8 * ncols + 0.4, 3.5 * nrows + 0.5), show, "constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, names):
         train, val = data.get(name), data.get(f"val_{name}")
@@ -571,14 +675,16 @@ def plot_history(history, metrics=None, to_file=None, show=False):
         best_series = None
         if train is not None and len(train):
             x = _epoch_axis(len(train), n, epochs)
-            (line,) = ax.plot(x, train, color=c_train, linewidth=1.8,
-                              markersize=3.5 if few else 0, **_TRAIN_STYLE)
+            (line,) = ax.plot(
+                x, train, color=c_train, linewidth=1.8, markersize=3.5 if few else 0, **_TRAIN_STYLE
+            )
             line.set_gid("train")
             best_series = (x, train, "training")
         if val is not None and len(val):
             x = _epoch_axis(len(val), n, epochs)
-            (line,) = ax.plot(x, val, color=c_val, linewidth=1.8,
-                              markersize=3.5 if few else 0, **_VAL_STYLE)
+            (line,) = ax.plot(
+                x, val, color=c_val, linewidth=1.8, markersize=3.5 if few else 0, **_VAL_STYLE
+            )
             line.set_gid("validation")
             best_series = (x, val, "validation")
         if best_series is not None and np.isfinite(best_series[1]).any():
@@ -586,21 +692,32 @@ def plot_history(history, metrics=None, to_file=None, show=False):
             lower = _lower_is_better(name)
             i = int(np.nanargmin(v) if lower else np.nanargmax(v))
             ax.axvline(x[i], color="0.45", linestyle=":", linewidth=1.0, zorder=1)
-            (star,) = ax.plot([x[i]], [v[i]], linestyle="none", marker="*", markersize=13,
-                              color=c_best, markerfacecolor="white", markeredgewidth=1.3,
-                              zorder=5,
-                              label=f"best {which}: epoch {x[i]}, {v[i]:.4g}")
+            (star,) = ax.plot(
+                [x[i]],
+                [v[i]],
+                linestyle="none",
+                marker="*",
+                markersize=13,
+                color=c_best,
+                markerfacecolor="white",
+                markeredgewidth=1.3,
+                zorder=5,
+                label=f"best {which}: epoch {x[i]}, {v[i]:.4g}",
+            )
             star.set_gid("best")
         pretty = name.upper() if len(name) <= 3 else name.replace("_", " ").capitalize()
-        ax.set_title(pretty + (" (lower is better)" if _lower_is_better(name)
-                               else " (higher is better)"), fontsize=10)
+        ax.set_title(
+            pretty + (" (lower is better)" if _lower_is_better(name) else " (higher is better)"),
+            fontsize=10,
+        )
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, frameon=True, framealpha=0.85)
-    fig.suptitle(f"Training history ({n} epoch{'s' if n != 1 else ''})", fontsize=11,
-                 fontweight="bold")
+    fig.suptitle(
+        f"Training history ({n} epoch{'s' if n != 1 else ''})", fontsize=11, fontweight="bold"
+    )
     return _finish(fig, path, show)
 
 
@@ -627,7 +744,6 @@ def plot_weights(model, to_file=None, show=False):
     if not layers:
         raise ValueError("plot_weights: the model has no layer with weights")
     import matplotlib
-
     from matplotlib.ticker import MaxNLocator
 
     cividis, viridis = matplotlib.colormaps["cividis"], matplotlib.colormaps["viridis"]
@@ -643,7 +759,7 @@ def plot_weights(model, to_file=None, show=False):
             kernels = [(names[0], np.atleast_2d(layer.weights[0]))]
         main = kernels[0][1]
         blocks = [kernels[0]]
-        for nm, w in kernels[1:]:   # recurrent kernel: same number of columns
+        for nm, w in kernels[1:]:  # recurrent kernel: same number of columns
             if w.shape[1] == main.shape[1]:
                 blocks.append((nm, w))
         mat = np.vstack([np.asarray(w, dtype=float) for _, w in blocks])
@@ -655,18 +771,21 @@ def plot_weights(model, to_file=None, show=False):
         clipped = q > 0 and m > 2 * q
         if clipped:
             m = q
-        im = ax_map.imshow(mat, aspect="auto", cmap=cividis, vmin=-m, vmax=m,
-                           interpolation="nearest")
+        im = ax_map.imshow(
+            mat, aspect="auto", cmap=cividis, vmin=-m, vmax=m, interpolation="nearest"
+        )
         im.set_gid("heatmap")
         ax_map.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax_map.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-        cb = fig.colorbar(im, ax=ax_map, fraction=0.05, pad=0.02,
-                          extend="both" if clipped else "neither")
+        cb = fig.colorbar(
+            im, ax=ax_map, fraction=0.05, pad=0.02, extend="both" if clipped else "neither"
+        )
         cb.ax.tick_params(labelsize=7)
         if clipped:
             cb.set_label(f"clipped at \u00b1{m:.2g} (99th pct. of |w|)", fontsize=7)
         title = f"{layer.name} ({kind}): " + " over ".join(
-            f"{nm} {w.shape[0]}\u00d7{w.shape[1]}" for nm, w in blocks)
+            f"{nm} {w.shape[0]}\u00d7{w.shape[1]}" for nm, w in blocks
+        )
         ax_map.set_title(title, fontsize=9.5)
         if len(blocks) > 1:
             edges = np.cumsum([w.shape[0] for _, w in blocks])
@@ -687,15 +806,23 @@ def plot_weights(model, to_file=None, show=False):
             ax_map.set_xlabel("unit", fontsize=9)
         values = [np.asarray(w, dtype=float).ravel() for w in layer.weights]
         colours = [viridis(v) for v in np.linspace(0.15, 0.85, len(values))]
-        _, _, patches = ax_hist.hist(values, bins=40, stacked=True, color=colours, label=names,
-                                     edgecolor="white", linewidth=0.3)
+        _, _, patches = ax_hist.hist(
+            values,
+            bins=40,
+            stacked=True,
+            color=colours,
+            label=names,
+            edgecolor="white",
+            linewidth=0.3,
+        )
         groups = patches if len(values) > 1 else [patches]
         for group in groups:
             for p in group:
                 p.set_gid("histogram")
         allw = np.concatenate(values)
-        ax_hist.set_title(f"{allw.size:,} weights: mean {allw.mean():.3g}, std {allw.std():.3g}",
-                          fontsize=9.5)
+        ax_hist.set_title(
+            f"{allw.size:,} weights: mean {allw.mean():.3g}, std {allw.std():.3g}", fontsize=9.5
+        )
         ax_hist.set_xlabel("value", fontsize=9)
         ax_hist.set_ylabel("count", fontsize=9)
         ax_hist.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -724,22 +851,33 @@ def plot_decision_boundary(model, x, y, to_file=None, resolution=200, show=False
     _check_model(model, "plot_decision_boundary")
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != 2 or x.dtype.kind not in "biuf":
-        raise ValueError(f"plot_decision_boundary expected x of shape (n_samples, 2): two "
-                         f"numeric input features to draw in the plane. Received: "
-                         f"x.shape={x.shape}, dtype={x.dtype}")
+        raise ValueError(
+            f"plot_decision_boundary expected x of shape (n_samples, 2): two "
+            f"numeric input features to draw in the plane. Received: "
+            f"x.shape={x.shape}, dtype={x.dtype}"
+        )
     if len(x) == 0:
         raise ValueError("plot_decision_boundary expected at least one point. Received: 0")
     if model.input_shape is not None and tuple(model.input_shape) != (2,):
-        raise ValueError(f"plot_decision_boundary expected a model with 2 input features. "
-                         f"Received: a model with input shape {tuple(model.input_shape)}")
+        raise ValueError(
+            f"plot_decision_boundary expected a model with 2 input features. "
+            f"Received: a model with input shape {tuple(model.input_shape)}"
+        )
     y = np.asarray(y)
     if y.ndim == 0 or len(y) != len(x):
-        raise ValueError(f"plot_decision_boundary expected one target per point. Received: "
-                         f"x.shape={x.shape}, y.shape={y.shape}")
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) \
-            or not 2 <= resolution <= 2000:
-        raise ValueError(f"plot_decision_boundary expected resolution as an int in [2, 2000]. "
-                         f"Received: resolution={resolution!r}")
+        raise ValueError(
+            f"plot_decision_boundary expected one target per point. Received: "
+            f"x.shape={x.shape}, y.shape={y.shape}"
+        )
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, (int, np.integer))
+        or not 2 <= resolution <= 2000
+    ):
+        raise ValueError(
+            f"plot_decision_boundary expected resolution as an int in [2, 2000]. "
+            f"Received: resolution={resolution!r}"
+        )
     if not np.isfinite(x).all():
         raise ValueError("plot_decision_boundary expected finite values in x")
     import matplotlib
@@ -749,18 +887,21 @@ def plot_decision_boundary(model, x, y, to_file=None, resolution=200, show=False
     labels = y2.argmax(axis=1) if y2.shape[1] > 1 else y2[:, 0]
     lo, hi = x.min(axis=0).astype(float), x.max(axis=0).astype(float)
     pad = np.maximum(0.08 * (hi - lo), 0.25)
-    gx, gy = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], int(resolution)),
-                         np.linspace(lo[1] - pad[1], hi[1] + pad[1], int(resolution)))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], int(resolution)),
+        np.linspace(lo[1] - pad[1], hi[1] + pad[1], int(resolution)),
+    )
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     pred = np.asarray(model.predict(grid, batch_size=4096)).reshape(len(grid), -1)
     pred_x = np.asarray(model.predict(x, batch_size=4096)).reshape(len(x), -1)
     k_out = pred.shape[1]
     last_act = getattr(model.layers[-1], "activation", "linear")
     names = None
-    if labels.dtype.kind not in "biuf":      # class names: code them 0 .. K-1 (sorted)
+    if labels.dtype.kind not in "biuf":  # class names: code them 0 .. K-1 (sorted)
         names, labels = np.unique(labels.astype(str), return_inverse=True)
     integral = labels.dtype.kind in "biu" or (
-        labels.dtype.kind == "f" and np.all(labels == np.round(labels)))
+        labels.dtype.kind == "f" and np.all(labels == np.round(labels))
+    )
     classes = np.unique(labels) if integral and len(np.unique(labels)) <= len(_MARKERS) else None
 
     viridis, cividis = matplotlib.colormaps["viridis"], matplotlib.colormaps["cividis"]
@@ -773,25 +914,41 @@ def plot_decision_boundary(model, x, y, to_file=None, resolution=200, show=False
         colours = [viridis(v) for v in np.linspace(0.0, 1.0, k_out)]
         cmap = ListedColormap(colours)
         norm = BoundaryNorm(np.arange(k_out + 1) - 0.5, k_out)
-        cs = ax.contourf(gx, gy, cls, levels=np.arange(k_out + 1) - 0.5, cmap=cmap, norm=norm,
-                         alpha=0.35)
-        ax.contour(gx, gy, cls, levels=np.arange(k_out - 1) + 0.5, colors="black",
-                   linewidths=1.0, alpha=0.7)
+        cs = ax.contourf(
+            gx, gy, cls, levels=np.arange(k_out + 1) - 0.5, cmap=cmap, norm=norm, alpha=0.35
+        )
+        ax.contour(
+            gx,
+            gy,
+            cls,
+            levels=np.arange(k_out - 1) + 0.5,
+            colors="black",
+            linewidths=1.0,
+            alpha=0.7,
+        )
         cb = fig.colorbar(cs, ax=ax, ticks=np.arange(k_out), fraction=0.045, pad=0.03)
         cb.set_label("predicted class")
-        point_colour = {c: colours[int(c)] if 0 <= int(c) < k_out else "white"
-                        for c in (classes if classes is not None else [])}
+        point_colour = {
+            c: colours[int(c)] if 0 <= int(c) < k_out else "white"
+            for c in (classes if classes is not None else [])
+        }
         predicted = pred_x.argmax(axis=1)
-    elif last_act == "sigmoid" or (classes is not None and set(classes.tolist()) <= {0, 1}
-                                   and pred.min() >= 0 and pred.max() <= 1):
+    elif last_act == "sigmoid" or (
+        classes is not None
+        and set(classes.tolist()) <= {0, 1}
+        and pred.min() >= 0
+        and pred.max() <= 1
+    ):
         mode = "probability"
         prob = pred[:, 0].reshape(gx.shape)
         cs = ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap=cividis, alpha=0.75)
         ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=2.0)
         cb = fig.colorbar(cs, ax=ax, fraction=0.045, pad=0.03)
         cb.set_label("P(class 1)  (black line: 0.5)")
-        point_colour = {c: cividis(0.05 if int(c) == 0 else 0.95)
-                        for c in (classes if classes is not None else [])}
+        point_colour = {
+            c: cividis(0.05 if int(c) == 0 else 0.95)
+            for c in (classes if classes is not None else [])
+        }
         predicted = (pred_x[:, 0] > 0.5).astype(int)
     else:
         mode = "value"
@@ -807,18 +964,34 @@ def plot_decision_boundary(model, x, y, to_file=None, resolution=200, show=False
         for i, c in enumerate(classes):
             mask = labels == c
             label = f"class {int(c)}" if names is None else f"class {int(c)}: {names[int(c)]}"
-            sc = ax.scatter(x[mask, 0], x[mask, 1], s=size, marker=_MARKERS[i],
-                            color=point_colour.get(c, "white"), edgecolors="black",
-                            linewidths=0.6, label=label, zorder=3)
+            sc = ax.scatter(
+                x[mask, 0],
+                x[mask, 1],
+                s=size,
+                marker=_MARKERS[i],
+                color=point_colour.get(c, "white"),
+                edgecolors="black",
+                linewidths=0.6,
+                label=label,
+                zorder=3,
+            )
             sc.set_gid("points")
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
         acc = float(np.mean(predicted == labels.astype(int)))
         title += f": accuracy {acc:.1%} on {len(x)} points"
     else:
         # targets coloured on the scale of the background when it shows values
-        sc = ax.scatter(x[:, 0], x[:, 1], s=size, c=labels.astype(float), cmap=viridis,
-                        norm=cs.norm if mode == "value" else None, edgecolors="black",
-                        linewidths=0.6, zorder=3)
+        sc = ax.scatter(
+            x[:, 0],
+            x[:, 1],
+            s=size,
+            c=labels.astype(float),
+            cmap=viridis,
+            norm=cs.norm if mode == "value" else None,
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=3,
+        )
         sc.set_gid("points")
     ax.set_xlim(gx.min(), gx.max())
     ax.set_ylim(gy.min(), gy.max())
@@ -838,7 +1011,7 @@ def _truncated_copy(model, idx):
     from fastnn.layers import Input
     from fastnn.model import Sequential
 
-    layers = model.layers[:idx + 1]
+    layers = model.layers[: idx + 1]
     copies = []
     for i, layer in enumerate(layers):
         cfg = dict(layer.get_config())
@@ -846,15 +1019,13 @@ def _truncated_copy(model, idx):
         if i == idx and "return_sequences" in cfg:
             cfg["return_sequences"] = True
         copies.append(type(layer).from_config(cfg))
-    sub = Sequential([Input(shape=tuple(model.layers[0].input_shape))] + copies,
-                     dtype=model.dtype)
+    sub = Sequential([Input(shape=tuple(model.layers[0].input_shape))] + copies, dtype=model.dtype)
     sub.build()
     sub.set_weights([w for layer in layers for w in layer.weights])
     return sub
 
 
-def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=False,
-                       show=False):
+def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=False, show=False):
     """Heatmap of a recurrent layer's hidden state over the timesteps of one sequence
     (``gid="hidden_states"``; rows = hidden units, columns = time steps, cividis
     centred on 0).
@@ -872,33 +1043,48 @@ def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=Fal
     layers = model.layers
     recurrent = [i for i, l in enumerate(layers) if _kind(l) in RECURRENT]
     if not recurrent:
-        raise ValueError(f"plot_hidden_states needs a model with a recurrent layer "
-                         f"(SimpleRNN, LSTM or GRU). Received: a model of "
-                         f"{[_kind(l) for l in layers]}, which has none")
+        raise ValueError(
+            f"plot_hidden_states needs a model with a recurrent layer "
+            f"(SimpleRNN, LSTM or GRU). Received: a model of "
+            f"{[_kind(l) for l in layers]}, which has none"
+        )
     if layer is None:
         idx = recurrent[0]
     else:
-        found = [i for i, l in enumerate(layers)
-                 if l is layer or l.name == layer
-                 or (isinstance(layer, (int, np.integer)) and not isinstance(layer, bool)
-                     and i == int(layer) % len(layers))]
+        found = [
+            i
+            for i, l in enumerate(layers)
+            if l is layer
+            or l.name == layer
+            or (
+                isinstance(layer, (int, np.integer))
+                and not isinstance(layer, bool)
+                and i == int(layer) % len(layers)
+            )
+        ]
         if not found or found[0] not in recurrent:
-            raise ValueError(f"plot_hidden_states expected layer to name a recurrent layer "
-                             f"of the model, one of {[layers[i].name for i in recurrent]}. "
-                             f"Received: layer={layer!r}")
+            raise ValueError(
+                f"plot_hidden_states expected layer to name a recurrent layer "
+                f"of the model, one of {[layers[i].name for i in recurrent]}. "
+                f"Received: layer={layer!r}"
+            )
         idx = found[0]
     _ensure_built(model, "plot_hidden_states")
     seq = np.asarray(sequence)
     if seq.ndim == 3 and seq.shape[0] == 1:
         seq = seq[0]
     if seq.ndim != 2 or seq.shape != tuple(model.layers[0].input_shape):
-        raise ValueError(f"plot_hidden_states expected one sequence of shape (timesteps, "
-                         f"features) = {tuple(model.layers[0].input_shape)}. "
-                         f"Received: shape {np.asarray(sequence).shape}")
+        raise ValueError(
+            f"plot_hidden_states expected one sequence of shape (timesteps, "
+            f"features) = {tuple(model.layers[0].input_shape)}. "
+            f"Received: shape {np.asarray(sequence).shape}"
+        )
     states = np.asarray(_truncated_copy(model, idx).predict(seq[None], verbose=0))[0]
     if states.ndim != 2:
-        raise ValueError(f"plot_hidden_states: {layers[idx].name} does not return one state "
-                         f"per timestep (output shape {states.shape})")
+        raise ValueError(
+            f"plot_hidden_states: {layers[idx].name} does not return one state "
+            f"per timestep (output shape {states.shape})"
+        )
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
@@ -909,13 +1095,20 @@ def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=Fal
     h_input = max(0.9, min(3.0, 0.16 * n_features + 0.6)) if show_input else 0.0
     fig = _new_figure((width, h_states + h_input + 0.3), show, "constrained")
     if show_input:
-        ax_in, ax = fig.subplots(2, 1, sharex=True,
-                                 gridspec_kw=dict(height_ratios=[h_input, h_states]))
+        ax_in, ax = fig.subplots(
+            2, 1, sharex=True, gridspec_kw=dict(height_ratios=[h_input, h_states])
+        )
         x_in = np.asarray(seq, dtype=float).T
         lo, hi = float(x_in.min()), float(x_in.max())
-        im_in = ax_in.imshow(x_in, aspect="auto", cmap=matplotlib.colormaps["viridis"],
-                             vmin=lo, vmax=hi if hi > lo else lo + 1.0,
-                             interpolation="nearest", origin="lower")
+        im_in = ax_in.imshow(
+            x_in,
+            aspect="auto",
+            cmap=matplotlib.colormaps["viridis"],
+            vmin=lo,
+            vmax=hi if hi > lo else lo + 1.0,
+            interpolation="nearest",
+            origin="lower",
+        )
         im_in.set_gid("input_sequence")
         ax_in.set_label("input_sequence")
         cb = fig.colorbar(im_in, ax=ax_in, aspect=8 if n_features <= 4 else 20)
@@ -928,8 +1121,15 @@ def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=Fal
     else:
         ax = fig.add_subplot()
     m = float(np.abs(states).max()) or 1.0
-    im = ax.imshow(states.T, aspect="auto", cmap=matplotlib.colormaps["cividis"], vmin=-m,
-                   vmax=m, interpolation="nearest", origin="lower")
+    im = ax.imshow(
+        states.T,
+        aspect="auto",
+        cmap=matplotlib.colormaps["cividis"],
+        vmin=-m,
+        vmax=m,
+        interpolation="nearest",
+        origin="lower",
+    )
     im.set_gid("hidden_states")
     ax.set_label("hidden_states")
     fig.colorbar(im, ax=ax, label="activation")
@@ -937,8 +1137,9 @@ def plot_hidden_states(model, sequence, layer=None, to_file=None, show_input=Fal
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("time step")
     ax.set_ylabel("hidden unit")
-    ax.set_title(f"{layers[idx].name} ({_kind(layers[idx])}): hidden state over "
-                 f"{steps} steps", fontsize=10)
+    ax.set_title(
+        f"{layers[idx].name} ({_kind(layers[idx])}): hidden state over {steps} steps", fontsize=10
+    )
     return _finish(fig, path, show)
 
 
@@ -956,6 +1157,7 @@ def _notebook_display():
     if ip is None or getattr(ip, "kernel", None) is None:
         return None
     from IPython.display import Image, display
+
     return display, Image
 
 
@@ -975,10 +1177,15 @@ class LivePlot(Callback):
     def __init__(self, to_file=None, metrics=None, min_interval=1.0):
         super().__init__()
         _check_target(to_file, "LivePlot")
-        if isinstance(min_interval, bool) or not isinstance(min_interval, (int, float)) \
-                or not min_interval >= 0:
-            raise ValueError(f"LivePlot expected min_interval as a number of seconds >= 0. "
-                             f"Received: min_interval={min_interval!r}")
+        if (
+            isinstance(min_interval, bool)
+            or not isinstance(min_interval, (int, float))
+            or not min_interval >= 0
+        ):
+            raise ValueError(
+                f"LivePlot expected min_interval as a number of seconds >= 0. "
+                f"Received: min_interval={min_interval!r}"
+            )
         self.to_file = to_file
         self.metrics = metrics
         self.min_interval = float(min_interval)
@@ -1000,8 +1207,11 @@ class LivePlot(Callback):
         self._display = _notebook_display()
         self._handle = None
         if self.to_file is None and self._display is None:
-            warnings.warn("LivePlot has nowhere to draw: give to_file=... or run it in a "
-                          "Jupyter notebook", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "LivePlot has nowhere to draw: give to_file=... or run it in a Jupyter notebook",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._last = time.perf_counter()
         self._pending = False
 

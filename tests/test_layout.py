@@ -2,6 +2,7 @@
 module has its C, its Cython wrapper, its NumPy twin and its shared contract under the same
 name, and the backend imports nothing above it. Reads the source tree, so it runs only
 where one is given (FASTNN_SOURCE_DIR, set by scripts/run_tests.sh) or the tests sit in it."""
+
 import ast
 import os
 import re
@@ -11,13 +12,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("FASTNN_SOURCE_DIR") or os.path.dirname(HERE)
 BACKEND = os.path.join(SOURCE, "fastnn", "backend")
-pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(SOURCE, "setup.py")),
-                                reason="needs the source tree (FASTNN_SOURCE_DIR)")
+pytestmark = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(SOURCE, "setup.py")),
+    reason="needs the source tree (FASTNN_SOURCE_DIR)",
+)
 
 
 def _names(folder, ext):
-    return {n[: -len(ext)] for n in os.listdir(folder) if n.endswith(ext)
-            and n != "__init__.py"}
+    return {n[: -len(ext)] for n in os.listdir(folder) if n.endswith(ext) and n != "__init__.py"}
 
 
 def _public(names):
@@ -29,10 +31,10 @@ def _public(names):
 #   - compiled/_parallel (scheduling policy and runtime), _blas (the GEMM shim), _config
 #     (build facts and self-tests): machinery of the compiled side, no NumPy twin needed.
 #   - _op: the Op base class, one in each implementation.
-NOT_IN_C = {"dense", "network"}      # BLAS products plus activations.c / losses.c
-ONLY_IN_C = {"stepgemm"}             # the packing-free product, reached through _blas
+NOT_IN_C = {"dense", "network"}  # BLAS products plus activations.c / losses.c
+ONLY_IN_C = {"stepgemm"}  # the packing-free product, reached through _blas
 NO_CONTRACT = {"activations", "checks", "dropout"}  # nothing to check beyond contract/args
-ONLY_IN_CONTRACT = {"args"}          # the validators every contract module builds on
+ONLY_IN_CONTRACT = {"args"}  # the validators every contract module builds on
 
 
 def test_kernel_module_names_match_across_the_four_folders():
@@ -51,15 +53,23 @@ def test_every_c_file_is_built_and_the_runtime_only_once():
     """setup.py's EXTENSIONS table names each C file of csrc/kernels and csrc/runtime, and
     the stateful runtime is linked into _parallel alone."""
     tree = ast.parse(open(os.path.join(SOURCE, "setup.py")).read())
-    table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
-                 if isinstance(node, ast.Assign)
-                 and any(getattr(t, "id", None) == "EXTENSIONS" for t in node.targets))
+    table = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(getattr(t, "id", None) == "EXTENSIONS" for t in node.targets)
+    )
     used = {c for files in table.values() for c in files}
-    on_disk = {f"{d}/{n}" for d in ("kernels", "runtime")
-               for n in os.listdir(os.path.join(SOURCE, "csrc", d)) if n.endswith(".c")}
+    on_disk = {
+        f"{d}/{n}"
+        for d in ("kernels", "runtime")
+        for n in os.listdir(os.path.join(SOURCE, "csrc", d))
+        if n.endswith(".c")
+    }
     assert used == on_disk
-    runtime_users = {m for m, files in table.items() if any(c.startswith("runtime/")
-                                                            for c in files)}
+    runtime_users = {
+        m for m, files in table.items() if any(c.startswith("runtime/") for c in files)
+    }
     assert runtime_users == {"_parallel"}
     assert set(table) == _names(os.path.join(BACKEND, "compiled"), ".pyx")
 
@@ -103,8 +113,11 @@ def test_backend_imports_nothing_above_it():
     """The backend is the bottom layer: no layer, model or API module, only itself and
     the version."""
     for path in _files(BACKEND):
-        outside = {m for m in _fastnn(_imports(path))
-                   if not m.startswith(("fastnn.backend", "fastnn._version"))}
+        outside = {
+            m
+            for m in _fastnn(_imports(path))
+            if not m.startswith(("fastnn.backend", "fastnn._version"))
+        }
         assert not outside, (os.path.relpath(path, SOURCE), sorted(outside))
 
 
@@ -128,7 +141,7 @@ def _module_graph():
     root = os.path.join(SOURCE, "fastnn")
     mods = {}
     for path in _files(root):
-        rel = os.path.relpath(path, SOURCE)[:-len(os.path.splitext(path)[1])]
+        rel = os.path.relpath(path, SOURCE)[: -len(os.path.splitext(path)[1])]
         name = rel.replace(os.sep, ".").removesuffix(".__init__")
         mods[name] = path
     graph = {}
@@ -150,7 +163,7 @@ def test_no_import_circles():
 
     def visit(m):
         if m in stack:
-            raise AssertionError("import circle: " + " -> ".join(stack[stack.index(m):] + [m]))
+            raise AssertionError("import circle: " + " -> ".join(stack[stack.index(m) :] + [m]))
         if m in done:
             return
         stack.append(m)

@@ -1,5 +1,6 @@
 """fastnn.visualize: every plot rendered with Agg to a file, and checked for what
 was drawn (artists counted by their gid), not only for pixels."""
+
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def assert_png(path):
     img = matplotlib.image.imread(path)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     rgb = img[..., :3]
-    background = np.all(np.abs(rgb - 1.0) < 1e-3, axis=-1)   # saved on white
+    background = np.all(np.abs(rgb - 1.0) < 1e-3, axis=-1)  # saved on white
     assert 0.02 < 1 - background.mean() < 0.995, "expected a drawing on a white background"
     dark = np.all(rgb < 0.35, axis=-1)
     assert dark.mean() > 0.001, "expected dark strokes (text, edges)"
@@ -51,8 +52,9 @@ def no_pyplot_figures():
 def mlp(sizes, activations=None, build=True, seed=0):
     fastnn.set_seed(seed)
     acts = activations or ["relu"] * (len(sizes) - 2) + ["sigmoid"]
-    model = fastnn.Sequential([Input(shape=(sizes[0],))]
-                              + [Dense(n, activation=a) for n, a in zip(sizes[1:], acts)])
+    model = fastnn.Sequential(
+        [Input(shape=(sizes[0],))] + [Dense(n, activation=a) for n, a in zip(sizes[1:], acts)]
+    )
     if build:
         model.build()
     return model
@@ -62,12 +64,20 @@ def mlp(sizes, activations=None, build=True, seed=0):
 # import
 
 
+@pytest.mark.slow
 def test_importing_fastnn_does_not_import_matplotlib():
-    code = ("import sys, fastnn, fastnn.visualize, fastnn.cli, fastnn.cli.demo, "
-            "fastnn.cli.train, fastnn.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == "
-            "'matplotlib'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, env=os.environ.copy())
+    code = (
+        "import sys, fastnn, fastnn.visualize, fastnn.cli, fastnn.cli.demo, "
+        "fastnn.cli.train, fastnn.__main__; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
@@ -109,12 +119,18 @@ def test_plot_model_neuron_positions_form_columns():
 
 def test_plot_model_folds_dropout_and_does_not_build():
     fastnn.set_seed(0)
-    model = fastnn.Sequential([Input(shape=(4,)), Dense(5, activation="relu"), Dropout(0.5),
-                               Dense(2, activation="softmax")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(4,)),
+            Dense(5, activation="relu"),
+            Dropout(0.5),
+            Dense(2, activation="softmax"),
+        ]
+    )
     fig = visualize.plot_model(model)
     assert len(artists(fig, "neuron")) == 4 + 5 + 2
     assert len(artists(fig, "connection")) == 4 * 5 + 5 * 2
-    assert not model.built          # drawn from the configs, the model is untouched
+    assert not model.built  # drawn from the configs, the model is untouched
     texts = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
     assert "Dropout" in texts and "(None, 5)" in texts and "25 params" in texts
     assert "37 parameters" in texts
@@ -122,8 +138,15 @@ def test_plot_model_folds_dropout_and_does_not_build():
 
 def test_plot_model_big_model_draws_labelled_blocks(tmp_path):
     fastnn.set_seed(0)
-    model = fastnn.Sequential([Input(shape=(64,)), Dense(64, activation="relu"), Dropout(0.2),
-                               Dense(32, activation="relu"), Dense(10, activation="softmax")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(64,)),
+            Dense(64, activation="relu"),
+            Dropout(0.2),
+            Dense(32, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
     model.build()
     fig = visualize.plot_model(model, to_file=tmp_path / "big.svg")
     assert artists(fig, "neuron") == [] and artists(fig, "connection") == []
@@ -146,7 +169,7 @@ def test_plot_model_big_model_draws_labelled_blocks(tmp_path):
 
 def test_plot_model_options_and_max_neurons():
     model = mlp([2, 3, 1])
-    fig = visualize.plot_model(model, max_neurons=2)      # 3 units > 2: blocks
+    fig = visualize.plot_model(model, max_neurons=2)  # 3 units > 2: blocks
     assert len(artists(fig, "layer")) == 2 and artists(fig, "neuron") == []
     fig = visualize.plot_model(mlp([64, 32, 10]), show_shapes=False, show_params=False)
     labels = " ".join(t.get_text() for t in artists(fig, "layer_label"))
@@ -167,8 +190,9 @@ def test_plot_model_twenty_layers_all_drawn(tmp_path):
 
 
 def test_plot_model_recurrent_layers_get_a_loop_arrow():
-    model = fastnn.Sequential([Input(shape=(20, 3)), LSTM(8, return_sequences=True), GRU(6),
-                               Dense(1)])
+    model = fastnn.Sequential(
+        [Input(shape=(20, 3)), LSTM(8, return_sequences=True), GRU(6), Dense(1)]
+    )
     fig = visualize.plot_model(model)
     assert len(artists(fig, "layer")) == 3
     assert len(artists(fig, "recurrent_loop")) == 2
@@ -185,7 +209,7 @@ def test_plot_model_draws_the_recurrent_loop_on_the_recurrent_block(tmp_path, ce
     model.build()
     fig = visualize.plot_model(model, to_file=tmp_path / "model.png")
     boxes = artists(fig, "layer")
-    (loop,) = artists(fig, "recurrent_loop")            # one loop: the Dense block has none
+    (loop,) = artists(fig, "recurrent_loop")  # one loop: the Dense block has none
     assert len(boxes) == 2
     labels = [t.get_text() for t in artists(fig, "layer_label")]
     assert f"({cell.__name__})" in labels[0] and "16 units" in labels[0]
@@ -197,7 +221,7 @@ def test_plot_model_draws_the_recurrent_loop_on_the_recurrent_block(tmp_path, ce
     assert abs(lb.x0 - bb.x1) < 6 and lb.x1 > bb.x1 + 10
     assert bb.y0 < lb.y0 < lb.y1 < bb.y1
     texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
-    assert "$h_{t-1}$" in texts                          # the state fed back
+    assert "$h_{t-1}$" in texts  # the state fed back
     assert_png(tmp_path / "model.png")
 
 
@@ -263,14 +287,15 @@ def test_plot_history_from_a_real_fit_and_metric_choice():
     x, y = fastnn.datasets.make_moons(120, seed=1)
     model = mlp([2, 4, 1])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(x, y.astype(np.float32)[:, None], epochs=4, verbose=0,
-                        validation_split=0.25)
+    history = model.fit(
+        x, y.astype(np.float32)[:, None], epochs=4, verbose=0, validation_split=0.25
+    )
     fig = visualize.plot_history(history, metrics=["loss"])
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 1
     train = artists(fig, "train")[0]
     np.testing.assert_array_equal(train.get_xdata(), [1, 2, 3, 4])
     np.testing.assert_allclose(train.get_ydata(), history.history["loss"])
-    fig = visualize.plot_history({"loss": [3.0, 2.0, 1.0]})       # no validation curve
+    fig = visualize.plot_history({"loss": [3.0, 2.0, 1.0]})  # no validation curve
     assert artists(fig, "validation") == []
     assert list(artists(fig, "best")[0].get_xdata()) == [3]
 
@@ -290,8 +315,14 @@ def test_plot_history_errors():
 
 def test_plot_weights_one_heatmap_per_weighted_layer(tmp_path):
     fastnn.set_seed(0)
-    model = fastnn.Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dropout(0.1),
-                               Dense(3, activation="softmax")])
+    model = fastnn.Sequential(
+        [
+            Input(shape=(4,)),
+            Dense(8, activation="relu"),
+            Dropout(0.1),
+            Dense(3, activation="softmax"),
+        ]
+    )
     fig = visualize.plot_weights(model, to_file=tmp_path / "w.png")
     maps = artists(fig, "heatmap")
     assert len(maps) == 2
@@ -309,13 +340,14 @@ def test_plot_weights_one_heatmap_per_weighted_layer(tmp_path):
 
 def test_plot_weights_labels_gate_blocks_of_recurrent_layers():
     fastnn.set_seed(0)
-    model = fastnn.Sequential([Input(shape=(10, 3)), LSTM(4, return_sequences=True), GRU(5),
-                               Dense(2)])
+    model = fastnn.Sequential(
+        [Input(shape=(10, 3)), LSTM(4, return_sequences=True), GRU(5), Dense(2)]
+    )
     model.build()
     fig = visualize.plot_weights(model)
     maps = artists(fig, "heatmap")
     assert len(maps) == 3
-    assert maps[0].get_array().shape == (3 + 4, 16)        # W stacked over U
+    assert maps[0].get_array().shape == (3 + 4, 16)  # W stacked over U
     assert maps[1].get_array().shape == (4 + 5, 15)
     gates = [[t.get_text() for t in im.axes.get_xticklabels()] for im in maps[:2]]
     assert gates == [["i", "f", "g", "o"], ["r", "z", "n"]]
@@ -333,6 +365,7 @@ def test_plot_weights_labels_gate_blocks_of_recurrent_layers():
     assert legend == ["kernel", "recurrent_kernel", "bias_ih", "bias_hh"]
 
 
+@pytest.mark.slow
 def test_plot_weights_gates_of_a_trained_lstm_and_gru(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 6, 2)).astype(np.float32)
@@ -358,10 +391,10 @@ def test_plot_weights_colour_scale_ignores_a_few_outliers():
     fastnn.set_seed(0)
     model = mlp([20, 10, 1])
     w = model.layers[0].weights[0]
-    w[3, 4] = 50.0                                     # one weight far above the rest
+    w[3, 4] = 50.0  # one weight far above the rest
     fig = visualize.plot_weights(model)
     im = artists(fig, "heatmap")[0]
-    np.testing.assert_array_equal(im.get_array(), w)   # the data is not clipped
+    np.testing.assert_array_equal(im.get_array(), w)  # the data is not clipped
     q = np.percentile(np.abs(w), 99)
     assert im.norm.vmax == pytest.approx(q) and im.norm.vmin == pytest.approx(-q)
     # no outliers in the last layer: the scale is its largest |w|
@@ -390,14 +423,13 @@ def test_plot_decision_boundary_contours_and_points(tmp_path):
     from matplotlib.contour import ContourSet
 
     model, x, y = _trained_moons()
-    fig = visualize.plot_decision_boundary(model, x, y, to_file=tmp_path / "db.png",
-                                           resolution=60)
+    fig = visualize.plot_decision_boundary(model, x, y, to_file=tmp_path / "db.png", resolution=60)
     ax = fig.axes[0]
     contours = [c for c in ax.collections if isinstance(c, ContourSet)]
     assert any(c.filled for c in contours)
     points = artists(fig, "points")
     assert sum(len(p.get_offsets()) for p in points) == len(x)
-    assert len(points) == 2                                   # one marker per class
+    assert len(points) == 2  # one marker per class
     offsets = np.concatenate([p.get_offsets() for p in points])
     np.testing.assert_allclose(np.sort(offsets[:, 0]), np.sort(x[:, 0]), rtol=1e-6)
     assert "accuracy" in ax.get_title()
@@ -413,7 +445,7 @@ def test_plot_decision_boundary_multiclass():
     model.fit(x, y, epochs=2, verbose=0)
     fig = visualize.plot_decision_boundary(model, x, y, resolution=40)
     filled = [c for c in fig.axes[0].collections if isinstance(c, ContourSet) and c.filled]
-    assert len(filled) == 1 and len(filled[0].levels) == 4     # three class regions
+    assert len(filled) == 1 and len(filled[0].levels) == 4  # three class regions
     assert sum(len(p.get_offsets()) for p in artists(fig, "points")) == len(x)
 
 
@@ -454,8 +486,12 @@ def numpy_lstm_states(x, kernel, recurrent_kernel, bias):
     h, c, out = np.zeros(H), np.zeros(H), []
     for x_t in np.asarray(x, dtype=float):
         z = x_t @ kernel + h @ recurrent_kernel + bias
-        i, f, g, o = (_sigmoid(z[:H]), _sigmoid(z[H:2 * H]), np.tanh(z[2 * H:3 * H]),
-                      _sigmoid(z[3 * H:]))
+        i, f, g, o = (
+            _sigmoid(z[:H]),
+            _sigmoid(z[H : 2 * H]),
+            np.tanh(z[2 * H : 3 * H]),
+            _sigmoid(z[3 * H :]),
+        )
         c = f * c + i * g
         h = o * np.tanh(c)
         out.append(h)
@@ -470,8 +506,8 @@ def numpy_gru_states(x, kernel, recurrent_kernel, bias_ih, bias_hh):
         a = x_t @ kernel + bias_ih
         b = h @ recurrent_kernel + bias_hh
         r = _sigmoid(a[:H] + b[:H])
-        z = _sigmoid(a[H:2 * H] + b[H:2 * H])
-        n = np.tanh(a[2 * H:] + r * b[2 * H:])
+        z = _sigmoid(a[H : 2 * H] + b[H : 2 * H])
+        n = np.tanh(a[2 * H :] + r * b[2 * H :])
         h = (1 - z) * n + z * h
         out.append(h)
     return np.array(out)
@@ -482,12 +518,12 @@ def reference_states(model, upto, seq):
     here from scratch (the same layer types and sizes, return_sequences=True on the
     last one) that is given the same weights."""
     layers = []
-    for i, layer in enumerate(model.layers[:upto + 1]):
+    for i, layer in enumerate(model.layers[: upto + 1]):
         seqs = True if i == upto else layer.return_sequences
         layers.append(type(layer)(layer.units, return_sequences=seqs))
     ref = fastnn.Sequential([Input(shape=tuple(model.layers[0].input_shape))] + layers)
     ref.build()
-    ref.set_weights([w for layer in model.layers[:upto + 1] for w in layer.weights])
+    ref.set_weights([w for layer in model.layers[: upto + 1] for w in layer.weights])
     return np.asarray(ref.predict(seq[None], verbose=0))[0]
 
 
@@ -507,7 +543,7 @@ def _trained(layers, steps, features, seed=0):
 def assert_time_on_x(im, steps, units):
     ax = im.axes
     assert ax.get_xlabel() == "time step" and ax.get_ylabel() == "hidden unit"
-    assert im.get_array().shape == (units, steps)      # rows = units, columns = time
+    assert im.get_array().shape == (units, steps)  # rows = units, columns = time
     assert tuple(im.get_extent()) == (-0.5, steps - 0.5, -0.5, units - 0.5)
 
 
@@ -520,18 +556,20 @@ def test_plot_hidden_states_of_an_lstm_equal_its_states_per_timestep(tmp_path):
     (im,) = artists(fig, "hidden_states")
     expected = reference_states(model, 0, seq)
     assert expected.shape == (T, H)
-    assert np.ptp(expected, axis=0).max() > 0.05       # states that move over time
+    assert np.ptp(expected, axis=0).max() > 0.05  # states that move over time
     np.testing.assert_allclose(im.get_array(), expected.T, rtol=1e-5, atol=1e-6)
     assert_time_on_x(im, T, H)
     # the same numbers from the LSTM equations in NumPy
-    np.testing.assert_allclose(im.get_array(), numpy_lstm_states(seq, *model.layers[0].weights).T,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        im.get_array(), numpy_lstm_states(seq, *model.layers[0].weights).T, rtol=1e-4, atol=1e-5
+    )
     # the last column is the state the LSTM hands on (its output without return_sequences)
     last_only = fastnn.Sequential([Input(shape=(T, F)), LSTM(H)])
     last_only.build()
     last_only.set_weights(list(model.layers[0].weights))
-    np.testing.assert_allclose(im.get_array()[:, -1], last_only.predict(seq[None], verbose=0)[0],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        im.get_array()[:, -1], last_only.predict(seq[None], verbose=0)[0], rtol=1e-5, atol=1e-6
+    )
     # a (1, T, F) batch of one is accepted as well
     im1 = artists(visualize.plot_hidden_states(model, x[:1]), "hidden_states")[0]
     np.testing.assert_array_equal(im1.get_array(), im.get_array())
@@ -551,8 +589,9 @@ def test_plot_hidden_states_of_a_gru_equal_its_states_per_timestep():
     (im,) = artists(visualize.plot_hidden_states(model, seq), "hidden_states")
     expected = reference_states(model, 0, seq)
     np.testing.assert_allclose(im.get_array(), expected.T, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(im.get_array(), numpy_gru_states(seq, *model.layers[0].weights).T,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        im.get_array(), numpy_gru_states(seq, *model.layers[0].weights).T, rtol=1e-4, atol=1e-5
+    )
     assert_time_on_x(im, T, H)
     assert "(GRU)" in im.axes.get_title() and f"over {T} steps" in im.axes.get_title()
 
@@ -562,8 +601,9 @@ def test_plot_hidden_states_of_the_second_of_two_stacked_layers():
     model, x = _trained([LSTM(4, return_sequences=True), GRU(7)], T, F, seed=1)
     seq = x[5]
     first = artists(visualize.plot_hidden_states(model, seq), "hidden_states")[0]
-    np.testing.assert_allclose(first.get_array(), reference_states(model, 0, seq).T,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        first.get_array(), reference_states(model, 0, seq).T, rtol=1e-5, atol=1e-6
+    )
     expected = reference_states(model, 1, seq)
     assert expected.shape == (T, 7)
     for which in (1, model.layers[1].name, model.layers[1], -2):
@@ -576,13 +616,13 @@ def test_plot_hidden_states_show_input_draws_the_sequence_on_the_same_time_axis(
     T, F, H = 15, 3, 4
     model, x = _trained([LSTM(H)], T, F)
     seq = x[1]
-    fig = visualize.plot_hidden_states(model, seq, show_input=True,
-                                       to_file=tmp_path / "h.png")
+    fig = visualize.plot_hidden_states(model, seq, show_input=True, to_file=tmp_path / "h.png")
     (states,) = artists(fig, "hidden_states")
     (inputs,) = artists(fig, "input_sequence")
-    np.testing.assert_allclose(inputs.get_array(), seq.T)          # rows = features
-    np.testing.assert_allclose(states.get_array(), reference_states(model, 0, seq).T,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inputs.get_array(), seq.T)  # rows = features
+    np.testing.assert_allclose(
+        states.get_array(), reference_states(model, 0, seq).T, rtol=1e-5, atol=1e-6
+    )
     assert inputs.axes.get_shared_x_axes().joined(inputs.axes, states.axes)
     assert tuple(inputs.get_extent()[:2]) == tuple(states.get_extent()[:2]) == (-0.5, T - 0.5)
     assert artists(visualize.plot_hidden_states(model, seq), "input_sequence") == []
@@ -605,8 +645,14 @@ def _fit_with(callback, epochs=3):
     x, y = fastnn.datasets.make_moons(64, seed=0)
     model = mlp([2, 4, 1])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    return model.fit(x, y.astype(np.float32)[:, None], epochs=epochs, verbose=0,
-                     validation_split=0.25, callbacks=[callback])
+    return model.fit(
+        x,
+        y.astype(np.float32)[:, None],
+        epochs=epochs,
+        verbose=0,
+        validation_split=0.25,
+        callbacks=[callback],
+    )
 
 
 def test_liveplot_draws_to_a_file(tmp_path):
@@ -617,7 +663,7 @@ def test_liveplot_draws_to_a_file(tmp_path):
     for key, values in history.history.items():
         np.testing.assert_allclose(live.history[key], values, rtol=1e-12)
     train = artists(live.figure, "train")
-    assert len(train) == 2                                     # loss and accuracy panels
+    assert len(train) == 2  # loss and accuracy panels
     np.testing.assert_array_equal(train[0].get_xdata(), [1, 2, 3])
     assert_png(tmp_path / "live.png")
     no_leftovers(tmp_path, ["live.png"])
@@ -633,7 +679,7 @@ def test_liveplot_without_a_target_warns():
 def test_liveplot_throttle_counts_real_drawings(tmp_path):
     live = visualize.LivePlot(to_file=tmp_path / "live.svg", min_interval=3600.0)
     _fit_with(live, epochs=6)
-    assert live.draws == 1                                    # at train end only
+    assert live.draws == 1  # at train end only
     assert len(live.epoch) == 6
     assert os.path.exists(tmp_path / "live.svg")
 
@@ -671,4 +717,4 @@ def test_truncated_copy_reproduces_the_inner_activations():
     w1, b1, w2, b2, _, _ = model.get_weights()
     expected = np.maximum(np.maximum(x @ w1 + b1, 0) @ w2 + b2, 0)
     np.testing.assert_allclose(copy.predict(x), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(model.get_weights()[0], w1)   # the model is untouched
+    np.testing.assert_array_equal(model.get_weights()[0], w1)  # the model is untouched
