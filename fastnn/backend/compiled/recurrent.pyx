@@ -48,12 +48,14 @@ from fastnn.backend.compiled._csrc cimport (
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
     bias_grad_f32, bias_grad_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
-from fastnn.backend.contract import args as _args
-# argument checks are shared with the twin, so both raise the same errors
+# checks and the op's Python-level bookkeeping are shared with the twin, so both raise the
+# same errors and hold their state the same way
+from fastnn.backend.contract import recurrent as _c
 # re-exported: the twin has the same names
 from fastnn.backend.contract.recurrent import RNN_ACTIVATIONS, check_sequence  # no-cython-lint
-from fastnn.backend.contract.recurrent import (
-    check_activation, check_weights, check_timesteps, check_grads, check_state)
+from fastnn.backend.contract.recurrent import check_activation, check_state  # no-cython-lint
+from fastnn.backend.contract.recurrent import check_timesteps, check_weights  # no-cython-lint
+from fastnn.backend.contract.recurrent import check_grads
 
 cnp.import_array()
 
@@ -61,8 +63,6 @@ cdef enum:
     SIMPLE_RNN = 0
     LSTM = 1
     GRU = 2
-
-_GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
 
 
 # ---- time-major copies -----------------------------------------------------------------
@@ -493,7 +493,8 @@ cdef class _RecurrentOp(Op):
     cdef char *db
     cdef char *db2
     # workspaces (flat, sized for cap rows; the first n rows' worth is used per call)
-    cdef object x_tm_ws, hs_ws, cs_ws, gates_ws, aux_ws, hu_ws, dh_ws, dc_ws
+    cdef object _ws                  # the workspaces by name (contract.workspaces), which
+    #                                  the pointers below point into
     cdef char *x_tm
     cdef char *hs
     cdef char *cs
@@ -510,26 +511,20 @@ cdef class _RecurrentOp(Op):
 
     def __init__(self, name, int kind, W, U, biases, grads, timesteps, return_sequences,
                  bint need_dx, go_backwards, activation=None):
-        cdef int k = _GATES[kind]
-        dt, F, H = check_weights(name, k, W, U, biases, grads)
-        check_timesteps(name, timesteps)
-        if kind == SIMPLE_RNN:
-            check_activation(name, activation)
-        out_size = timesteps * H if return_sequences else H
-        Op.__init__(self, timesteps * F, out_size, dt, need_dx)
+        p = _c.unpack_op(name, kind, W, U, biases, grads, timesteps, activation)
+        cdef int H = p["H"]
+        Op.__init__(self, timesteps * p["F"], timesteps * H if return_sequences else H, p["dt"],
+                    need_dx)
         self.name, self.kind, self.activation = name, kind, activation
-        self.timesteps, self.features, self.units, self.k = timesteps, F, H, k
+        self.timesteps, self.features, self.units, self.k = timesteps, p["F"], H, p["k"]
         self.act = ACTIVATIONS[activation] if kind == SIMPLE_RNN else 0
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.carry_state = False
-        self.grads = tuple(grads.values())
-        bs, gs = list(biases.values()), list(grads.values())[2:]
-        zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
-        self.ut_ws = np.empty(k * H * H, dt) if step_level() > 0 and dt == np.float32 else None
+        self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
+        dt = p["dt"]
+        self.ut_ws = np.empty(self.k * H * H, dt) if step_level() > 0 and dt == np.float32 else None
         self.ut = _ptr(self.ut_ws)
-        b = bs[0] if bs[0] is not None else zero
-        b2 = (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None
-        db, db2 = gs[0], (gs[1] if len(gs) > 1 else None)
+        b, b2, db, db2 = p["b"], p["b2"], p["db"], p["db2"]
         self._keep = (W, U, b, b2, grads)
         self.w, self.u, self.b, self.b2 = _ptr(W), _ptr(U), _ptr(b), _ptr(b2)
         self.dw, self.du = _ptr(grads["dW"]), _ptr(grads["dU"])
@@ -542,30 +537,18 @@ cdef class _RecurrentOp(Op):
         rows = max(rows, 1)  # an empty batch still gets valid workspace pointers
         if rows <= self.cap:
             return 0
-        cdef Py_ssize_t T = self.timesteps, F = self.features, H = self.units, k = self.k
-        dt = self.dtype
-        self.x_tm_ws = np.zeros(T * rows * F, dt)
-        self.hs_ws = np.zeros((T + 1) * rows * H, dt)
-        self.cs_ws = np.zeros((T + 1) * rows * H, dt) if self.kind == LSTM else None
-        self.gates_ws = np.zeros(T * rows * k * H, dt) if self.kind != SIMPLE_RNN else None
-        self.aux_ws = np.zeros(T * rows * H, dt)
-        self.hu_ws = np.zeros(rows * 3 * H, dt) if self.kind == GRU else None
-        self.dh_ws = np.zeros(rows * H, dt)
-        self.dc_ws = np.zeros(rows * H, dt) if self.kind == LSTM else None
-        self.x_tm, self.hs, self.cs = _ptr(self.x_tm_ws), _ptr(self.hs_ws), _ptr(self.cs_ws)
-        self.gates, self.aux, self.hu = _ptr(self.gates_ws), _ptr(self.aux_ws), _ptr(self.hu_ws)
-        self.dh, self.dc = _ptr(self.dh_ws), _ptr(self.dc_ws)
+        ws = _c.workspaces(self.kind, self.timesteps, rows, self.features, self.units,
+                           self.dtype)
+        self._ws = ws
+        self.x_tm, self.hs, self.cs = _ptr(ws["x_tm"]), _ptr(ws["hs"]), _ptr(ws["cs"])
+        self.gates, self.aux, self.hu = _ptr(ws["gates"]), _ptr(ws["aux"]), _ptr(ws["hu"])
+        self.dh, self.dc = _ptr(ws["dh"]), _ptr(ws["dc"])
         return Op.reserve(self, rows)
 
     def _views(self, Py_ssize_t n):
         """NumPy views of the workspaces for n rows (same layout as the twin's)."""
-        T, F, H, k = self.timesteps, self.features, self.units, self.k
-
-        def v(a, *shape):
-            return None if a is None else a[:int(np.prod(shape))].reshape(shape)
-        return (v(self.x_tm_ws, T, n, F), v(self.hs_ws, T + 1, n, H), v(self.cs_ws, T + 1, n, H),
-                v(self.gates_ws, T, n, k * H), v(self.aux_ws, T, n, H), v(self.hu_ws, n, 3 * H),
-                v(self.dh_ws, n, H), v(self.dc_ws, n, H))
+        return _c.workspace_views(self._ws, self.kind, self.timesteps, n, self.features,
+                                  self.units)
 
     cdef int _load_state(self, Py_ssize_t n) except -1:
         # hs[0] (and cs[0]) = the stored initial state, or zeros
@@ -579,9 +562,7 @@ cdef class _RecurrentOp(Op):
         if state is None:
             memset(ws, 0, nbytes)
         elif state.shape[0] != n:
-            raise ValueError(f"{self.name} holds an initial state for {state.shape[0]} "
-                             f"samples. Received a batch of {n} samples (reset it with "
-                             f"set_initial_state(None))")
+            raise _c.batch_state_error(self.name, state.shape[0], n)
         else:
             memcpy(ws, _ptr(state), nbytes)
         return 0
@@ -626,8 +607,7 @@ cdef class _RecurrentOp(Op):
                          Py_ssize_t n) except? NULL:
         # dhs: (n, T, H) batch-first or NULL; dh_last, dc_last: (n, H) or NULL
         if n != self.n_fwd or self.consumed:
-            raise RuntimeError(f"{self.name}.backward expected to follow a forward of the same "
-                               f"{n} samples, once (the gates are overwritten by their gradients)")
+            raise _c.backward_order_error(self.name, n)
         cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
         cdef size_t nbytes = n * H * (8 if self.f64 else 4)
         cdef char *dx = self.dx if self.need_dx else NULL
@@ -658,51 +638,20 @@ cdef class _RecurrentOp(Op):
         self.n_bwd, self.consumed = n, True
         return dx
 
-    # -- state API
+    # -- state API (the bookkeeping is the contract's, shared with the twin)
     def set_initial_state(self, h0, c0=None):
         """Copy (n, H) initial states into the op (None: zeros). LSTM: c0 None with h0
         given means c0 = 0. They stay until the next call (or carry_state updates)."""
-        if c0 is not None and self.kind != LSTM:
-            raise ValueError(f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
-                             f"cell state). Received: c0 of shape {np.shape(c0)}")
-        if h0 is None:
-            if c0 is not None:
-                raise ValueError(f"{self.name}.set_initial_state expected h0 with c0. "
-                                 f"Received: h0=None")
-            self.h0 = self.c0 = None
-            return
-        h0 = check_state("h0", h0, self.units)
-        self.h0 = self._store(self.h0, h0)
-        if self.kind == LSTM:
-            c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, self.units)
-            if c0.shape != h0.shape:
-                raise ValueError(f"set_initial_state expected h0 and c0 of one shape. "
-                                 f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}")
-            self.c0 = self._store(self.c0, c0)
-
-    def _store(self, state, new):
-        if state is None or state.shape != new.shape:
-            state = np.empty(new.shape, self.dtype)
-        state[...] = new  # cast to the op's dtype
-        return state
+        self.h0, self.c0 = _c.initial_states(self, h0, c0, self.h0, self.c0)
 
     def final_state(self):
         """(h_T,) or (h_T, c_T) of the last forward, as copies (processing order: with
         go_backwards the state after the first input timestep)."""
-        n = self.n_fwd
-        if n < 0:
-            raise RuntimeError(f"{self.name}.final_state() needs a forward call first")
-        _, hs, cs, *_ = self._views(n)
-        T = self.timesteps
-        return (hs[T].copy(),) if cs is None else (hs[T].copy(), cs[T].copy())
+        return _c.final_state(self, self.n_fwd)
 
     def initial_state_grad(self):
         """(dh0,) or (dh0, dc0) from the last backward, as copies."""
-        n = self.n_bwd
-        if n < 0:
-            raise RuntimeError(f"{self.name}.initial_state_grad() needs a backward call first")
-        *_, dh, dc = self._views(n)
-        return (dh.copy(),) if dc is None else (dh.copy(), dc.copy())
+        return _c.initial_state_grad(self, self.n_bwd)
 
     def last_rows(self):
         """Rows of the last forward (-1 before any)."""
@@ -711,7 +660,7 @@ cdef class _RecurrentOp(Op):
     # -- Python entry points (tests, direct use): copies in, copies out
     def py_forward(self, x, training=True):
         """Forward of x (n, T, F) or (n, T*F); returns a copy of the (n, out_size) output."""
-        x = self._py_arg("x", x, self.in_size)
+        x = _c.py_arg(self, "x", x, self.in_size)
         n = x.shape[0]
         self.reserve(n)
         self.forward(_ptr(x), n, training)
@@ -721,7 +670,7 @@ cdef class _RecurrentOp(Op):
         """Backward of the last forward from dy in the output's layout (n, out_size);
         returns a copy of dx (n, T*F), or None when not need_dx. Gradients go into
         the dW, dU, db views given to the constructor."""
-        dy = self._py_arg("dy", dy, self.out_size)
+        dy = _c.py_arg(self, "dy", dy, self.out_size)
         n = dy.shape[0]
         if self.backward(NULL, _ptr(dy), n) == NULL:
             return None
@@ -739,13 +688,6 @@ cdef class _RecurrentOp(Op):
             return None
         n, T, F = self.n_fwd, self.timesteps, self.features
         return self.dx_arr[:n].reshape(n, T, F).copy()
-
-    def _py_arg(self, name, a, size):
-        _args.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
-        if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
-            raise ValueError(f"{self.name} expected {name} of {size} values per sample. "
-                             f"Received: {name}.shape={a.shape}")
-        return np.ascontiguousarray(a).reshape(a.shape[0], size)
 
 
 cdef class SimpleRNNOp(_RecurrentOp):
@@ -775,10 +717,7 @@ cdef class GRUOp(_RecurrentOp):
 
     def __init__(self, W, U, b_ih, b_hh, dW, dU, db_ih, db_hh, timesteps, return_sequences,
                  need_dx, go_backwards=False):
-        if (b_ih is None) != (b_hh is None):
-            raise ValueError("GRUOp expected both biases or neither. Received: "
-                             f"b_ih {'None' if b_ih is None else 'given'}, "
-                             f"b_hh {'None' if b_hh is None else 'given'}")
+        _c.check_gru_biases("GRUOp", b_ih, b_hh)
         _RecurrentOp.__init__(self, "GRUOp", GRU, W, U, {"b_ih": b_ih, "b_hh": b_hh},
                               {"dW": dW, "dU": dU, "db_ih": db_ih, "db_hh": db_hh}, timesteps,
                               return_sequences, need_dx, go_backwards)

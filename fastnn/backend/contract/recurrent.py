@@ -1,12 +1,16 @@
-"""Argument checks of the recurrent kernels, shared by the compiled module and its
-NumPy twin (fastnn/backend/compiled/recurrent.pyx, fastnn/backend/reference/recurrent.py) so both
-raise the same errors."""
+"""The recurrent kernels' shared contract: argument checks, the op's Python-level
+bookkeeping (parameter unpacking, workspace sizes, initial states, copies out) and the
+function-level API, used by the compiled module and its NumPy twin
+(fastnn/backend/compiled/recurrent.pyx, fastnn/backend/reference/recurrent.py) so both
+raise the same errors and keep their state the same way. Nothing here runs per step."""
 
 import numpy as np
 
 from fastnn.backend.contract import args as _args
 
 RNN_ACTIVATIONS = ("tanh", "relu")
+SIMPLE_RNN, LSTM, GRU = 0, 1, 2  # the op kinds (the compiled module's enum has the same values)
+GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
 
 
 def check_activation(func, activation):
@@ -92,6 +96,156 @@ def check_state(name, state, H):
             f"Received: {name}.shape={state.shape}"
         )
     return state
+
+
+# ---- an op's bookkeeping: both _RecurrentOp classes call these, off the step path ------
+
+
+def unpack_op(name, kind, W, U, biases, grads, timesteps, activation):
+    """Checks an op's parameters; returns a dict of dt, F, H, k and b, b2, db, db2 (an
+    absent bias becomes a zero vector, so the kernels need no bias branch; an absent
+    bias gradient stays None)."""
+    k = GATES[kind]
+    dt, F, H = check_weights(name, k, W, U, biases, grads)
+    check_timesteps(name, timesteps)
+    if kind == SIMPLE_RNN:
+        check_activation(name, activation)
+    bs, gs = list(biases.values()), list(grads.values())[2:]
+    zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
+    b = bs[0] if bs[0] is not None else zero
+    b2 = (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None
+    db, db2 = gs[0], (gs[1] if len(gs) > 1 else None)
+    return dict(dt=dt, F=F, H=H, k=k, b=b, b2=b2, db=db, db2=db2)
+
+
+def check_gru_biases(func, b_ih, b_hh):
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError(
+            f"{func} expected both biases or neither. Received: "
+            f"b_ih {'None' if b_ih is None else 'given'}, "
+            f"b_hh {'None' if b_hh is None else 'given'}"
+        )
+
+
+def workspaces(kind, T, rows, F, H, dtype):
+    """An op's zeroed flat workspaces for `rows` rows, by name (None where the kind has
+    none): x_tm (T, n, F), hs (T+1, n, H), cs (T+1, n, H) LSTM, gates (T, n, kH) LSTM
+    and GRU, aux (T, n, H) (SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n),
+    hu (n, 3H) GRU, dh (n, H), dc (n, H) LSTM."""
+    k = GATES[kind]
+
+    def ws(size, present=True):
+        return np.zeros(size, dtype) if present else None
+
+    return dict(
+        x_tm=ws(T * rows * F),
+        hs=ws((T + 1) * rows * H),
+        cs=ws((T + 1) * rows * H, kind == LSTM),
+        gates=ws(T * rows * k * H, kind != SIMPLE_RNN),
+        aux=ws(T * rows * H),
+        hu=ws(rows * 3 * H, kind == GRU),
+        dh=ws(rows * H),
+        dc=ws(rows * H, kind == LSTM),
+    )
+
+
+def workspace_views(ws, kind, T, n, F, H):
+    """NumPy views of the first n rows of workspaces(...), in the order x_tm, hs, cs,
+    gates, aux, hu, dh, dc (None where absent)."""
+    k = GATES[kind]
+    shapes = dict(
+        x_tm=(T, n, F),
+        hs=(T + 1, n, H),
+        cs=(T + 1, n, H),
+        gates=(T, n, k * H),
+        aux=(T, n, H),
+        hu=(n, 3 * H),
+        dh=(n, H),
+        dc=(n, H),
+    )
+    return tuple(
+        None if ws[name] is None else ws[name][: int(np.prod(s))].reshape(s)
+        for name, s in shapes.items()
+    )
+
+
+def batch_state_error(func, held, n):
+    """The error for a held initial state of another batch size."""
+    return ValueError(
+        f"{func} holds an initial state for {held} samples. Received a batch of {n} "
+        f"samples (reset it with set_initial_state(None))"
+    )
+
+
+def backward_order_error(func, n):
+    return RuntimeError(
+        f"{func}.backward expected to follow a forward of the same {n} samples, once "
+        f"(the gates are overwritten by their gradients)"
+    )
+
+
+def initial_states(op, h0, c0, held_h0, held_c0):
+    """set_initial_state's checks: returns the (h0, c0) the op holds next, reusing the
+    held arrays when the shape matches (cast to the op's dtype). LSTM: c0 None with h0
+    given means c0 = 0; other kinds take no c0."""
+    func = f"{op.name}.set_initial_state"
+    if c0 is not None and op.kind != LSTM:
+        raise ValueError(
+            f"{func} expected no c0 (only LSTM has a cell state). "
+            f"Received: c0 of shape {np.shape(c0)}"
+        )
+    if h0 is None:
+        if c0 is not None:
+            raise ValueError(f"{func} expected h0 with c0. Received: h0=None")
+        return None, None
+    h0 = check_state("h0", h0, op.units)
+    new_h0 = store_state(held_h0, h0, op.dtype)
+    if op.kind != LSTM:
+        return new_h0, None
+    c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, op.units)
+    if c0.shape != h0.shape:
+        raise ValueError(
+            f"set_initial_state expected h0 and c0 of one shape. "
+            f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}"
+        )
+    return new_h0, store_state(held_c0, c0, op.dtype)
+
+
+def store_state(held, new, dtype):
+    """new copied into held (reused when the shape matches, so nothing is allocated)."""
+    if held is None or held.shape != new.shape:
+        held = np.empty(new.shape, dtype)
+    held[...] = new  # cast to the op's dtype
+    return held
+
+
+def final_state(op, n):
+    """(h_T,) or (h_T, c_T) of the last forward over n rows, as copies."""
+    if n < 0:
+        raise RuntimeError(f"{op.name}.final_state() needs a forward call first")
+    _, hs, cs, *_ = op._views(n)
+    T = op.timesteps
+    return (hs[T].copy(),) if cs is None else (hs[T].copy(), cs[T].copy())
+
+
+def initial_state_grad(op, n):
+    """(dh0,) or (dh0, dc0) of the last backward over n rows, as copies."""
+    if n < 0:
+        raise RuntimeError(f"{op.name}.initial_state_grad() needs a backward call first")
+    *_, dh, dc = op._views(n)
+    return (dh.copy(),) if dc is None else (dh.copy(), dc.copy())
+
+
+def py_arg(op, name, a, size):
+    """An array given to py_forward / py_backward: the op's dtype, `size` values per
+    sample; returned C-contiguous as (n, size)."""
+    _args.same_float_dtype(op.name, **{name: a, "op": np.empty(0, op.dtype)})
+    if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
+        raise ValueError(
+            f"{op.name} expected {name} of {size} values per sample. "
+            f"Received: {name}.shape={a.shape}"
+        )
+    return np.ascontiguousarray(a).reshape(a.shape[0], size)
 
 
 # The function-level recurrent API, written once over a backend's Op classes: both

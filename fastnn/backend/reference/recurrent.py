@@ -40,9 +40,12 @@ belong to one call at a time: ops are not thread-safe (the model serialises call
 
 import numpy as np
 
-from fastnn.backend.contract import args as _args
+from fastnn.backend.contract import recurrent as _c
 from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, re-exported)
+    GRU,
+    LSTM,
     RNN_ACTIVATIONS,
+    SIMPLE_RNN,
     check_activation,
     check_grads,
     check_sequence,
@@ -53,10 +56,6 @@ from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, r
 from fastnn.backend.contract.recurrent import bind as _bind
 from fastnn.backend.reference._op import Op
 from fastnn.backend.reference.activations import _sigmoid
-
-SIMPLE_RNN, LSTM, GRU = 0, 1, 2
-_GATES = {SIMPLE_RNN: 1, LSTM: 4, GRU: 3}
-
 
 # ---- twins of the C gate kernels (csrc/kernels/recurrent_impl.inc), one timestep ------------
 
@@ -344,26 +343,19 @@ class _RecurrentOp(Op):
         go_backwards,
         activation=None,
     ):
-        k = _GATES[kind]
-        dt, F, H = check_weights(name, k, W, U, biases, grads)
-        check_timesteps(name, timesteps)
-        if kind == SIMPLE_RNN:
-            check_activation(name, activation)
-        out_size = timesteps * H if return_sequences else H
-        Op.__init__(self, timesteps * F, out_size, dt, need_dx)
+        p = _c.unpack_op(name, kind, W, U, biases, grads, timesteps, activation)
+        H = p["H"]
+        Op.__init__(
+            self, timesteps * p["F"], timesteps * H if return_sequences else H, p["dt"], need_dx
+        )
         self.name, self.kind, self.activation = name, kind, activation
-        self.timesteps, self.features, self.units, self.k = int(timesteps), F, H, k
+        self.timesteps, self.features, self.units, self.k = int(timesteps), p["F"], H, p["k"]
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.carry_state = False
         self.w, self.u, self.dw, self.du = W, U, grads["dW"], grads["dU"]
         self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
-        bs, gs = list(biases.values()), list(grads.values())[2:]
-        zero = np.zeros(k * H, dt)  # stands in for an absent bias (use_bias=False)
-        self.b, self.b2 = (
-            bs[0] if bs[0] is not None else zero,
-            (bs[1] if bs[1] is not None else zero) if len(bs) > 1 else None,
-        )
-        self.db, self.db2 = gs[0], (gs[1] if len(gs) > 1 else None)
+        self.b, self.b2, self.db, self.db2 = p["b"], p["b2"], p["db"], p["db2"]
+        self.ws = None
         self.h0 = self.c0 = None
         self.n_fwd = self.n_bwd = -1
         self.consumed = True
@@ -373,34 +365,12 @@ class _RecurrentOp(Op):
         rows = max(rows, 1)  # an empty batch still gets valid workspaces
         if rows <= self.cap:
             return 0
-        T, F, H, k, dt = self.timesteps, self.features, self.units, self.k, self.dtype
-        self.x_tm_ws = np.zeros(T * rows * F, dt)
-        self.hs_ws = np.zeros((T + 1) * rows * H, dt)
-        self.cs_ws = np.zeros((T + 1) * rows * H, dt) if self.kind == LSTM else None
-        self.gates_ws = np.zeros(T * rows * k * H, dt) if self.kind != SIMPLE_RNN else None
-        # SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n
-        self.aux_ws = np.zeros(T * rows * H, dt)
-        self.hu_ws = np.zeros(rows * 3 * H, dt) if self.kind == GRU else None
-        self.dh_ws = np.zeros(rows * H, dt)
-        self.dc_ws = np.zeros(rows * H, dt) if self.kind == LSTM else None
+        T, F, H = self.timesteps, self.features, self.units
+        self.ws = _c.workspaces(self.kind, T, rows, F, H, self.dtype)
         return Op.reserve(self, rows)
 
     def _views(self, n):
-        T, F, H, k = self.timesteps, self.features, self.units, self.k
-
-        def v(a, *shape):
-            return None if a is None else a[: int(np.prod(shape))].reshape(shape)
-
-        return (
-            v(self.x_tm_ws, T, n, F),
-            v(self.hs_ws, T + 1, n, H),
-            v(self.cs_ws, T + 1, n, H),
-            v(self.gates_ws, T, n, k * H),
-            v(self.aux_ws, T, n, H),
-            v(self.hu_ws, n, 3 * H),
-            v(self.dh_ws, n, H),
-            v(self.dc_ws, n, H),
-        )
+        return _c.workspace_views(self.ws, self.kind, self.timesteps, n, self.features, self.units)
 
     def _load_state(self, n):
         # hs[0] (and cs[0]) = the stored initial state, or zeros
@@ -413,11 +383,7 @@ class _RecurrentOp(Op):
         if state is None:
             ws[0] = 0
         elif state.shape[0] != n:
-            raise ValueError(
-                f"{self.name} holds an initial state for {state.shape[0]} "
-                f"samples. Received a batch of {n} samples (reset it with "
-                f"set_initial_state(None))"
-            )
+            raise _c.batch_state_error(self.name, state.shape[0], n)
         else:
             ws[0] = state
 
@@ -466,10 +432,7 @@ class _RecurrentOp(Op):
 
     def _backward(self, dhs, dh_last, dc_last, n):
         if n != self.n_fwd or self.consumed:
-            raise RuntimeError(
-                f"{self.name}.backward expected to follow a forward of the same "
-                f"{n} samples, once (the gates are overwritten by their gradients)"
-            )
+            raise _c.backward_order_error(self.name, n)
         T, F = self.timesteps, self.features
         x_tm, hs, cs, gates, aux, _, dh, dc = self._views(n)
         dh[...] = 0 if dh_last is None else dh_last
@@ -503,52 +466,16 @@ class _RecurrentOp(Op):
     def set_initial_state(self, h0, c0=None):
         """Copy (n, H) initial states into the op (None: zeros). LSTM: c0 None with h0
         given means c0 = 0. They stay until the next call (or carry_state updates)."""
-        if c0 is not None and self.kind != LSTM:
-            raise ValueError(
-                f"{self.name}.set_initial_state expected no c0 (only LSTM has a "
-                f"cell state). Received: c0 of shape {np.shape(c0)}"
-            )
-        if h0 is None:
-            if c0 is not None:
-                raise ValueError(
-                    f"{self.name}.set_initial_state expected h0 with c0. Received: h0=None"
-                )
-            self.h0 = self.c0 = None
-            return
-        h0 = check_state("h0", h0, self.units)
-        self.h0 = self._store(self.h0, h0)
-        if self.kind == LSTM:
-            c0 = np.zeros_like(h0) if c0 is None else check_state("c0", c0, self.units)
-            if c0.shape != h0.shape:
-                raise ValueError(
-                    f"set_initial_state expected h0 and c0 of one shape. "
-                    f"Received: h0.shape={h0.shape}, c0.shape={c0.shape}"
-                )
-            self.c0 = self._store(self.c0, c0)
-
-    def _store(self, state, new):
-        if state is None or state.shape != new.shape:
-            state = np.empty(new.shape, self.dtype)
-        state[...] = new  # cast to the op's dtype
-        return state
+        self.h0, self.c0 = _c.initial_states(self, h0, c0, self.h0, self.c0)
 
     def final_state(self):
         """(h_T,) or (h_T, c_T) of the last forward, as copies (processing order: with
         go_backwards the state after the first input timestep)."""
-        n = self.n_fwd
-        if n < 0:
-            raise RuntimeError(f"{self.name}.final_state() needs a forward call first")
-        _, hs, cs, *_ = self._views(n)
-        T = self.timesteps
-        return (hs[T].copy(),) if cs is None else (hs[T].copy(), cs[T].copy())
+        return _c.final_state(self, self.n_fwd)
 
     def initial_state_grad(self):
         """(dh0,) or (dh0, dc0) from the last backward, as copies."""
-        n = self.n_bwd
-        if n < 0:
-            raise RuntimeError(f"{self.name}.initial_state_grad() needs a backward call first")
-        *_, dh, dc = self._views(n)
-        return (dh.copy(),) if dc is None else (dh.copy(), dc.copy())
+        return _c.initial_state_grad(self, self.n_bwd)
 
     def last_rows(self):
         """Rows of the last forward (-1 before any)."""
@@ -557,7 +484,7 @@ class _RecurrentOp(Op):
     # -- Python entry points (tests, direct use): copies in, copies out
     def py_forward(self, x, training=True):
         """Forward of x (n, T, F) or (n, T*F); returns a copy of the (n, out_size) output."""
-        x = self._py_arg("x", x, self.in_size)
+        x = _c.py_arg(self, "x", x, self.in_size)
         n = x.shape[0]
         self.reserve(n)
         return self.forward(x, n, training).copy()
@@ -566,7 +493,7 @@ class _RecurrentOp(Op):
         """Backward of the last forward from dy in the output's layout (n, out_size);
         returns a copy of dx (n, T*F), or None when not need_dx. Gradients go into
         the dW, dU, db views given to the constructor."""
-        dy = self._py_arg("dy", dy, self.out_size)
+        dy = _c.py_arg(self, "dy", dy, self.out_size)
         dx = self.backward(None, dy.copy(), dy.shape[0])
         return None if dx is None else dx.copy()
 
@@ -579,15 +506,6 @@ class _RecurrentOp(Op):
         dx = self._backward(dhs, dh_last, dc_last, self.n_fwd)
         n, T, F = self.n_fwd, self.timesteps, self.features
         return None if dx is None else dx.reshape(n, T, F).copy()
-
-    def _py_arg(self, name, a, size):
-        _args.same_float_dtype(self.name, **{name: a, "op": np.empty(0, self.dtype)})
-        if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
-            raise ValueError(
-                f"{self.name} expected {name} of {size} values per sample. "
-                f"Received: {name}.shape={a.shape}"
-            )
-        return np.ascontiguousarray(a).reshape(a.shape[0], size)
 
 
 class SimpleRNNOp(_RecurrentOp):
@@ -664,12 +582,7 @@ class GRUOp(_RecurrentOp):
         need_dx,
         go_backwards=False,
     ):
-        if (b_ih is None) != (b_hh is None):
-            raise ValueError(
-                "GRUOp expected both biases or neither. Received: "
-                f"b_ih {'None' if b_ih is None else 'given'}, "
-                f"b_hh {'None' if b_hh is None else 'given'}"
-            )
+        _c.check_gru_biases("GRUOp", b_ih, b_hh)
         _RecurrentOp.__init__(
             self,
             "GRUOp",
