@@ -17,6 +17,7 @@ from fastnn.backend.compiled._csrc cimport (
     loss_f32, loss_f64, metric_f32, metric_f64, bias_act_forward_f32, bias_act_forward_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
 from fastnn.backend.compiled.losses import LOSS_KINDS, METRIC_KINDS
+from fastnn.backend.contract.network import array_error, empty_batch_error
 from fastnn.backend.contract.network import net_args as _net_args
 
 cnp.import_array()
@@ -106,14 +107,12 @@ cdef class Net:
         cdef int want = cnp.NPY_FLOAT64 if self.f64 else cnp.NPY_FLOAT32
         if (not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(a) != want
                 or not cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_SIZE(a) != size):
-            raise ValueError(f"Net expected {name} as a C-contiguous {self.dtype} array of "
-                             f"{size} elements. Received: {type(a).__name__} "
-                             f"{getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}")
+            raise array_error(name, self.dtype, size, a)
         return <char *>cnp.PyArray_DATA(<cnp.ndarray>a)
 
     cdef char *_forward(self, x, Py_ssize_t n, bint training) except NULL:
         if n <= 0:
-            raise ValueError(f"Net expected x with at least one sample. Received: {n} rows")
+            raise empty_batch_error(n)
         self.acts[0] = self._arg(x, n * self.in_size, "x")
         self.reserve(n)
         cdef Py_ssize_t i

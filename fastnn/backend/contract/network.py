@@ -1,4 +1,4 @@
-"""Argument checks of a Net (a whole training step), shared by
+"""Argument checks and errors of a Net (a whole training step), shared by
 fastnn/backend/compiled/network.pyx and its NumPy twin fastnn/backend/reference/network.py."""
 
 
@@ -17,3 +17,17 @@ def net_args(ops, metrics, dtype, max_metrics):
                 f"Net expected each op's input size to match the previous "
                 f"output size. Received: {a.out_size} -> {b.in_size}"
             )
+
+
+# The step's own guards stay inline in each backend (they run every step); only the
+# error, built when a guard fails, is shared.
+def array_error(name, dtype, size, a):
+    """A step argument that is not a C-contiguous array of the Net's dtype and size."""
+    return ValueError(
+        f"Net expected {name} as a C-contiguous {dtype} array of {size} elements. "
+        f"Received: {type(a).__name__} {getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}"
+    )
+
+
+def empty_batch_error(n):
+    return ValueError(f"Net expected x with at least one sample. Received: {n} rows")

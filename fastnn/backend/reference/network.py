@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from fastnn.backend.contract.network import array_error, empty_batch_error
 from fastnn.backend.contract.network import net_args as _net_args
 from fastnn.backend.reference.activations import ACTIVATIONS, bias_act_forward
 from fastnn.backend.reference.losses import (
@@ -83,16 +84,12 @@ class Net:
             or not a.flags.c_contiguous
             or a.size != size
         ):
-            raise ValueError(
-                f"Net expected {name} as a C-contiguous {self.dtype} array of "
-                f"{size} elements. Received: {type(a).__name__} "
-                f"{getattr(a, 'dtype', '')} {getattr(a, 'shape', '')}"
-            )
+            raise array_error(name, self.dtype, size, a)
         return a
 
     def _forward(self, x, n, training):
         if n <= 0:
-            raise ValueError(f"Net expected x with at least one sample. Received: {n} rows")
+            raise empty_batch_error(n)
         self.acts[0] = self._arg(x, n * self.in_size, "x").reshape(n, self.in_size)
         self.reserve(n)
         for i in range(self.n_ops):
