@@ -177,6 +177,10 @@ def test_no_import_circles():
 
 
 def test_saving_and_visualize_use_the_public_model_api():
-    for name in ("saving.py", "visualize.py"):
-        text = open(os.path.join(SOURCE, "fastnn", name)).read()
-        assert not re.findall(r"\b(?:model|m|layer|l|opt|optimizer)\._[a-z]\w*", text), name
+    paths = [os.path.join(SOURCE, "fastnn", "saving.py")]
+    paths += sorted(_files(os.path.join(SOURCE, "fastnn", "visualize")))
+    for path in paths:
+        text = open(path).read()
+        assert not re.findall(r"\b(?:model|m|layer|l|opt|optimizer)\._[a-z]\w*", text), (
+            os.path.relpath(path, SOURCE)
+        )

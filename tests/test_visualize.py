@@ -701,7 +701,7 @@ def test_liveplot_updates_one_notebook_output(monkeypatch):
             assert data[:8] == PNG_SIGNATURE and format == "png"
             self.data = data
 
-    monkeypatch.setattr(visualize, "_notebook_display", lambda: (display, Image))
+    monkeypatch.setattr(visualize.history, "_notebook_display", lambda: (display, Image))
     live = visualize.LivePlot(min_interval=0.0)
     _fit_with(live, epochs=3)
     assert live.draws >= 1
@@ -711,7 +711,7 @@ def test_liveplot_updates_one_notebook_output(monkeypatch):
 def test_truncated_copy_reproduces_the_inner_activations():
     # the mechanism plot_hidden_states uses, also on plain dense layers
     model = mlp([3, 5, 4, 2])
-    copy = visualize._truncated_copy(model, 1)
+    copy = visualize.weights._truncated_copy(model, 1)
     assert len(copy.layers) == 2 and copy is not model
     x = np.random.default_rng(0).standard_normal((7, 3)).astype(np.float32)
     w1, b1, w2, b2, _, _ = model.get_weights()
