@@ -45,6 +45,7 @@ EXTENSIONS = {
     "checks": ["kernels/checks.c"],
     "dense": ["kernels/activations.c"],
     "dropout": ["kernels/dropout.c"],
+    "embedding": ["kernels/embedding.c"],
     "losses": ["kernels/losses.c"],
     "network": ["kernels/activations.c", "kernels/losses.c"],
     "optimizers": ["kernels/optimizers.c", "kernels/checks.c"],

@@ -195,6 +195,8 @@ _NAMES = {
     "orthogonal": Orthogonal,
 }
 _CLASSES = {cls.__name__: name for name, cls in _NAMES.items()}
+# Keras' short aliases ("uniform" is Embedding's default: RandomUniform(-0.05, 0.05))
+_NAMES.update(uniform=RandomUniform, normal=RandomNormal, one=Ones, zero=Zeros)
 
 
 def get(identifier):

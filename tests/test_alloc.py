@@ -57,7 +57,7 @@ import numpy as np
 
 import fastnn
 from fastnn import Sequential
-from fastnn.layers import Dense, Dropout, Input
+from fastnn.layers import LSTM, Dense, Dropout, Embedding, Input
 
 
 case, mode, warmup, steps, slack = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
@@ -71,6 +71,12 @@ def build():
         loss = "mse"
         x = rng.standard_normal((32, 20), dtype=np.float32)
         y = rng.standard_normal((32, 1), dtype=np.float32)
+    elif case == "embedding":
+        # indices as float32 (what the Net reads; int arrays are cast once per call)
+        layers = [Input(shape=(40,)), Embedding(5000, 32), LSTM(32), Dense(1, activation="sigmoid")]
+        loss = "binary_crossentropy"
+        x = rng.integers(0, 5000, size=(32, 40)).astype(np.float32)
+        y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
     else:
         layers = [Input(shape=(784,)), Dense(64, activation="relu")]
         if case == "dropout":
@@ -243,6 +249,7 @@ CASES = {
     "20-32-16-1 mse adam": "mse",
     "784-64-dropout-64-10 softmax sparse-CE adam": "dropout",
     "784-64-64-10 int64 labels": "mlp_int",
+    "embedding(5000,32)-lstm(32)-1 bce adam": "embedding",
 }
 
 

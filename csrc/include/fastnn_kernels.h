@@ -117,6 +117,22 @@ void dropout_mask_f64(double *mask, ptrdiff_t n, double rate, uint64_t seed, uin
 void mul_inplace_f32(float *y, const float *mask, ptrdiff_t n);
 void mul_inplace_f64(double *y, const double *mask, ptrdiff_t n);
 
+/* ---- embedding.c ------------------------------------------------------------
+ * idx holds n indices as floating values (truncated toward zero); table_vd is (v, d).
+ * first_bad_index: position of the first index outside [0, v) (or NaN), or -1.
+ * forward: out_nd = table_vd[idx]. backward: dtable_vd[idx[k]] += dy_nd[k], k ascending
+ * (adds: the caller zeroes dtable_vd). Indices must have passed first_bad_index. */
+ptrdiff_t embedding_first_bad_index_f32(const float *idx, ptrdiff_t n, ptrdiff_t v);
+ptrdiff_t embedding_first_bad_index_f64(const double *idx, ptrdiff_t n, ptrdiff_t v);
+void embedding_forward_f32(const float *idx, ptrdiff_t n, const float *table_vd, ptrdiff_t d,
+                           float *out_nd);
+void embedding_forward_f64(const double *idx, ptrdiff_t n, const double *table_vd, ptrdiff_t d,
+                           double *out_nd);
+void embedding_backward_f32(const float *idx, ptrdiff_t n, const float *dy_nd, ptrdiff_t d,
+                            float *dtable_vd);
+void embedding_backward_f64(const double *idx, ptrdiff_t n, const double *dy_nd, ptrdiff_t d,
+                            double *dtable_vd);
+
 /* ---- checks.c ---------------------------------------------------------------
  * Index of the first non-finite value / first value that is not an integer
  * label in [0, d), or -1. */

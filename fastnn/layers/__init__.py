@@ -1,7 +1,16 @@
 """Keras-shaped layers: `from fastnn.layers import Dense, Dropout, LSTM, ...`."""
 
 from fastnn.layers.base import Layer
-from fastnn.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from fastnn.layers.core import (
+    Activation,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Input,
+    InputLayer,
+    Reshape,
+)
 from fastnn.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
@@ -11,6 +20,7 @@ __all__ = [
     "Activation",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
     "Input",
     "InputLayer",
@@ -23,7 +33,18 @@ __all__ = [
 # the registry load_model rebuilds layers from (no class named in a file is imported)
 LAYER_CLASSES = {
     cls.__name__: cls
-    for cls in (Activation, Dense, Dropout, Flatten, InputLayer, Reshape, SimpleRNN, LSTM, GRU)
+    for cls in (
+        Activation,
+        Dense,
+        Dropout,
+        Embedding,
+        Flatten,
+        InputLayer,
+        Reshape,
+        SimpleRNN,
+        LSTM,
+        GRU,
+    )
 }
 
 

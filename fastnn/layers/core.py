@@ -1,6 +1,7 @@
-"""Dense, Activation, Dropout, Flatten and the input layer."""
+"""Dense, Embedding, Activation, Dropout, Flatten, Reshape and the input layer."""
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -88,6 +89,96 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+
+def _positive_int(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{owner} expected {name} as a positive int. Received: {name}={value!r}")
+    return int(value)
+
+
+class Embedding(Layer):
+    """Turns indices into dense vectors: an input of shape (L,) of integers in
+    [0, input_dim) gives (L, output_dim), row i of the `embeddings` matrix
+    (input_dim, output_dim) for index i. As in Keras, float inputs are truncated toward
+    zero; an index outside [0, input_dim) raises before anything is updated.
+
+    weights: initial embeddings (input_dim, output_dim) (or a one-element list of it).
+    input_length: accepted and ignored with a warning, as in Keras 3.
+    Not yet: mask_zero=True (masking), regularizers, constraints, LoRA."""
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        lora_rank=None,
+        lora_alpha=None,
+        input_length=None,
+        **kwargs,
+    ):
+        self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
+        if input_length is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
+        super().__init__(**kwargs)
+        for arg, val in (
+            ("embeddings_regularizer", embeddings_regularizer),
+            ("embeddings_constraint", embeddings_constraint),
+            ("lora_rank", lora_rank),
+            ("lora_alpha", lora_alpha),
+        ):
+            if val is not None:
+                raise NotImplementedError(f"Embedding({arg}=...) is not supported yet")
+        if mask_zero:
+            raise NotImplementedError(
+                "Embedding(mask_zero=True) is not supported yet: fastnn has no masking, "
+                "and padding would silently count as data"
+            )
+        self.mask_zero = False
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.initial_weights = None
+        if weights is not None:
+            if isinstance(weights, (list, tuple)) and len(weights) == 1:
+                weights = weights[0]
+            w = np.asarray(weights)
+            if w.shape != (self.input_dim, self.output_dim) or w.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"Embedding expected weights of shape ({self.input_dim}, "
+                    f"{self.output_dim}) of real numbers. Received: shape {w.shape}, "
+                    f"dtype {w.dtype}"
+                )
+            self.initial_weights = w
+
+    def weight_specs(self, input_shape):
+        init = self.embeddings_initializer
+        if self.initial_weights is not None:
+            w = self.initial_weights
+            init = lambda shape, dtype, rng: w.astype(dtype)  # noqa: E731
+        return [("embeddings", (self.input_dim, self.output_dim), init)]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        length = int(np.prod(self.input_shape)) if self.input_shape else 1
+        op = backend("embedding").EmbeddingOp(
+            self.weights[0], self.grads[0], length, need_dx, name=self.name
+        )
+        return [op]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "mask_zero": self.mask_zero,
         }
 
 

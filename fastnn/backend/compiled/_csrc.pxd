@@ -65,6 +65,17 @@ cdef extern from "fastnn_kernels.h" nogil:
     void mul_inplace_f32(float *y, const float *mask, Py_ssize_t n)
     void mul_inplace_f64(double *y, const double *mask, Py_ssize_t n)
 
+    Py_ssize_t embedding_first_bad_index_f32(const float *idx, Py_ssize_t n, Py_ssize_t v)
+    Py_ssize_t embedding_first_bad_index_f64(const double *idx, Py_ssize_t n, Py_ssize_t v)
+    void embedding_forward_f32(const float *idx, Py_ssize_t n, const float *table_vd,
+                               Py_ssize_t d, float *out_nd)
+    void embedding_forward_f64(const double *idx, Py_ssize_t n, const double *table_vd,
+                               Py_ssize_t d, double *out_nd)
+    void embedding_backward_f32(const float *idx, Py_ssize_t n, const float *dy_nd,
+                                Py_ssize_t d, float *dtable_vd)
+    void embedding_backward_f64(const double *idx, Py_ssize_t n, const double *dy_nd,
+                                Py_ssize_t d, double *dtable_vd)
+
     Py_ssize_t first_nonfinite_f32(const float *a, Py_ssize_t n)
     Py_ssize_t first_nonfinite_f64(const double *a, Py_ssize_t n)
     Py_ssize_t first_bad_label_f32(const float *t, Py_ssize_t n, Py_ssize_t d)
