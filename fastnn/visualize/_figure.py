@@ -7,6 +7,8 @@ load it.
 
 import os
 
+from fastnn._io import atomic_write
+
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _DPI = 110
 
@@ -58,24 +60,15 @@ def _new_figure(figsize, show=False, layout=None):
 
 
 def _save(fig, path):
-    """Write fig to path atomically: a temporary file next to it, then a rename."""
-    folder, base = os.path.split(os.path.abspath(path))
+    """Write fig to path atomically (fastnn._io.atomic_write: a temporary file beside it,
+    then a rename), in the format its extension names."""
     fmt = _FORMATS[os.path.splitext(path)[1].lower()]
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    # os.open (not mkstemp) so the picture gets the usual umask permissions
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(
-                fh, format=fmt, dpi=_DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white"
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(
+        path,
+        lambda fh: fig.savefig(
+            fh, format=fmt, dpi=_DPI, bbox_inches="tight", pad_inches=0.15, facecolor="white"
+        ),
+    )
 
 
 def _finish(fig, path, show):
