@@ -50,6 +50,7 @@ EXTENSIONS = {
     "network": ["kernels/activations.c", "kernels/losses.c"],
     "optimizers": ["kernels/optimizers.c", "kernels/checks.c"],
     "recurrent": ["kernels/recurrent.c", "kernels/activations.c"],
+    "sequence": ["kernels/sequence.c"],
 }
 PYX_DIR = os.path.join("fastnn", "backend", "compiled")
 _found = sorted(os.path.basename(p)[:-4] for p in glob(os.path.join(PYX_DIR, "*.pyx")))

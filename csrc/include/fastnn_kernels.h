@@ -133,6 +133,34 @@ void embedding_backward_f32(const float *idx, ptrdiff_t n, const float *dy_nd, p
 void embedding_backward_f64(const double *idx, ptrdiff_t n, const double *dy_nd, ptrdiff_t d,
                             double *dtable_vd);
 
+/* ---- sequence.c -------------------------------------------------------------
+ * repeat: x_nf (n, f) <-> (n, reps, f) (backward sums the copies).
+ * avg_pool / max_pool: over the steps of (n, steps x feats) samples, element (t, f) at
+ * t * s_step + f * s_feat; out_nf (n, feats). max_pool_backward shares dy equally among
+ * the steps equal to the maximum y_nf. Sums in double, steps ascending. */
+void repeat_forward_f32(const float *x_nf, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, float *out);
+void repeat_backward_f32(const float *dy, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, float *dx_nf);
+void avg_pool_forward_f32(const float *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                          ptrdiff_t s_step, ptrdiff_t s_feat, float *out_nf);
+void avg_pool_backward_f32(const float *dy_nf, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                           ptrdiff_t s_step, ptrdiff_t s_feat, float *dx);
+void max_pool_forward_f32(const float *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                          ptrdiff_t s_step, ptrdiff_t s_feat, float *out_nf);
+void max_pool_backward_f32(const float *x, const float *y_nf, const float *dy_nf, ptrdiff_t n,
+                           ptrdiff_t steps, ptrdiff_t feats, ptrdiff_t s_step,
+                           ptrdiff_t s_feat, float *dx);
+void repeat_forward_f64(const double *x_nf, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, double *out);
+void repeat_backward_f64(const double *dy, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, double *dx_nf);
+void avg_pool_forward_f64(const double *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                          ptrdiff_t s_step, ptrdiff_t s_feat, double *out_nf);
+void avg_pool_backward_f64(const double *dy_nf, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                           ptrdiff_t s_step, ptrdiff_t s_feat, double *dx);
+void max_pool_forward_f64(const double *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
+                          ptrdiff_t s_step, ptrdiff_t s_feat, double *out_nf);
+void max_pool_backward_f64(const double *x, const double *y_nf, const double *dy_nf, ptrdiff_t n,
+                           ptrdiff_t steps, ptrdiff_t feats, ptrdiff_t s_step,
+                           ptrdiff_t s_feat, double *dx);
+
 /* ---- checks.c ---------------------------------------------------------------
  * Index of the first non-finite value / first value that is not an integer
  * label in [0, d), or -1. */

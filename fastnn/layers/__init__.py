@@ -12,6 +12,13 @@ from fastnn.layers.core import (
     Reshape,
 )
 from fastnn.layers.recurrent import GRU, LSTM, SimpleRNN
+from fastnn.layers.sequence import (
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    RepeatVector,
+)
 
 __all__ = [
     "serialize",
@@ -25,6 +32,11 @@ __all__ = [
     "Input",
     "InputLayer",
     "Reshape",
+    "RepeatVector",
+    "GlobalAveragePooling1D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPool1D",
     "SimpleRNN",
     "LSTM",
     "GRU",
@@ -41,6 +53,9 @@ LAYER_CLASSES = {
         Flatten,
         InputLayer,
         Reshape,
+        RepeatVector,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
         SimpleRNN,
         LSTM,
         GRU,

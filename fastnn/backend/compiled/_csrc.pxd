@@ -76,6 +76,34 @@ cdef extern from "fastnn_kernels.h" nogil:
     void embedding_backward_f64(const double *idx, Py_ssize_t n, const double *dy_nd,
                                 Py_ssize_t d, double *dtable_vd)
 
+    # sequence.c: RepeatVector, global average / max pooling over steps
+    void repeat_forward_f32(const float *x_nf, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
+                            float *out)
+    void repeat_backward_f32(const float *dy, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
+                             float *dx_nf)
+    void avg_pool_forward_f32(const float *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
+                              Py_ssize_t s_step, Py_ssize_t s_feat, float *out_nf)
+    void avg_pool_backward_f32(const float *dy_nf, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
+                               Py_ssize_t s_step, Py_ssize_t s_feat, float *dx)
+    void max_pool_forward_f32(const float *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
+                              Py_ssize_t s_step, Py_ssize_t s_feat, float *out_nf)
+    void max_pool_backward_f32(const float *x, const float *y_nf, const float *dy_nf, Py_ssize_t n,
+                               Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                               Py_ssize_t s_feat, float *dx)
+    void repeat_forward_f64(const double *x_nf, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
+                            double *out)
+    void repeat_backward_f64(const double *dy, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
+                             double *dx_nf)
+    void avg_pool_forward_f64(const double *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
+                              Py_ssize_t s_step, Py_ssize_t s_feat, double *out_nf)
+    void avg_pool_backward_f64(const double *dy_nf, Py_ssize_t n, Py_ssize_t steps,
+                               Py_ssize_t feats, Py_ssize_t s_step, Py_ssize_t s_feat, double *dx)
+    void max_pool_forward_f64(const double *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
+                              Py_ssize_t s_step, Py_ssize_t s_feat, double *out_nf)
+    void max_pool_backward_f64(const double *x, const double *y_nf, const double *dy_nf,
+                               Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                               Py_ssize_t s_feat, double *dx)
+
     Py_ssize_t first_nonfinite_f32(const float *a, Py_ssize_t n)
     Py_ssize_t first_nonfinite_f64(const double *a, Py_ssize_t n)
     Py_ssize_t first_bad_label_f32(const float *t, Py_ssize_t n, Py_ssize_t d)
