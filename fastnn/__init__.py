@@ -33,11 +33,13 @@ from fastnn import (  # noqa: E402  # noqa: E402
 from fastnn._random import set_seed  # noqa: E402
 from fastnn.backend import get_backend, set_backend  # noqa: E402
 from fastnn.backend.config import get_num_threads, set_num_threads, show_config  # noqa: E402
+from fastnn.layers import Input  # noqa: E402  (keras.Input)
 from fastnn.model import Sequential  # noqa: E402
 from fastnn.saving import ModelFileError, load_model  # noqa: E402
 
 __all__ = [
     "Sequential",
+    "Input",
     "layers",
     "losses",
     "metrics",

@@ -1,14 +1,14 @@
-"""Keras' `keras.utils` spellings that tutorials call: `set_random_seed` and
-`to_categorical` (the one-hot helper of fastnn.preprocessing)."""
+"""Keras' `keras.utils` spellings that tutorials call: `set_random_seed`,
+`to_categorical` and `pad_sequences` (helpers of fastnn.preprocessing)."""
 
 import random
 
 import numpy as np
 
 from fastnn._random import check_seed, set_seed
-from fastnn.preprocessing import to_categorical
+from fastnn.preprocessing import pad_sequences, to_categorical
 
-__all__ = ["set_random_seed", "to_categorical"]
+__all__ = ["set_random_seed", "to_categorical", "pad_sequences"]
 
 
 def set_random_seed(seed):

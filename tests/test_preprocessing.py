@@ -163,3 +163,52 @@ def test_encode_labels():
     codes, classes = encode_labels(y)
     assert codes.shape == (2, 2)
     assert np.array_equal(classes[codes], y)
+
+
+# ---- pad_sequences: goldens from keras/src/utils/sequence_utils_test.py ----------------
+
+
+def test_pad_sequences_keras_goldens():
+    from fastnn.preprocessing.sequence import pad_sequences
+
+    a = [[1], [1, 2], [1, 2, 3]]
+    cases = [
+        (dict(maxlen=3, padding="pre"), [[0, 0, 1], [0, 1, 2], [1, 2, 3]]),
+        (dict(maxlen=3, padding="post"), [[1, 0, 0], [1, 2, 0], [1, 2, 3]]),
+        (dict(maxlen=2, truncating="pre"), [[0, 1], [1, 2], [2, 3]]),
+        (dict(maxlen=2, truncating="post"), [[0, 1], [1, 2], [1, 2]]),
+        (dict(maxlen=3, value=1), [[1, 1, 1], [1, 1, 2], [1, 2, 3]]),
+    ]
+    for kwargs, expected in cases:
+        out = pad_sequences(a, **kwargs)
+        assert out.dtype == np.int32
+        np.testing.assert_array_equal(out, expected)
+    f = [[1.2], [1.2, 2.3], [1.2, 2.3, 3.4]]
+    out = pad_sequences(f, maxlen=2, truncating="pre", dtype="float32")
+    np.testing.assert_allclose(out, [[0, 1.2], [1.2, 2.3], [2.3, 3.4]], rtol=1e-6)
+    s = [["1"], ["1", "2"], ["1", "2", "3"]]
+    out = pad_sequences(s, maxlen=3, padding="post", value="pad", dtype="<U3")
+    np.testing.assert_array_equal(out, [["1", "pad", "pad"], ["1", "2", "pad"], ["1", "2", "3"]])
+    with pytest.raises(ValueError, match="dtype=object for strings"):
+        pad_sequences(s, value="pad")
+
+
+def test_pad_sequences_edges_and_spellings():
+    import fastnn
+    from fastnn.utils import pad_sequences
+
+    assert pad_sequences is fastnn.preprocessing.sequence.pad_sequences
+    assert pad_sequences([]).shape == (0, 0)
+    assert pad_sequences([[1, 2]], maxlen=0).shape == (1, 0)  # Keras: s[-0:] keeps all
+    np.testing.assert_array_equal(pad_sequences([[], [5]]), [[0], [5]])
+    vec = pad_sequences([np.ones((2, 3)), np.ones((1, 3))], dtype="float32")
+    assert vec.shape == (2, 2, 3) and vec[1, 0].sum() == 0
+    with pytest.raises(ValueError, match=r"elements of shape \(3,\)"):
+        pad_sequences([np.ones((2, 3)), np.ones((1, 4))])
+    with pytest.raises(ValueError, match="padding 'pre' or 'post'"):
+        pad_sequences([[1]], padding="middle")
+    with pytest.raises(ValueError, match="sequences\\[1\\] of type int"):
+        pad_sequences([[1], 2])
+    with pytest.raises(ValueError, match="maxlen as a non-negative int"):
+        pad_sequences([[1]], maxlen=-1)
+    assert fastnn.Input is fastnn.layers.Input

@@ -201,3 +201,49 @@ def test_pooling_model_gradients_match_central_differences(rng):
         model.train_on_batch(x, y)
         for a, b, g in zip(model.get_weights(), w0, numeric):
             np.testing.assert_allclose(b - a, g, rtol=1e-5, atol=1e-8)
+
+
+def test_time_distributed_dense_is_dense_on_every_step(backend, rng):
+    from fastnn.layers import Dropout, SimpleRNN, TimeDistributed
+
+    x = rng.standard_normal((16, 5, 3)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, (16, 5))]
+    models = []
+    for wrap in (True, False):
+        fastnn.utils.set_random_seed(9)
+        head = Dense(4, activation="softmax")
+        model = fastnn.Sequential(
+            [
+                Input(shape=(5, 3)),
+                LSTM(6, return_sequences=True),
+                TimeDistributed(head) if wrap else head,
+            ]
+        )
+        model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        models.append(model)
+    assert models[0].layers[-1].output_shape == (5, 4)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(models[0].predict(x, verbose=0), models[1].predict(x, verbose=0))
+    clone = TimeDistributed.from_config(models[0].layers[-1].get_config())
+    assert isinstance(clone.layer, Dense) and clone.layer.units == 4
+    assert TimeDistributed(Dropout(0.5)).layer.rate == 0.5
+    with pytest.raises(ValueError, match="TimeDistributed expected its layer"):
+        TimeDistributed.from_config({"layer": {"class_name": "LSTM", "config": {"units": 2}}})
+    with pytest.raises(NotImplementedError, match=r"TimeDistributed\(SimpleRNN\)"):
+        TimeDistributed(SimpleRNN(3))
+    with pytest.raises(ValueError, match="sequences"):
+        fastnn.Sequential([Input(shape=(3,)), TimeDistributed(Dense(2))]).build()
+
+
+def test_time_distributed_saves_and_loads(tmp_path, rng):
+    from fastnn.layers import TimeDistributed
+
+    model = fastnn.Sequential([Input(shape=(4, 2)), TimeDistributed(Dense(3, activation="relu"))])
+    x = rng.standard_normal((3, 4, 2)).astype(np.float32)
+    before = model.predict(x, verbose=0)
+    model.save(tmp_path / "td.fastnn")
+    np.testing.assert_array_equal(
+        fastnn.load_model(tmp_path / "td.fastnn").predict(x, verbose=0), before
+    )

@@ -19,6 +19,7 @@ from fastnn.layers.sequence import (
     GlobalMaxPooling1D,
     RepeatVector,
 )
+from fastnn.layers.wrappers import TimeDistributed
 
 __all__ = [
     "serialize",
@@ -33,6 +34,7 @@ __all__ = [
     "InputLayer",
     "Reshape",
     "RepeatVector",
+    "TimeDistributed",
     "GlobalAveragePooling1D",
     "GlobalAvgPool1D",
     "GlobalMaxPooling1D",
@@ -54,6 +56,7 @@ LAYER_CLASSES = {
         InputLayer,
         Reshape,
         RepeatVector,
+        TimeDistributed,
         GlobalAveragePooling1D,
         GlobalMaxPooling1D,
         SimpleRNN,

@@ -1,8 +1,19 @@
-"""Feature scaling and label encoding for fastnn models (NumPy only)."""
+"""Feature scaling, label encoding and sequence padding for fastnn models (NumPy only);
+`fastnn.preprocessing.sequence.pad_sequences` is Keras' spelling of the last."""
 
 import numpy as np
 
-__all__ = ["StandardScaler", "to_categorical", "one_hot", "encode_labels"]
+from fastnn.preprocessing import sequence
+from fastnn.preprocessing.sequence import pad_sequences
+
+__all__ = [
+    "StandardScaler",
+    "to_categorical",
+    "one_hot",
+    "encode_labels",
+    "pad_sequences",
+    "sequence",
+]
 
 
 def _float_dtype(x):
