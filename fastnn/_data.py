@@ -254,3 +254,49 @@ def labels_as_floats(model, y):
     out = buf[: len(y)]
     np.copyto(out, y, casting="unsafe")
     return out
+
+
+def checked_weights(targets, weights, dtype):
+    """The given arrays cast to `dtype`, after checking them against the weight views
+    `targets` (count, shapes, numbers, finiteness): Sequential.set_weights and
+    Layer.set_weights check everything before they write anything."""
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__"):
+        raise TypeError(
+            f"set_weights expected a list of {len(targets)} arrays (as returned "
+            f"by get_weights()). Received: {type(weights).__name__}"
+        )
+    weights = list(weights)
+    if len(weights) != len(targets):
+        raise ValueError(
+            f"set_weights expected a list of {len(targets)} arrays. Received: {len(weights)}"
+        )
+    arrays = []
+    for i, (t, w) in enumerate(zip(targets, weights)):
+        try:
+            a = np.asarray(w)
+        except (ValueError, TypeError):
+            raise TypeError(
+                f"set_weights expected weights[{i}] as an array of numbers. "
+                f"Received: {type(w).__name__} that NumPy cannot convert"
+            ) from None
+        if a.shape != t.shape:
+            raise ValueError(
+                f"set_weights expected weights[{i}] of shape {t.shape}. "
+                f"Received: weights[{i}].shape={a.shape}"
+            )
+        if a.dtype.kind not in "biuf":
+            raise TypeError(
+                f"set_weights expected weights[{i}] of a real number dtype. "
+                f"Received: weights[{i}].dtype={a.dtype}"
+            )
+        with np.errstate(over="ignore"):  # reported below as non-finite
+            a = a.astype(dtype)
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            idx = tuple(int(j) for j in np.unravel_index(bad[0], a.shape))
+            raise ValueError(
+                f"set_weights expected finite values in weights[{i}] (in the "
+                f"model dtype {dtype}). Received: {a[idx]} at index {idx}"
+            )
+        arrays.append(a)
+    return arrays

@@ -484,7 +484,8 @@ class Sequential:
         """Set every weight from a list shaped like get_weights(). Every array is
         checked (count, shapes, numbers, finite) before anything is written."""
         self._require_built("set_weights")
-        targets, arrays = _assembly.checked_weights(self, weights)
+        targets = [w for layer in self.layers for w in layer.weights]
+        arrays = _data.checked_weights(targets, weights, self.dtype)
         for t, a in zip(targets, arrays):
             t[...] = a
 

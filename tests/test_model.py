@@ -882,3 +882,32 @@ def test_random_state_is_checked_before_it_is_applied():
         with pytest.raises(ValueError, match="random state"):
             model.set_random_state(bad)
         assert model.get_random_state() == state
+
+
+def test_layer_get_and_set_weights_write_into_the_model(rng):
+    """Keras' layer.get_weights() / layer.set_weights(): copies out, checked copies in,
+    and the model computes with the new values at once."""
+    import fastnn
+    from fastnn.layers import Dense, Input
+
+    model = fastnn.Sequential([Input(shape=(3,)), Dense(2), Dense(1)])
+    first = model.layers[0]
+    assert Dense(4).get_weights() == []
+    with pytest.raises(ValueError, match="needs the layer built"):
+        Dense(4).set_weights([np.zeros((3, 4))])
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    model.predict(x, verbose=0)
+    kernel, bias = first.get_weights()
+    kernel[...] = 0  # a copy: the model is untouched
+    assert first.get_weights()[0].any()
+    first.set_weights([np.ones((3, 2)), np.full(2, 0.5)])
+    np.testing.assert_array_equal(model.get_weights()[0], np.ones((3, 2)))
+    last = model.layers[1]
+    expected = (x.sum(axis=1, keepdims=True) + 0.5) * last.get_weights()[0].sum()
+    expected += last.get_weights()[1]
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"weights\[0\] of shape \(3, 2\)"):
+        first.set_weights([np.ones((2, 3)), np.zeros(2)])
+    with pytest.raises(ValueError, match="finite"):
+        first.set_weights([np.ones((3, 2)), np.array([0.0, np.nan])])
+    np.testing.assert_array_equal(model.get_weights()[1], [0.5, 0.5])  # unchanged

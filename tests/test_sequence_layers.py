@@ -247,3 +247,71 @@ def test_time_distributed_saves_and_loads(tmp_path, rng):
     np.testing.assert_array_equal(
         fastnn.load_model(tmp_path / "td.fastnn").predict(x, verbose=0), before
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_spatial_dropout_drops_whole_channels_twin_exact(rng, dtype):
+    from fastnn.backend.compiled import dropout as c_drop
+    from fastnn.backend.reference import dropout as r_drop
+
+    n, steps, f, rate = 6, 5, 8, 0.4
+    x = rng.standard_normal((n, steps * f)).astype(dtype) + 10.0  # no zeros of its own
+    ys = [
+        m.SpatialDropoutOp(steps, f, rate, dtype, True, 1234).py_forward(x)
+        for m in (c_drop, r_drop)
+    ]
+    np.testing.assert_array_equal(ys[0], ys[1])
+    y = ys[0].reshape(n, steps, f)
+    dropped = (y == 0).all(axis=1)  # a channel is dropped at every step or at none
+    assert dropped.any() and not dropped.all()
+    np.testing.assert_array_equal((y == 0).any(axis=1), dropped)
+    kept = ~dropped[:, None, :].repeat(steps, axis=1)
+    np.testing.assert_allclose(y[kept], x.reshape(n, steps, f)[kept] / (1 - rate), rtol=1e-6)
+    op = c_drop.SpatialDropoutOp(steps, f, rate, dtype, True, 1234)
+    np.testing.assert_array_equal(op.py_forward(x, training=False), x)
+
+
+def test_spatial_dropout_layer_trains_the_same_on_both_backends(rng):
+    from fastnn.layers import SpatialDropout1D
+
+    x = rng.standard_normal((24, 6, 4))
+    y = rng.standard_normal((24, 1))
+    results = []
+    for name in ("compiled", "numpy"):
+        fastnn.set_backend(name)
+        fastnn.utils.set_random_seed(2)
+        try:
+            model = fastnn.Sequential(
+                [Input(shape=(6, 4)), SpatialDropout1D(0.3), LSTM(5), Dense(1)], dtype="float64"
+            )
+            model.compile("adam", "mse")
+            model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+            results.append((model.get_weights(), model.get_random_state()["dropout"]))
+        finally:
+            fastnn.set_backend("compiled")
+    (wa, da), (wb, db) = results
+    assert list(da.values()) == list(db.values())
+    assert list(da.values())[0][1] == 3 * 24 * 4  # one draw per sample and channel
+    for a, b in zip(wa, wb):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    model = fastnn.Sequential([Input(shape=(6, 4)), SpatialDropout1D(0.5)])
+    np.testing.assert_array_equal(
+        model.predict(x, verbose=0), x.astype(np.float32)
+    )  # inference: identity
+    with pytest.raises(ValueError, match="sequences"):
+        fastnn.Sequential([Input(shape=(4,)), SpatialDropout1D(0.5)]).build()
+
+
+def test_automatic_names_follow_keras():
+    from fastnn.layers import SimpleRNN, SpatialDropout1D
+    from fastnn.layers.base import _snake_case
+
+    assert [
+        _snake_case(c.__name__) for c in (GlobalAveragePooling1D, SpatialDropout1D, SimpleRNN, LSTM)
+    ] == [
+        "global_average_pooling1d",
+        "spatial_dropout1d",
+        "simple_rnn",
+        "lstm",
+    ]
+    assert _snake_case("InputLayer") == "input_layer"

@@ -116,6 +116,11 @@ void dropout_mask_f64(double *mask, ptrdiff_t n, double rate, uint64_t seed, uin
 /* y = x * mask (elementwise; also used in backward: dx = dy * mask). */
 void mul_inplace_f32(float *y, const float *mask, ptrdiff_t n);
 void mul_inplace_f64(double *y, const double *mask, ptrdiff_t n);
+/* y (n, steps, f) *= mask_nf (n, f) at every step (SpatialDropout1D). */
+void mul_steps_inplace_f32(float *y, const float *mask_nf, ptrdiff_t n, ptrdiff_t steps,
+                           ptrdiff_t f);
+void mul_steps_inplace_f64(double *y, const double *mask_nf, ptrdiff_t n, ptrdiff_t steps,
+                           ptrdiff_t f);
 
 /* ---- embedding.c ------------------------------------------------------------
  * idx holds n indices as floating values (truncated toward zero); table_vd is (v, d).

@@ -26,5 +26,18 @@ static inline double uniform24(uint64_t seed, uint64_t k)
         for (ptrdiff_t k = 0; k < n; k++) y[k] *= mask[k];                              \
     }
 
+/* y (n, steps, f) *= mask (n, f) at every step: SpatialDropout1D drops whole feature
+ * channels of a sample (Keras' noise shape (n, 1, f)). */
+#define DEFINE_SPATIAL(T, SFX)                                                          \
+    void mul_steps_inplace_##SFX(T *y, const T *mask_nf, ptrdiff_t n, ptrdiff_t steps,  \
+                                 ptrdiff_t f)                                           \
+    {                                                                                   \
+        for (ptrdiff_t i = 0; i < n; i++)                                               \
+            for (ptrdiff_t t = 0; t < steps; t++)                                       \
+                for (ptrdiff_t j = 0; j < f; j++) y[(i * steps + t) * f + j] *= mask_nf[i * f + j]; \
+    }
+
+DEFINE_SPATIAL(float, f32)
+DEFINE_SPATIAL(double, f64)
 DEFINE_DROPOUT(float, f32)
 DEFINE_DROPOUT(double, f64)

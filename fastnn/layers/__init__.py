@@ -10,6 +10,7 @@ from fastnn.layers.core import (
     Input,
     InputLayer,
     Reshape,
+    SpatialDropout1D,
 )
 from fastnn.layers.recurrent import GRU, LSTM, SimpleRNN
 from fastnn.layers.sequence import (
@@ -33,6 +34,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "Reshape",
+    "SpatialDropout1D",
     "RepeatVector",
     "TimeDistributed",
     "GlobalAveragePooling1D",
@@ -55,6 +57,7 @@ LAYER_CLASSES = {
         Flatten,
         InputLayer,
         Reshape,
+        SpatialDropout1D,
         RepeatVector,
         TimeDistributed,
         GlobalAveragePooling1D,

@@ -11,14 +11,19 @@ Shapes exclude the batch dimension.
 import re
 from collections import defaultdict
 
+from fastnn._data import checked_weights
+
 # Keras-style automatic names: dense, dense_1, dense_2, ... (one counter per prefix)
 _name_counts = defaultdict(int)
 
 
 def _snake_case(name):
-    # "InputLayer" -> "input_layer"; runs of capitals stay together: "LSTM" -> "lstm",
-    # "SimpleRNN" -> "simple_rnn" (Keras' names)
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    # Keras' names: "InputLayer" -> "input_layer", "LSTM" -> "lstm", "SimpleRNN" ->
+    # "simple_rnn", "SpatialDropout1D" -> "spatial_dropout1d" (a digit does not start a
+    # word): a capitalised word gets an underscore before it, then a lower-case letter
+    # followed by a capital
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix):
@@ -88,6 +93,22 @@ class Layer:
 
     def count_params(self):
         return sum(w.size for w in self.weights)
+
+    def get_weights(self):
+        """Copies of the layer's weight arrays ([] before its model is built)."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Write a list shaped like get_weights() into the layer's weights (inside its
+        model's buffers, so the model uses them at once). Every array is checked before
+        anything is written."""
+        if self.input_shape is None:
+            raise ValueError(
+                f"{self.name}.set_weights needs the layer built: build or fit its model first"
+            )
+        arrays = checked_weights(self.weights, weights, self.dtype_)
+        for t, a in zip(self.weights, arrays):
+            t[...] = a
 
     # --- ops -----------------------------------------------------------------
     @property

@@ -230,6 +230,31 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature channels: on samples (steps, features) one draw per
+    (sample, feature), the same at every step (Keras' noise shape (batch, 1, features));
+    kept values are scaled by 1/(1-rate); identity at inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name} expected sequences (steps, features). Received: samples of "
+                f"shape {tuple(input_shape)}"
+            )
+        return tuple(input_shape)
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        steps, feats = self.input_shape
+        seed = seed if self.seed is None else int(self.seed)
+        op = backend("dropout").SpatialDropoutOp(
+            steps, feats, self.rate, self.dtype_, need_dx, seed
+        )
+        return [op]
+
+
 class Flatten(Layer):
     """Flattens each sample to one dimension (no copy: samples are contiguous)."""
 

@@ -64,6 +64,10 @@ cdef extern from "fastnn_kernels.h" nogil:
                           uint64_t counter)
     void mul_inplace_f32(float *y, const float *mask, Py_ssize_t n)
     void mul_inplace_f64(double *y, const double *mask, Py_ssize_t n)
+    void mul_steps_inplace_f32(float *y, const float *mask_nf, Py_ssize_t n, Py_ssize_t steps,
+                               Py_ssize_t f)
+    void mul_steps_inplace_f64(double *y, const double *mask_nf, Py_ssize_t n,
+                               Py_ssize_t steps, Py_ssize_t f)
 
     Py_ssize_t embedding_first_bad_index_f32(const float *idx, Py_ssize_t n, Py_ssize_t v)
     Py_ssize_t embedding_first_bad_index_f64(const double *idx, Py_ssize_t n, Py_ssize_t v)

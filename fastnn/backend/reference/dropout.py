@@ -63,3 +63,45 @@ class DropoutOp(Op):
         if self.rate != 0:
             dy[:n] *= self.mask[:n]
         return dy[:n] if self.need_dx else None
+
+
+class SpatialDropoutOp(Op):
+    """SpatialDropout1D inside a Net: samples (steps, f); in training one mask value per
+    (sample, feature), the same at every step (y = x * mask[:, None, :]); at inference
+    the input passes through. The stream advances by n * f per call."""
+
+    def __init__(self, steps, features, rate, dtype, need_dx, seed):
+        Op.__init__(self, steps * features, steps * features, dtype, need_dx)
+        self.steps, self.features = steps, features
+        self.rate, self.seed, self.counter = rate, seed, 0
+        self.mask = None
+
+    def reserve(self, rows):
+        if rows > self.cap:
+            self.mask = np.zeros((rows, self.features), dtype=self.dtype)
+        return Op.reserve(self, rows)
+
+    def _steps(self, a, n):
+        return a[:n].reshape(n, self.steps, self.features)
+
+    def forward(self, x, n, training):
+        if not training or self.rate == 0:
+            return x[:n]
+        m = n * self.features
+        self.mask[:n] = dropout_mask(m, self.rate, self.seed, self.counter, self.dtype).reshape(
+            n, self.features
+        )
+        np.multiply(self._steps(x, n), self.mask[:n, None, :], out=self._steps(self.out, n))
+        self.counter += m
+        return self.out[:n]
+
+    def backward(self, x, dy, n):
+        if self.rate != 0:
+            self._steps(dy, n)[...] *= self.mask[:n, None, :]
+        return dy[:n] if self.need_dx else None
+
+    def py_forward(self, x, training=True):
+        """Forward of x (n, steps * f) (tests, direct use); returns a copy."""
+        x = np.ascontiguousarray(x, self.dtype).reshape(len(x), self.in_size)
+        self.reserve(len(x))
+        return self.forward(x, len(x), training).copy()
