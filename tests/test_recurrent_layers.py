@@ -159,3 +159,52 @@ def test_digits_read_row_by_row(cls):
     m.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
     m.fit(x_tr, y_tr, epochs=20, batch_size=32, verbose=0, seed=0)
     assert m.evaluate(x_te, y_te, verbose=0)[1] >= 0.9
+
+
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
+def test_stateful_direct_calls_carry_state_and_expose_it(cls, rng):
+    """Keras: a stateful layer called directly continues from its last state;
+    layer.states shows it; reset_states() forgets it; a bare array is initial_state."""
+    x = rng.standard_normal((3, 6, 2))
+    whole = cls(4, return_sequences=True, dtype="float64")
+    full = whole(x)
+    half = cls(4, return_sequences=True, stateful=True)
+    half._build_standalone((3, 2), np.float64)
+    half.weights = [w.copy() for w in whole.weights]
+    half.grads = [np.zeros_like(w) for w in half.weights]
+    assert half.states is None
+    first, second = half(x[:, :3]), half(x[:, 3:])
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), full, rtol=1e-12)
+    np.testing.assert_allclose(half.states[0], full[:, -1], rtol=1e-12)
+    assert len(half.states) == (2 if cls is LSTM else 1)
+    half.reset_states()
+    assert half.states is None
+    np.testing.assert_allclose(half(x[:, :3]), first, rtol=1e-12)
+    h0 = rng.standard_normal((3, 4))
+    plain = cls(4, return_sequences=True, dtype="float64")
+    plain._build_standalone((6, 2), np.float64)
+    if cls is LSTM:  # as in Keras, a bare array is one state; an LSTM needs [h0, c0]
+        with pytest.raises(ValueError, match="list of 2 arrays"):
+            plain(x, initial_state=h0)
+    else:
+        np.testing.assert_array_equal(plain(x, initial_state=h0), plain(x, initial_state=[h0]))
+
+
+def test_batch_shape_spellings():
+    import fastnn
+
+    a = fastnn.Input(batch_shape=(8, 5, 3))
+    b = LSTM(4, batch_input_shape=(8, 5, 3), stateful=True)
+    c = LSTM(4, input_shape=(5, 3), batch_size=8)
+    assert a.input_shape_arg == b.input_shape_arg == c.input_shape_arg == (5, 3)
+    assert a.batch_size == b.batch_size == c.batch_size == 8
+    assert LSTM(4, batch_input_shape=(None, 5, 3)).batch_size is None
+    assert LSTM.from_config(c.get_config()).batch_size == 8
+    with pytest.raises(ValueError, match="batch_size as a positive int"):
+        LSTM(4, batch_size=0)
+    with pytest.raises(ValueError, match="not both"):
+        fastnn.Input(shape=(3,), batch_shape=(2, 3))
+    model = fastnn.Sequential([fastnn.Input(batch_shape=(8, 5, 3)), LSTM(4, stateful=True)])
+    model.compile("sgd", "mse")
+    model.train_on_batch(np.zeros((8, 5, 3), np.float32), np.zeros((8, 4), np.float32))
+    assert model.layers[0].states[0].shape == (8, 4)

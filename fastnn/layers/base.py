@@ -57,6 +57,7 @@ class Layer:
         input_shape=None,
         input_dim=None,
         batch_input_shape=None,
+        batch_size=None,
         dtype=None,
         trainable=True,
         **kwargs,
@@ -75,7 +76,18 @@ class Layer:
         if input_dim is not None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
+            # (batch, *shape): fastnn takes any batch size, also for stateful layers
+            # (their carried state follows the batch size of the first batch)
             input_shape = tuple(batch_input_shape)[1:]
+            batch_size = tuple(batch_input_shape)[0] if batch_size is None else batch_size
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ValueError(
+                f"{type(self).__name__} expected batch_size as a positive int or None. "
+                f"Received: batch_size={batch_size!r}"
+            )
+        self.batch_size = batch_size
         self.input_shape_arg = _to_shape(input_shape, "input_shape")
         self.dtype = dtype
         self.weights = []  # views into the model's flat parameter buffer
@@ -127,6 +139,8 @@ class Layer:
         cfg = {"name": self.name}
         if self.input_shape_arg is not None:
             cfg["input_shape"] = list(self.input_shape_arg)
+        if self.batch_size is not None:
+            cfg["batch_size"] = self.batch_size
         return cfg
 
     @classmethod

@@ -21,9 +21,15 @@ class InputLayer(Layer):
             raise ValueError("InputLayer expected input_shape (or shape). Received: None")
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs):
-    """Keras-style `Input(shape=(784,))`, usable as the first entry of Sequential."""
-    return InputLayer(shape=shape, name=name, dtype=dtype, **kwargs)
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, **kwargs):
+    """Keras-style `Input(shape=(784,))` (or `batch_shape=(32, 784)`), usable as the first
+    entry of Sequential."""
+    if batch_shape is not None:
+        if shape is not None:
+            raise ValueError("Input expected shape or batch_shape, not both")
+        batch_shape = tuple(batch_shape)
+        shape, batch_size = batch_shape[1:], batch_shape[0] if batch_size is None else batch_size
+    return InputLayer(shape=shape, name=name, dtype=dtype, batch_size=batch_size, **kwargs)
 
 
 class Dense(Layer):

@@ -114,6 +114,7 @@ class _Recurrent(Layer):
         op = self._new_op(backend, need_dx)
         op.carry_state = self.stateful
         self._op, self._op_backend = op, backend
+        self._last_direct = False
         return [op]
 
     def _new_op(self, backend, need_dx):
@@ -126,12 +127,25 @@ class _Recurrent(Layer):
         return cls(W, U, b, dW, dU, db, T, self.return_sequences, need_dx, self.go_backwards)
 
     def reset_states(self, states=None):
-        """Stateful layers: forget the carried state (or set it to `states`)."""
-        if self._op is not None:
-            if states is None:
-                self._op.set_initial_state(None)
-            else:
-                self._op.set_initial_state(*states)
+        """Stateful layers: forget the carried state (or set it to `states`), in the
+        model's step and in direct calls."""
+        for op in (self._op, self._call_op):
+            if op is not None:
+                if states is None:
+                    op.set_initial_state(None)
+                else:
+                    op.set_initial_state(*states)
+
+    @property
+    def states(self):
+        """The state a stateful layer carries into its next batch: [h] (LSTM: [h, c]) as
+        copies, from the model's step or, when the layer was last called directly, from
+        that call; None before any batch (the next one then starts from zeros)."""
+        for op in (self._call_op, self._op) if self._last_direct else (self._op, self._call_op):
+            if op is not None and op.h0 is not None:
+                held = [op.h0] if op.c0 is None else [op.h0, op.c0]
+                return [a.copy() for a in held]
+        return None
 
     # ------------------------------------------------------------ direct calls
     def __call__(self, x, initial_state=None, training=False):
@@ -160,15 +174,25 @@ class _Recurrent(Layer):
             kernels = lambda name: _backend.kernels(name, backend)  # noqa: E731
             self._call_op, self._call_backend = self._new_op(kernels, True), backend
         op = self._call_op
-        states = list(initial_state) if initial_state is not None else []
+        op.carry_state = self.stateful  # stateful: each call starts where the last ended
+        if initial_state is None:
+            states = []
+        elif isinstance(initial_state, np.ndarray):  # a bare array: the one state h0
+            states = [initial_state]
+        else:
+            states = list(initial_state)
         if len(states) not in (0, self._n_states):
             raise ValueError(
                 f"{self.name} expected initial_state as a list of "
                 f"{self._n_states} arrays of shape (n, {self.units}). "
                 f"Received: {len(states)} arrays"
             )
-        op.set_initial_state(*states) if states else op.set_initial_state(None)
+        if states:
+            op.set_initial_state(*states)
+        elif not self.stateful:
+            op.set_initial_state(None)
         out = op.py_forward(x, training)
+        self._last_direct = True
         out = out.reshape((len(x),) + self.compute_output_shape(self.input_shape))
         if self.return_state:
             return [out, *op.final_state()]
@@ -205,6 +229,7 @@ class _Recurrent(Layer):
 
     _call_op = None
     _call_backend = None
+    _last_direct = False
 
     @property
     def _n_states(self):
