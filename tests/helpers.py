@@ -21,3 +21,22 @@ def numeric_grad(f, arr, eps=1e-6):
         arr[i] = old
         g[i] = (fp - fm) / (2 * eps)
     return g
+
+
+def train_on_both_backends(layers, x, y, seed, epochs, batch_size):
+    """Train Sequential(layers()) in float64 with Adam on the compiled kernels and on the
+    NumPy reference (same seed, no shuffling); returns the two trained models."""
+    import fastnn
+
+    models = []
+    for name in ("compiled", "numpy"):
+        fastnn.set_backend(name)
+        fastnn.utils.set_random_seed(seed)
+        try:
+            model = fastnn.Sequential(layers(), dtype="float64")
+            model.compile("adam", "mse")
+            model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
+            models.append(model)
+        finally:
+            fastnn.set_backend("compiled")
+    return models

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import DTYPES, numeric_grad
+from helpers import DTYPES, numeric_grad, train_on_both_backends
 
 import fastnn
 from fastnn.backend.compiled import embedding as c_emb
@@ -196,19 +196,11 @@ def test_bad_index_in_training_changes_nothing(backend, rng):
 def test_backends_train_the_same(rng):
     x = rng.integers(0, 30, (64, 10))
     y = rng.standard_normal((64, 1))
-    results = []
-    for name in ("compiled", "numpy"):
-        fastnn.set_backend(name)
-        fastnn.utils.set_random_seed(3)
-        try:
-            model = fastnn.Sequential([Embedding(30, 8), LSTM(6), Dense(1)], dtype="float64")
-            model.compile("adam", "mse")
-            model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
-            results.append(model.get_weights())
-        finally:
-            fastnn.set_backend("compiled")
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    a, b = train_on_both_backends(
+        lambda: [Embedding(30, 8), LSTM(6), Dense(1)], x, y, seed=3, epochs=3, batch_size=16
+    )
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-10, atol=1e-12)
 
 
 def test_learns_which_words_matter(rng):

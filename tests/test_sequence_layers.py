@@ -6,7 +6,7 @@ keras/src/layers/pooling/global_average_pooling_test.py)."""
 
 import numpy as np
 import pytest
-from helpers import DTYPES, TOL, numeric_grad
+from helpers import DTYPES, TOL, numeric_grad, train_on_both_backends
 
 import fastnn
 from fastnn.backend.compiled import sequence as c_seq
@@ -155,22 +155,16 @@ def test_pooling_layer_shapes(fmt, keepdims, out_shape):
 def test_encoder_repeat_decoder_trains_the_same_on_both_backends(rng):
     x = rng.standard_normal((32, 5, 3))
     y = rng.standard_normal((32, 4, 2))
-    results = []
-    for name in ("compiled", "numpy"):
-        fastnn.set_backend(name)
-        fastnn.utils.set_random_seed(5)
-        try:
-            model = fastnn.Sequential(
-                [LSTM(6), RepeatVector(4), LSTM(5, return_sequences=True), Dense(2)],
-                dtype="float64",
-            )
-            model.compile("adam", "mse")
-            model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
-            results.append(model.get_weights())
-        finally:
-            fastnn.set_backend("compiled")
-    for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    a, b = train_on_both_backends(
+        lambda: [LSTM(6), RepeatVector(4), LSTM(5, return_sequences=True), Dense(2)],
+        x,
+        y,
+        seed=5,
+        epochs=2,
+        batch_size=8,
+    )
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-9, atol=1e-12)
 
 
 def test_pooling_model_gradients_match_central_differences(rng):
@@ -276,24 +270,19 @@ def test_spatial_dropout_layer_trains_the_same_on_both_backends(rng):
 
     x = rng.standard_normal((24, 6, 4))
     y = rng.standard_normal((24, 1))
-    results = []
-    for name in ("compiled", "numpy"):
-        fastnn.set_backend(name)
-        fastnn.utils.set_random_seed(2)
-        try:
-            model = fastnn.Sequential(
-                [Input(shape=(6, 4)), SpatialDropout1D(0.3), LSTM(5), Dense(1)], dtype="float64"
-            )
-            model.compile("adam", "mse")
-            model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
-            results.append((model.get_weights(), model.get_random_state()["dropout"]))
-        finally:
-            fastnn.set_backend("compiled")
-    (wa, da), (wb, db) = results
+    a, b = train_on_both_backends(
+        lambda: [Input(shape=(6, 4)), SpatialDropout1D(0.3), LSTM(5), Dense(1)],
+        x,
+        y,
+        seed=2,
+        epochs=3,
+        batch_size=8,
+    )
+    da, db = a.get_random_state()["dropout"], b.get_random_state()["dropout"]
     assert list(da.values()) == list(db.values())
     assert list(da.values())[0][1] == 3 * 24 * 4  # one draw per sample and channel
-    for a, b in zip(wa, wb):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-10, atol=1e-12)
     model = fastnn.Sequential([Input(shape=(6, 4)), SpatialDropout1D(0.5)])
     np.testing.assert_array_equal(
         model.predict(x, verbose=0), x.astype(np.float32)
