@@ -162,6 +162,14 @@ def test_invalid_dims(bad):
         Embedding(input_dim=10, output_dim=bad)
 
 
+def test_numpy_integer_dims_are_accepted():
+    # deliberate difference: Keras 3 rejects np.int64 dims (isinstance(int) check); fastnn
+    # takes any integer, as its other layers do
+    layer = Embedding(np.int64(5), np.int32(2))
+    assert (layer.input_dim, layer.output_dim) == (5, 2)
+    assert type(layer.input_dim) is int
+
+
 def test_unsupported_arguments_say_so():
     with pytest.raises(NotImplementedError, match="mask_zero"):
         Embedding(10, 2, mask_zero=True)

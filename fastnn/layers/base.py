@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 
 from fastnn._data import checked_weights
+from fastnn.backend.contract.args import integer
 
 # Keras-style automatic names: dense, dense_1, dense_2, ... (one counter per prefix)
 _name_counts = defaultdict(int)
@@ -80,13 +81,8 @@ class Layer:
             # (their carried state follows the batch size of the first batch)
             input_shape = tuple(batch_input_shape)[1:]
             batch_size = tuple(batch_input_shape)[0] if batch_size is None else batch_size
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-        ):
-            raise ValueError(
-                f"{type(self).__name__} expected batch_size as a positive int or None. "
-                f"Received: batch_size={batch_size!r}"
-            )
+        if batch_size is not None:
+            batch_size = integer(type(self).__name__, "batch_size", batch_size, minimum=1)
         self.batch_size = batch_size
         self.input_shape_arg = _to_shape(input_shape, "input_shape")
         self.dtype = dtype

@@ -7,6 +7,7 @@ import numpy as np
 
 from fastnn import activations as _activations
 from fastnn import initializers
+from fastnn.backend.contract.args import integer
 from fastnn.layers.base import Layer, _to_shape
 
 
@@ -98,12 +99,6 @@ class Dense(Layer):
         }
 
 
-def _positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{owner} expected {name} as a positive int. Received: {name}={value!r}")
-    return int(value)
-
-
 class Embedding(Layer):
     """Turns indices into dense vectors: an input of shape (L,) of integers in
     [0, input_dim) gives (L, output_dim), row i of the `embeddings` matrix
@@ -128,8 +123,9 @@ class Embedding(Layer):
         input_length=None,
         **kwargs,
     ):
-        self.input_dim = _positive_int("Embedding", "input_dim", input_dim)
-        self.output_dim = _positive_int("Embedding", "output_dim", output_dim)
+        # (Keras also rejects NumPy integers here; fastnn takes them, as everywhere)
+        self.input_dim = integer("Embedding", "input_dim", input_dim, minimum=1)
+        self.output_dim = integer("Embedding", "output_dim", output_dim, minimum=1)
         if input_length is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
         super().__init__(**kwargs)

@@ -3,6 +3,7 @@ GlobalMaxPooling1D (kernels: fastnn/backend/*/sequence)."""
 
 import numpy as np
 
+from fastnn.backend.contract.args import integer
 from fastnn.layers.base import Layer
 
 
@@ -13,10 +14,9 @@ class RepeatVector(Layer):
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            # a TypeError, as Keras raises for a non-integer n
             raise TypeError(f"RepeatVector expected n as an int. Received: {type(n).__name__}")
-        if n <= 0:
-            raise ValueError(f"RepeatVector expected n as a positive int. Received: n={n}")
-        self.n = int(n)
+        self.n = integer("RepeatVector", "n", n, minimum=1)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 1:

@@ -3,6 +3,8 @@ keras.utils.pad_sequences, also spelled keras.preprocessing.sequence.pad_sequenc
 
 import numpy as np
 
+from fastnn.backend.contract.args import integer
+
 __all__ = ["pad_sequences"]
 
 
@@ -39,10 +41,8 @@ def pad_sequences(
     sample_shape = sample_shape or ()
     if maxlen is None:
         maxlen = max(lengths, default=0)
-    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
-        raise ValueError(
-            f"pad_sequences expected maxlen as a non-negative int or None. Received: {maxlen!r}"
-        )
+    else:
+        maxlen = integer("pad_sequences", "maxlen", maxlen, minimum=0)
     is_text = np.issubdtype(np.dtype(dtype), np.str_) or np.issubdtype(np.dtype(dtype), np.bytes_)
     if isinstance(value, str) and dtype is not object and not is_text:
         raise ValueError(

@@ -2,7 +2,7 @@
 fastnn/backend/compiled/sequence.pyx and its NumPy twin fastnn/backend/reference/sequence.py
 so both raise the same errors."""
 
-from fastnn.backend.contract.args import c_contiguous, same_float_dtype, shape
+from fastnn.backend.contract.args import c_contiguous, integer, same_float_dtype, shape
 
 POOLS = ("avg", "max")
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -12,8 +12,7 @@ def repeat_args(func, x, reps):
     """x (n, f) and a positive repeat count; returns the dtype."""
     dt = same_float_dtype(func, x=x)
     shape(func, "x", x, (None, None))
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise ValueError(f"{func} expected n as a positive int. Received: n={reps!r}")
+    integer(func, "n", reps, minimum=1)
     c_contiguous(func, x=x)
     return dt
 
