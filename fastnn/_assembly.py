@@ -92,10 +92,12 @@ def make_net(model, backend):
     previous = {id(layer): (op.seed, op.counter) for layer, op in model._dropout_ops}
     pending = getattr(model, "_pending_dropout", None) or {}
     dropout_ops = []
+    mask_src = None  # the op that writes the mask of the current layer's input, or None
     for layer in model.layers:
         fuse = fused and layer is op_layers[-1]
         seed = (seed * 6364136223846793005 + 1442695040888963407) % 2**64
         layer_ops = layer.make_ops(kernels, bool(ops), fuse, seed)
+        mask_src = layer.wire_mask(layer_ops, mask_src)
         for op in layer_ops:
             if hasattr(op, "counter"):
                 if id(layer) in previous:
@@ -106,6 +108,8 @@ def make_net(model, backend):
         ops += layer_ops
     if not ops:
         raise ValueError("the model has no layer that computes anything (add a Dense layer)")
+    # a mask on the output: Keras would weight the loss and metrics by it (check_loss_mask)
+    model._output_masked = mask_src is not None
     old, updater = model._updater, None
     if model.optimizer is not None:
         updater = model.optimizer.build(
@@ -139,6 +143,19 @@ def make_net(model, backend):
     model._dropout_ops = dropout_ops
     model._pending_dropout = None
     return model._net
+
+
+def check_loss_mask(model):
+    """Refuse a loss over a masked output (before any training or evaluation step)."""
+    if getattr(model, "_output_masked", False):
+        makers = [l.name for l in model.layers if getattr(l, "mask_zero", False)]
+        makers += [l.name for l in model.layers if type(l).__name__ == "Masking"]
+        raise NotImplementedError(
+            f"the output of {model.layers[-1].name} carries a mask (from "
+            f"{makers[-1] if makers else 'a masking layer'}), which Keras applies to the "
+            "loss; fastnn does not support masked losses yet: end the model with a layer "
+            "that consumes the mask (an RNN without return_sequences, GlobalAveragePooling1D)"
+        )
 
 
 def random_state(model):

@@ -198,14 +198,18 @@ class Sequential:
                 f"You must call compile(optimizer, loss) before {what}(). "
                 f"Received: a model that was not compiled"
             )
+        _assembly.check_loss_mask(self)
 
-    def _get_net(self):
+    def _get_net(self, loss=True):
         """The Net for the current backend (rebuilt after set_backend, keeping
-        weights and optimizer state)."""
+        weights and optimizer state). loss: the caller computes the loss with it."""
         backend = _backend.get_backend()
-        if self._net is not None and self._net_backend == backend:
-            return self._net
-        return _assembly.make_net(self, backend)
+        net = self._net
+        if net is None or self._net_backend != backend:
+            net = _assembly.make_net(self, backend)
+        if loss:
+            _assembly.check_loss_mask(self)
+        return net
 
     # ------------------------------------------------------------------ config
     def get_config(self):
@@ -371,7 +375,7 @@ class Sequential:
         if len(x) == 0:
             raise ValueError(f"predict expected at least one sample. Received: x.shape={x.shape}")
         self._ensure_built(x.shape[1:])
-        net = self._get_net()
+        net = self._get_net(loss=False)
         out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
         with self._lock:
             for s in range(0, len(x), batch_size):

@@ -126,7 +126,8 @@ void mul_steps_inplace_f64(double *y, const double *mask_nf, ptrdiff_t n, ptrdif
  * idx holds n indices as floating values (truncated toward zero); table_vd is (v, d).
  * first_bad_index: position of the first index outside [0, v) (or NaN), or -1.
  * forward: out_nd = table_vd[idx]. backward: dtable_vd[idx[k]] += dy_nd[k], k ascending
- * (adds: the caller zeroes dtable_vd). Indices must have passed first_bad_index. */
+ * (adds: the caller zeroes dtable_vd). Indices must have passed first_bad_index.
+ * mask (mask_zero): m[k] = idx[k] != 0. */
 ptrdiff_t embedding_first_bad_index_f32(const float *idx, ptrdiff_t n, ptrdiff_t v);
 ptrdiff_t embedding_first_bad_index_f64(const double *idx, ptrdiff_t n, ptrdiff_t v);
 void embedding_forward_f32(const float *idx, ptrdiff_t n, const float *table_vd, ptrdiff_t d,
@@ -137,18 +138,31 @@ void embedding_backward_f32(const float *idx, ptrdiff_t n, const float *dy_nd, p
                             float *dtable_vd);
 void embedding_backward_f64(const double *idx, ptrdiff_t n, const double *dy_nd, ptrdiff_t d,
                             double *dtable_vd);
+void embedding_mask_f32(const float *idx, ptrdiff_t n, unsigned char *m);
+void embedding_mask_f64(const double *idx, ptrdiff_t n, unsigned char *m);
 
 /* ---- sequence.c -------------------------------------------------------------
  * repeat: x_nf (n, f) <-> (n, reps, f) (backward sums the copies).
  * avg_pool / max_pool: over the steps of (n, steps x feats) samples, element (t, f) at
  * t * s_step + f * s_feat; out_nf (n, feats). max_pool_backward shares dy equally among
- * the steps equal to the maximum y_nf. Sums in double, steps ascending. */
+ * the steps equal to the maximum y_nf. Sums in double, steps ascending. avg_pool takes a
+ * mask m (n, steps), 0 = masked step, or NULL: the mean is over the unmasked steps.
+ * masking (the Masking layer): rows of f values; m[r] = any(x_r != value), out_r = x_r
+ * where m[r] else 0; backward dx_r = dy_r where m[r] else 0. */
+void masking_forward_f32(const float *x, ptrdiff_t rows, ptrdiff_t f, float value, unsigned char *m,
+                         float *out);
+void masking_backward_f32(const float *dy, const unsigned char *m, ptrdiff_t rows, ptrdiff_t f,
+                          float *dx);
+void masking_forward_f64(const double *x, ptrdiff_t rows, ptrdiff_t f, double value,
+                         unsigned char *m, double *out);
+void masking_backward_f64(const double *dy, const unsigned char *m, ptrdiff_t rows, ptrdiff_t f,
+                          double *dx);
 void repeat_forward_f32(const float *x_nf, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, float *out);
 void repeat_backward_f32(const float *dy, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, float *dx_nf);
-void avg_pool_forward_f32(const float *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
-                          ptrdiff_t s_step, ptrdiff_t s_feat, float *out_nf);
-void avg_pool_backward_f32(const float *dy_nf, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
-                           ptrdiff_t s_step, ptrdiff_t s_feat, float *dx);
+void avg_pool_forward_f32(const float *x, const unsigned char *m, ptrdiff_t n, ptrdiff_t steps,
+                          ptrdiff_t feats, ptrdiff_t s_step, ptrdiff_t s_feat, float *out_nf);
+void avg_pool_backward_f32(const float *dy_nf, const unsigned char *m, ptrdiff_t n, ptrdiff_t steps,
+                           ptrdiff_t feats, ptrdiff_t s_step, ptrdiff_t s_feat, float *dx);
 void max_pool_forward_f32(const float *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
                           ptrdiff_t s_step, ptrdiff_t s_feat, float *out_nf);
 void max_pool_backward_f32(const float *x, const float *y_nf, const float *dy_nf, ptrdiff_t n,
@@ -156,10 +170,11 @@ void max_pool_backward_f32(const float *x, const float *y_nf, const float *dy_nf
                            ptrdiff_t s_feat, float *dx);
 void repeat_forward_f64(const double *x_nf, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, double *out);
 void repeat_backward_f64(const double *dy, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps, double *dx_nf);
-void avg_pool_forward_f64(const double *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
-                          ptrdiff_t s_step, ptrdiff_t s_feat, double *out_nf);
-void avg_pool_backward_f64(const double *dy_nf, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
-                           ptrdiff_t s_step, ptrdiff_t s_feat, double *dx);
+void avg_pool_forward_f64(const double *x, const unsigned char *m, ptrdiff_t n, ptrdiff_t steps,
+                          ptrdiff_t feats, ptrdiff_t s_step, ptrdiff_t s_feat, double *out_nf);
+void avg_pool_backward_f64(const double *dy_nf, const unsigned char *m, ptrdiff_t n,
+                           ptrdiff_t steps, ptrdiff_t feats, ptrdiff_t s_step, ptrdiff_t s_feat,
+                           double *dx);
 void max_pool_forward_f64(const double *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats,
                           ptrdiff_t s_step, ptrdiff_t s_feat, double *out_nf);
 void max_pool_backward_f64(const double *x, const double *y_nf, const double *dy_nf, ptrdiff_t n,
@@ -250,5 +265,29 @@ void gru_step_backward_f32(float *gates_n3h, float *hn_nh, const float *h_prev_n
 void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
                            double *dh_nh, const double *dy_nh, ptrdiff_t ldy, ptrdiff_t n,
                            ptrdiff_t h);
+
+/* Masking: a masked step carries a row's state (Keras). m: the step's mask byte of the
+ * first row, ldm the row stride of the batch-first (n, T) mask; 0 masks the row.
+ * carry (forward, after the gate kernel): h = h_prev, c = c_prev (c NULL: no cell).
+ * save (backward, before the gate kernel): keep = dh + dy (dy NULL: dh), keepc = dc.
+ * restore (backward, after the step's product): dh = keep, dc = keepc, and the rows'
+ * gradients g (k columns) and aux (GRU's da_n, or NULL) zero. */
+void rnn_mask_carry_f32(const unsigned char *m, ptrdiff_t ldm, const float *h_prev_nh, float *h_nh,
+                        const float *c_prev_nh, float *c_nh, ptrdiff_t n, ptrdiff_t h);
+void rnn_mask_save_f32(const unsigned char *m, ptrdiff_t ldm, const float *dh_nh,
+                       const float *dy_nh, ptrdiff_t ldy, const float *dc_nh, float *keep_nh,
+                       float *keepc_nh, ptrdiff_t n, ptrdiff_t h);
+void rnn_mask_restore_f32(const unsigned char *m, ptrdiff_t ldm, const float *keep_nh,
+                          const float *keepc_nh, float *dh_nh, float *dc_nh, float *g_nk,
+                          ptrdiff_t k, float *aux_nh, ptrdiff_t n, ptrdiff_t h);
+void rnn_mask_carry_f64(const unsigned char *m, ptrdiff_t ldm, const double *h_prev_nh,
+                        double *h_nh, const double *c_prev_nh, double *c_nh, ptrdiff_t n,
+                        ptrdiff_t h);
+void rnn_mask_save_f64(const unsigned char *m, ptrdiff_t ldm, const double *dh_nh,
+                       const double *dy_nh, ptrdiff_t ldy, const double *dc_nh, double *keep_nh,
+                       double *keepc_nh, ptrdiff_t n, ptrdiff_t h);
+void rnn_mask_restore_f64(const unsigned char *m, ptrdiff_t ldm, const double *keep_nh,
+                          const double *keepc_nh, double *dh_nh, double *dc_nh, double *g_nk,
+                          ptrdiff_t k, double *aux_nh, ptrdiff_t n, ptrdiff_t h);
 
 #endif

@@ -40,6 +40,11 @@
             const T *g = dy_nd + k * d;                                                   \
             for (ptrdiff_t j = 0; j < d; j++) row[j] += g[j];                             \
         }                                                                                 \
+    }                                                                                     \
+    /* mask_zero: m[k] = idx[k] != 0 (the index as given, as Keras' compute_mask). */     \
+    void embedding_mask_##SFX(const T *idx, ptrdiff_t n, unsigned char *m)                \
+    {                                                                                     \
+        for (ptrdiff_t k = 0; k < n; k++) m[k] = idx[k] != 0;                             \
     }
 
 DEFINE_EMBEDDING(float, f32)

@@ -3,6 +3,8 @@
  * The GEMMs (input projection of all timesteps, h_{t-1} U per step, and the
  * weight and input gradients after the time loop) are the wrapper's; each
  * timestep costs one call here. */
+#include <string.h>
+
 #include "fastnn_kernels.h"
 #include "fastnn_math.h"
 

@@ -28,30 +28,68 @@
                 dx_nf[i * f + j] = (T)s;                                                  \
             }                                                                             \
     }                                                                                     \
-    /* out (n, feats) = the mean over the steps of each sample. */                        \
-    void avg_pool_forward_##SFX(const T *x, ptrdiff_t n, ptrdiff_t steps, ptrdiff_t feats, \
-                                ptrdiff_t s_step, ptrdiff_t s_feat, T *out_nf)            \
+    /* out (n, feats) = the mean over the steps of each sample; with a mask m (n, steps)  \
+     * (NULL: none) over its unmasked steps only (none unmasked: 0/0, NaN, as Keras). */ \
+    void avg_pool_forward_##SFX(const T *x, const unsigned char *m, ptrdiff_t n,          \
+                                ptrdiff_t steps, ptrdiff_t feats, ptrdiff_t s_step,       \
+                                ptrdiff_t s_feat, T *out_nf)                              \
     {                                                                                     \
         for (ptrdiff_t i = 0; i < n; i++) {                                               \
             const T *xi = x + i * steps * feats;                                          \
+            const unsigned char *mi = m ? m + i * steps : NULL;                           \
+            double count = (double)steps;                                                 \
+            if (mi) {                                                                     \
+                count = 0;                                                                \
+                for (ptrdiff_t t = 0; t < steps; t++) count += mi[t] != 0;                \
+            }                                                                             \
             for (ptrdiff_t f = 0; f < feats; f++) {                                       \
                 double s = 0;                                                             \
-                for (ptrdiff_t t = 0; t < steps; t++) s += xi[t * s_step + f * s_feat];   \
-                out_nf[i * feats + f] = (T)(s / (double)steps);                           \
+                for (ptrdiff_t t = 0; t < steps; t++)                                     \
+                    if (!mi || mi[t]) s += xi[t * s_step + f * s_feat];                   \
+                out_nf[i * feats + f] = (T)(s / count);                                   \
             }                                                                             \
         }                                                                                 \
     }                                                                                     \
-    /* dx = dy / steps at every step. */                                                  \
-    void avg_pool_backward_##SFX(const T *dy_nf, ptrdiff_t n, ptrdiff_t steps,            \
-                                 ptrdiff_t feats, ptrdiff_t s_step, ptrdiff_t s_feat, T *dx) \
+    /* dx = dy / steps at every step (masked: dy / count at the unmasked steps, 0 at the  \
+     * others). */                                                                        \
+    void avg_pool_backward_##SFX(const T *dy_nf, const unsigned char *m, ptrdiff_t n,     \
+                                 ptrdiff_t steps, ptrdiff_t feats, ptrdiff_t s_step,      \
+                                 ptrdiff_t s_feat, T *dx)                                 \
     {                                                                                     \
         for (ptrdiff_t i = 0; i < n; i++) {                                               \
             T *dxi = dx + i * steps * feats;                                              \
+            const unsigned char *mi = m ? m + i * steps : NULL;                           \
+            double count = (double)steps;                                                 \
+            if (mi) {                                                                     \
+                count = 0;                                                                \
+                for (ptrdiff_t t = 0; t < steps; t++) count += mi[t] != 0;                \
+            }                                                                             \
             for (ptrdiff_t f = 0; f < feats; f++) {                                       \
-                T g = (T)((double)dy_nf[i * feats + f] / (double)steps);                  \
-                for (ptrdiff_t t = 0; t < steps; t++) dxi[t * s_step + f * s_feat] = g;   \
+                T g = (T)((double)dy_nf[i * feats + f] / count);                          \
+                for (ptrdiff_t t = 0; t < steps; t++)                                     \
+                    dxi[t * s_step + f * s_feat] = (!mi || mi[t]) ? g : 0;                \
             }                                                                             \
         }                                                                                 \
+    }                                                                                     \
+    /* Masking: x holds rows of f values (n * steps rows); m[r] = any(x_r != value) and \
+     * out_r = x_r where m[r], else 0. */                                                 \
+    void masking_forward_##SFX(const T *x, ptrdiff_t rows, ptrdiff_t f, T value,         \
+                               unsigned char *m, T *out)                                  \
+    {                                                                                     \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                            \
+            const T *xr = x + r * f;                                                      \
+            int keep = 0;                                                                 \
+            for (ptrdiff_t j = 0; j < f; j++) keep |= xr[j] != value;                     \
+            m[r] = (unsigned char)keep;                                                   \
+            for (ptrdiff_t j = 0; j < f; j++) out[r * f + j] = keep ? xr[j] : 0;          \
+        }                                                                                 \
+    }                                                                                     \
+    /* dx_r = dy_r where m[r], else 0. */                                                 \
+    void masking_backward_##SFX(const T *dy, const unsigned char *m, ptrdiff_t rows,      \
+                                ptrdiff_t f, T *dx)                                       \
+    {                                                                                     \
+        for (ptrdiff_t r = 0; r < rows; r++)                                              \
+            for (ptrdiff_t j = 0; j < f; j++) dx[r * f + j] = m[r] ? dy[r * f + j] : 0;   \
     }                                                                                     \
     /* out (n, feats) = the maximum over the steps (inputs are finite: checked at the    \
      * boundary). */                                                                      \

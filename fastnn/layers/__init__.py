@@ -9,6 +9,7 @@ from fastnn.layers.core import (
     Flatten,
     Input,
     InputLayer,
+    Masking,
     Reshape,
     SpatialDropout1D,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "Flatten",
     "Input",
     "InputLayer",
+    "Masking",
     "Reshape",
     "SpatialDropout1D",
     "RepeatVector",
@@ -56,6 +58,7 @@ LAYER_CLASSES = {
         Embedding,
         Flatten,
         InputLayer,
+        Masking,
         Reshape,
         SpatialDropout1D,
         RepeatVector,

@@ -9,6 +9,7 @@ Shapes exclude the batch dimension.
 """
 
 import re
+import warnings
 from collections import defaultdict
 
 from fastnn._data import checked_weights
@@ -50,6 +51,9 @@ def _to_shape(shape, name):
 
 class Layer:
     trainable_weights_names = ()
+    # Keras' supports_masking: a mask on the input passes on to the output (else it is
+    # dropped with Keras' warning); see wire_mask
+    supports_masking = False
 
     def __init__(
         self,
@@ -129,6 +133,24 @@ class Layer:
         `backend(name)` returns the kernel module (compiled or reference).
         fuse_activation: build without the output activation (a fused loss takes it)."""
         return []
+
+    def wire_mask(self, ops, mask_src):
+        """Masking: connect this layer's ops (from make_ops) to the mask of its input
+        (mask_src: the op that writes it, or None) and return the op whose mask the
+        output carries, or None (Keras' compute_mask). Default: pass the mask on when
+        supports_masking, else drop it with Keras' warning."""
+        if mask_src is None:
+            return None
+        if not self.supports_masking:
+            warnings.warn(
+                f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input "
+                "with a mask attached to it. However, this layer does not support masking "
+                "and will therefore destroy the mask information. Downstream layers will "
+                "not see the mask.",
+                stacklevel=2,
+            )
+            return None
+        return mask_src
 
     # --- config --------------------------------------------------------------
     def get_config(self):

@@ -1,4 +1,4 @@
-"""Dense, Embedding, Activation, Dropout, Flatten, Reshape and the input layer."""
+"""Dense, Embedding, Masking, Activation, Dropout, Flatten, Reshape and the input layer."""
 
 import numbers
 import warnings
@@ -36,6 +36,8 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
 class Dense(Layer):
     """y = activation(x @ kernel + bias); kernel (n_in, units), bias (units,).
     On a sequence input (T, F) it applies to every timestep."""
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -106,8 +108,10 @@ class Embedding(Layer):
     zero; an index outside [0, input_dim) raises before anything is updated.
 
     weights: initial embeddings (input_dim, output_dim) (or a one-element list of it).
+    mask_zero: index 0 is padding; the output carries a mask (input != 0) that recurrent
+    layers and average pooling honour (Keras masking).
     input_length: accepted and ignored with a warning, as in Keras 3.
-    Not yet: mask_zero=True (masking), regularizers, constraints, LoRA."""
+    Not yet: regularizers, constraints, LoRA."""
 
     def __init__(
         self,
@@ -137,12 +141,7 @@ class Embedding(Layer):
         ):
             if val is not None:
                 raise NotImplementedError(f"Embedding({arg}=...) is not supported yet")
-        if mask_zero:
-            raise NotImplementedError(
-                "Embedding(mask_zero=True) is not supported yet: fastnn has no masking, "
-                "and padding would silently count as data"
-            )
-        self.mask_zero = False
+        self.mask_zero = bool(mask_zero)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.initial_weights = None
         if weights is not None:
@@ -170,9 +169,17 @@ class Embedding(Layer):
     def make_ops(self, backend, need_dx, fuse_activation, seed):
         length = int(np.prod(self.input_shape)) if self.input_shape else 1
         op = backend("embedding").EmbeddingOp(
-            self.weights[0], self.grads[0], length, need_dx, name=self.name
+            self.weights[0],
+            self.grads[0],
+            length,
+            need_dx,
+            name=self.name,
+            mask_zero=self.mask_zero,
         )
         return [op]
+
+    def wire_mask(self, ops, mask_src):
+        return ops[0] if self.mask_zero else None
 
     def get_config(self):
         return {
@@ -184,8 +191,44 @@ class Embedding(Layer):
         }
 
 
+class Masking(Layer):
+    """Masks the steps of a sequence whose features all equal mask_value: their output
+    is zero, and the output carries a mask that recurrent layers and average pooling
+    honour (Keras' Masking). Samples (steps, features)."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+            raise TypeError(
+                f"Masking expected mask_value as a number. Received: mask_value={mask_value!r}"
+            )
+        self.mask_value = float(mask_value)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{self.name} expected sequences (steps, features). Received: samples of "
+                f"shape {tuple(input_shape)}"
+            )
+        return tuple(input_shape)
+
+    def make_ops(self, backend, need_dx, fuse_activation, seed):
+        steps, feats = self.input_shape
+        return [backend("sequence").MaskingOp(steps, feats, self.mask_value, self.dtype_, need_dx)]
+
+    def wire_mask(self, ops, mask_src):
+        return ops[0]
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
 class Activation(Layer):
     """Applies an activation to its input (softmax over the last axis)."""
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -207,6 +250,8 @@ class Activation(Layer):
 class Dropout(Layer):
     """Zeroes a fraction `rate` of its inputs in training and scales the rest by
     1/(1-rate); identity at inference."""
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

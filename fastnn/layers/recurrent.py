@@ -40,6 +40,7 @@ class _Recurrent(Layer):
         dropout=0.0,
         recurrent_dropout=0.0,
         unroll=False,
+        zero_output_for_mask=False,
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
@@ -73,6 +74,12 @@ class _Recurrent(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        if self.zero_output_for_mask and not self.return_sequences:
+            raise NotImplementedError(
+                f"{name}(zero_output_for_mask=True) needs return_sequences=True in fastnn "
+                "(it zeroes the masked steps of the sequence output)"
+            )
         self._op = None
         self._op_backend = None
 
@@ -113,6 +120,7 @@ class _Recurrent(Layer):
             )
         op = self._new_op(backend, need_dx)
         op.carry_state = self.stateful
+        op.zero_output = self.zero_output_for_mask
         self._op, self._op_backend = op, backend
         self._last_direct = False
         return [op]
@@ -125,6 +133,12 @@ class _Recurrent(Layer):
         T = self.input_shape[0]
         cls = getattr(backend("recurrent"), self.op_name)
         return cls(W, U, b, dW, dU, db, T, self.return_sequences, need_dx, self.go_backwards)
+
+    def wire_mask(self, ops, mask_src):
+        # the time loop honours the input's mask; the output carries it on only as a
+        # sequence (Keras' RNN.compute_mask)
+        ops[0].mask_src = mask_src
+        return mask_src if self.return_sequences else None
 
     def reset_states(self, states=None):
         """Stateful layers: forget the carried state (or set it to `states`), in the
@@ -148,9 +162,10 @@ class _Recurrent(Layer):
         return None
 
     # ------------------------------------------------------------ direct calls
-    def __call__(self, x, initial_state=None, training=False):
+    def __call__(self, x, initial_state=None, training=False, mask=None):
         """Run the layer on x (n, T, F) (built on first call). Returns the output, and
-        with return_state=True a list [output, h_T] (LSTM: [output, h_T, c_T])."""
+        with return_state=True a list [output, h_T] (LSTM: [output, h_T, c_T]).
+        mask: (n, T) booleans, False at the steps to skip (their state is carried)."""
         x = np.asarray(x)
         dtype = (
             x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(self.dtype or "float32")
@@ -175,6 +190,8 @@ class _Recurrent(Layer):
             self._call_op, self._call_backend = self._new_op(kernels, True), backend
         op = self._call_op
         op.carry_state = self.stateful  # stateful: each call starts where the last ended
+        op.zero_output = self.zero_output_for_mask
+        op.set_input_mask(mask)
         if initial_state is None:
             states = []
         elif isinstance(initial_state, np.ndarray):  # a bare array: the one state h0
@@ -241,6 +258,7 @@ class _Recurrent(Layer):
 
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
+        self.dtype_ = np.dtype(dtype)
         rng = np.random.default_rng(_random.draw_seed())
         self.weights = [
             np.ascontiguousarray(init(shape, dtype, rng), dtype=dtype)
@@ -259,6 +277,7 @@ class _Recurrent(Layer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
+            "zero_output_for_mask": self.zero_output_for_mask,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

@@ -72,17 +72,24 @@ class _GlobalPooling1D(Layer):
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """The mean over the steps of a sequence: (steps, features) -> (features,)
-    (channels_first: (features, steps)); keepdims keeps a length-1 steps axis.
-    Not yet: masks (fastnn has no masking)."""
+    (channels_first: (features, steps)); keepdims keeps a length-1 steps axis. With a
+    mask (Embedding(mask_zero=True), Masking) the mean is over the unmasked steps (none
+    unmasked: NaN, as Keras)."""
 
     kind = "avg"
+    supports_masking = True
+
+    def wire_mask(self, ops, mask_src):
+        ops[0].mask_src = mask_src
+        return None
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
     """The maximum over the steps of a sequence: (steps, features) -> (features,)
     (channels_first: (features, steps)); keepdims keeps a length-1 steps axis. The
     gradient is shared equally by the steps that hold the maximum, as TensorFlow's and
-    JAX's reduce_max gradients are."""
+    JAX's reduce_max gradients are. As in Keras, a mask is not honoured: it is dropped
+    with Keras' warning and every step counts."""
 
     kind = "max"
 

@@ -79,16 +79,28 @@ cdef extern from "fastnn_kernels.h" nogil:
                                 Py_ssize_t d, float *dtable_vd)
     void embedding_backward_f64(const double *idx, Py_ssize_t n, const double *dy_nd,
                                 Py_ssize_t d, double *dtable_vd)
+    void embedding_mask_f32(const float *idx, Py_ssize_t n, unsigned char *m)
+    void embedding_mask_f64(const double *idx, Py_ssize_t n, unsigned char *m)
 
     # sequence.c: RepeatVector, global average / max pooling over steps
     void repeat_forward_f32(const float *x_nf, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
                             float *out)
     void repeat_backward_f32(const float *dy, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
                              float *dx_nf)
-    void avg_pool_forward_f32(const float *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
-                              Py_ssize_t s_step, Py_ssize_t s_feat, float *out_nf)
-    void avg_pool_backward_f32(const float *dy_nf, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
-                               Py_ssize_t s_step, Py_ssize_t s_feat, float *dx)
+    void masking_forward_f32(const float *x, Py_ssize_t rows, Py_ssize_t f, float value,
+                             unsigned char *m, float *out)
+    void masking_backward_f32(const float *dy, const unsigned char *m, Py_ssize_t rows,
+                              Py_ssize_t f, float *dx)
+    void masking_forward_f64(const double *x, Py_ssize_t rows, Py_ssize_t f, double value,
+                             unsigned char *m, double *out)
+    void masking_backward_f64(const double *dy, const unsigned char *m, Py_ssize_t rows,
+                              Py_ssize_t f, double *dx)
+    void avg_pool_forward_f32(const float *x, const unsigned char *m, Py_ssize_t n,
+                              Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                              Py_ssize_t s_feat, float *out_nf)
+    void avg_pool_backward_f32(const float *dy_nf, const unsigned char *m, Py_ssize_t n,
+                               Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                               Py_ssize_t s_feat, float *dx)
     void max_pool_forward_f32(const float *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
                               Py_ssize_t s_step, Py_ssize_t s_feat, float *out_nf)
     void max_pool_backward_f32(const float *x, const float *y_nf, const float *dy_nf, Py_ssize_t n,
@@ -98,10 +110,12 @@ cdef extern from "fastnn_kernels.h" nogil:
                             double *out)
     void repeat_backward_f64(const double *dy, Py_ssize_t n, Py_ssize_t f, Py_ssize_t reps,
                              double *dx_nf)
-    void avg_pool_forward_f64(const double *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
-                              Py_ssize_t s_step, Py_ssize_t s_feat, double *out_nf)
-    void avg_pool_backward_f64(const double *dy_nf, Py_ssize_t n, Py_ssize_t steps,
-                               Py_ssize_t feats, Py_ssize_t s_step, Py_ssize_t s_feat, double *dx)
+    void avg_pool_forward_f64(const double *x, const unsigned char *m, Py_ssize_t n,
+                              Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                              Py_ssize_t s_feat, double *out_nf)
+    void avg_pool_backward_f64(const double *dy_nf, const unsigned char *m, Py_ssize_t n,
+                               Py_ssize_t steps, Py_ssize_t feats, Py_ssize_t s_step,
+                               Py_ssize_t s_feat, double *dx)
     void max_pool_forward_f64(const double *x, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t feats,
                               Py_ssize_t s_step, Py_ssize_t s_feat, double *out_nf)
     void max_pool_backward_f64(const double *x, const double *y_nf, const double *dy_nf,
@@ -147,3 +161,22 @@ cdef extern from "fastnn_kernels.h" nogil:
     void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
                                double *dh_nh, const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
                                Py_ssize_t h)
+    # recurrent.c: masking (a masked step carries the state)
+    void rnn_mask_carry_f32(const unsigned char *m, Py_ssize_t ldm, const float *h_prev_nh,
+                            float *h_nh, const float *c_prev_nh, float *c_nh, Py_ssize_t n,
+                            Py_ssize_t h)
+    void rnn_mask_save_f32(const unsigned char *m, Py_ssize_t ldm, const float *dh_nh,
+                           const float *dy_nh, Py_ssize_t ldy, const float *dc_nh, float *keep_nh,
+                           float *keepc_nh, Py_ssize_t n, Py_ssize_t h)
+    void rnn_mask_restore_f32(const unsigned char *m, Py_ssize_t ldm, const float *keep_nh,
+                              const float *keepc_nh, float *dh_nh, float *dc_nh, float *g_nk,
+                              Py_ssize_t k, float *aux_nh, Py_ssize_t n, Py_ssize_t h)
+    void rnn_mask_carry_f64(const unsigned char *m, Py_ssize_t ldm, const double *h_prev_nh,
+                            double *h_nh, const double *c_prev_nh, double *c_nh, Py_ssize_t n,
+                            Py_ssize_t h)
+    void rnn_mask_save_f64(const unsigned char *m, Py_ssize_t ldm, const double *dh_nh,
+                           const double *dy_nh, Py_ssize_t ldy, const double *dc_nh,
+                           double *keep_nh, double *keepc_nh, Py_ssize_t n, Py_ssize_t h)
+    void rnn_mask_restore_f64(const unsigned char *m, Py_ssize_t ldm, const double *keep_nh,
+                              const double *keepc_nh, double *dh_nh, double *dc_nh, double *g_nk,
+                              Py_ssize_t k, double *aux_nh, Py_ssize_t n, Py_ssize_t h)

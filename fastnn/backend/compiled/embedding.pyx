@@ -14,7 +14,8 @@ from libc.string cimport memset
 from fastnn.backend.compiled._op cimport Op
 from fastnn.backend.compiled._csrc cimport (
     embedding_first_bad_index_f32, embedding_first_bad_index_f64, embedding_forward_f32,
-    embedding_forward_f64, embedding_backward_f32, embedding_backward_f64)
+    embedding_forward_f64, embedding_backward_f32, embedding_backward_f64, embedding_mask_f32,
+    embedding_mask_f64)
 from fastnn.backend.contract import args as _args
 from fastnn.backend.contract import embedding as _c
 
@@ -83,14 +84,17 @@ cdef class EmbeddingOp(Op):
     (L indices per sample); output (n, L*D). Forward checks every index before it reads
     the table (so a bad batch raises before anything is updated); backward writes the
     table's gradient. The indices have no gradient: dx (when asked for) is zero.
-    name: the layer's, for its errors."""
+    name: the layer's, for its errors. mask_zero: forward also writes the (n, L) mask
+    (index != 0) that the next ops read (Keras' Embedding(mask_zero=True))."""
     cdef readonly Py_ssize_t rows, dim, length
+    cdef readonly bint mask_zero
     cdef readonly object name        # the layer's, for errors
     cdef object _keep
     cdef char *table
     cdef char *dtable
 
-    def __init__(self, table, dtable, Py_ssize_t length, bint need_dx, name="Embedding"):
+    def __init__(self, table, dtable, Py_ssize_t length, bint need_dx, name="Embedding",
+                 bint mask_zero=False):
         dt, V, D = _c.table_args("EmbeddingOp", table, dtable)
         if length < 1:
             raise ValueError(f"EmbeddingOp expected length >= 1. Received: {length}")
@@ -98,6 +102,8 @@ cdef class EmbeddingOp(Op):
         self.rows, self.dim, self.length, self.name = V, D, length, name
         self._keep = (table, dtable)
         self.table, self.dtable = _ptr(table), _ptr(dtable)
+        self.mask_zero = mask_zero
+        self.mask_steps = length if mask_zero else 0
 
     cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
         cdef Py_ssize_t m = n * self.length
@@ -106,6 +112,11 @@ cdef class EmbeddingOp(Op):
             k = _first_bad(self.f64, x, m, self.rows)
             if k < 0:
                 _forward(self.f64, x, m, self.table, self.dim, self.out)
+                if self.mask_zero:
+                    if self.f64:
+                        embedding_mask_f64(<const double *>x, m, self.out_mask)
+                    else:
+                        embedding_mask_f32(<const float *>x, m, self.out_mask)
         if k >= 0:
             idx = np.frombuffer(<char[:m * (8 if self.f64 else 4)]>x, self.dtype)
             raise _c.bad_index_error(self.name, idx.reshape(n, self.length), k, self.rows)

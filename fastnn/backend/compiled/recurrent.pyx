@@ -46,7 +46,8 @@ from fastnn.backend.compiled._csrc cimport (
     simple_rnn_step_backward_f32, simple_rnn_step_backward_f64,
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
-    bias_grad_f32, bias_grad_f64)
+    bias_grad_f32, bias_grad_f64, rnn_mask_carry_f32, rnn_mask_carry_f64, rnn_mask_save_f32,
+    rnn_mask_save_f64, rnn_mask_restore_f32, rnn_mask_restore_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
 # checks and the op's Python-level bookkeeping are shared with the twin, so both raise the
 # same errors and hold their state the same way
@@ -165,6 +166,51 @@ cdef struct Loop:
     const void *dy        # backward: batch-first (n, T, H) output gradient, or NULL
     void *dh              # backward: (n, H) gradient of the state, in and out
     void *dc              # backward, LSTM: (n, H) gradient of the cell state, in and out
+    const unsigned char *mask  # batch-first (n, T) input mask (0: masked step), or NULL
+    int reverse           # go_backwards: processing step t reads mask column T-1-t
+    int zero_out          # zero_output_for_mask: a masked step's output gradient is dropped
+    void *keep            # backward with a mask: (n, H) what masked rows pass straight back
+    void *keepc           # the same for the LSTM cell state
+
+
+# ---- masked steps (Keras: a masked step carries the state; csrc rnn_mask_*) -----------------
+# The gate kernels run on every row, branch-free; these fix up the masked rows after them.
+
+cdef inline const unsigned char *_mask_at(const Loop *L, Py_ssize_t lo, int t) noexcept nogil:
+    return L.mask + lo * L.T + (L.T - 1 - t if L.reverse else t)
+
+
+cdef inline void _mask_carry(const Loop *L, Py_ssize_t lo, int r, int t, const floating *hp,
+                             floating *h, const floating *cp, floating *c) noexcept nogil:
+    # 3c. masked rows: h_t = h_{t-1} (LSTM: c_t = c_{t-1})
+    if floating is float:
+        rnn_mask_carry_f32(_mask_at(L, lo, t), L.T, hp, h, cp, c, r, L.H)
+    else:
+        rnn_mask_carry_f64(_mask_at(L, lo, t), L.T, hp, h, cp, c, r, L.H)
+
+
+cdef inline void _mask_save(const Loop *L, Py_ssize_t lo, int r, int t, const floating *dh,
+                            const floating *dy, const floating *dc) noexcept nogil:
+    # 5m. masked rows keep dh + dy_t (zero_output_for_mask: dh) and dc for step t-1
+    cdef floating *keep = <floating *>L.keep + lo * L.H
+    cdef floating *keepc = <floating *>L.keepc + lo * L.H if L.keepc != NULL else NULL
+    if L.zero_out:
+        dy = NULL
+    if floating is float:
+        rnn_mask_save_f32(_mask_at(L, lo, t), L.T, dh, dy, L.T * L.H, dc, keep, keepc, r, L.H)
+    else:
+        rnn_mask_save_f64(_mask_at(L, lo, t), L.T, dh, dy, L.T * L.H, dc, keep, keepc, r, L.H)
+
+
+cdef inline void _mask_restore(const Loop *L, Py_ssize_t lo, int r, int t, floating *dh,
+                               floating *dc, floating *g, int k, floating *aux) noexcept nogil:
+    # 5c. masked rows: dh, dc = what 5m kept; their gate gradients (GRU: and da_n) zero
+    cdef const floating *keep = <const floating *>L.keep + lo * L.H
+    cdef const floating *keepc = <const floating *>L.keepc + lo * L.H if L.keepc != NULL else NULL
+    if floating is float:
+        rnn_mask_restore_f32(_mask_at(L, lo, t), L.T, keep, keepc, dh, dc, g, k, aux, r, L.H)
+    else:
+        rnn_mask_restore_f64(_mask_at(L, lo, t), L.T, keep, keepc, dh, dc, g, k, aux, r, L.H)
 
 
 cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
@@ -186,8 +232,13 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                 simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
             else:
                 simple_rnn_step_forward_f64(hs + (t + 1) * nh, <const double *>L.b, r, H, L.act)
+            if L.mask != NULL:
+                _mask_carry(L, lo, r, t, hs + t * nh, hs + (t + 1) * nh, <floating *>NULL,
+                            <floating *>NULL)
         return
     for t in range(T - 1, -1, -1):
+        if L.mask != NULL:
+            _mask_save(L, lo, r, t, dh, dy + t * H if dy != NULL else NULL, <floating *>NULL)
         # 5a. da_t = (dh + dy_t) * act'(h_t)
         if floating is float:
             simple_rnn_step_backward_f32(da + t * nh, hs + (t + 1) * nh, dh,
@@ -197,6 +248,8 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                                          dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
         # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
+        if L.mask != NULL:
+            _mask_restore(L, lo, r, t, dh, <floating *>NULL, da + t * nh, H, <floating *>NULL)
 
 
 cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
@@ -223,8 +276,13 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
             else:
                 lstm_step_forward_f64(g + t * ng, <const double *>L.b, cs + t * nh,
                                       cs + (t + 1) * nh, tc + t * nh, hs + (t + 1) * nh, r, H)
+            if L.mask != NULL:
+                _mask_carry(L, lo, r, t, hs + t * nh, hs + (t + 1) * nh, cs + t * nh,
+                            cs + (t + 1) * nh)
         return
     for t in range(T - 1, -1, -1):
+        if L.mask != NULL:
+            _mask_save(L, lo, r, t, dh, dy + t * H if dy != NULL else NULL, dc)
         # 5a. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
         if floating is float:
             lstm_step_backward_f32(g + t * ng, tc + t * nh, cs + t * nh, dh,
@@ -234,6 +292,8 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                                    dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
         # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
+        if L.mask != NULL:
+            _mask_restore(L, lo, r, t, dh, dc, g + t * ng, kh, <floating *>NULL)
 
 
 cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
@@ -259,8 +319,13 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
             else:
                 gru_step_forward_f64(g + t * ng, hu, <const double *>L.b, <const double *>L.b2,
                                      hs + t * nh, hn + t * nh, hs + (t + 1) * nh, r, H)
+            if L.mask != NULL:
+                _mask_carry(L, lo, r, t, hs + t * nh, hs + (t + 1) * nh, <floating *>NULL,
+                            <floating *>NULL)
         return
     for t in range(T - 1, -1, -1):
+        if L.mask != NULL:
+            _mask_save(L, lo, r, t, dh, dy + t * H if dy != NULL else NULL, <floating *>NULL)
         # 5a. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
         if floating is float:
             gru_step_backward_f32(g + t * ng, hn + t * nh, hs + t * nh, dh,
@@ -270,6 +335,8 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                                   dy + t * H if dy != NULL else NULL, T * H, r, H)
         # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
         _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
+        if L.mask != NULL:
+            _mask_restore(L, lo, r, t, dh, <floating *>NULL, g + t * ng, kh, hn + t * nh)
 
 
 cdef void _rows(void *ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
@@ -317,6 +384,7 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
     L.kh = _gate_count(kind) * H
     L.u, L.ut, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, ut, b, b2, hs, cs, gates, aux, hu
     L.dy, L.dh, L.dc = dy, dh, dc
+    L.mask, L.reverse, L.zero_out, L.keep, L.keepc = NULL, 0, 0, NULL, NULL
     return L
 
 
@@ -357,25 +425,32 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
                        const floating *u, const floating *b, const floating *b2, floating *hs,
                        floating *cs, floating *gates, floating *aux, floating *hu,
                        floating *out, bint return_sequences, int n, int T, int F, int H, int act,
-                       bint reverse) noexcept nogil:
+                       bint reverse, const unsigned char *mask, bint zero_out) noexcept nogil:
     cdef Py_ssize_t nh = <Py_ssize_t>n * H
-    cdef int kh = _gate_count(kind) * H
+    cdef int kh = _gate_count(kind) * H, i, t
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, n, T, F, reverse)
     # 2.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan); a split
     #     loop puts the projection's parts on the same two threads (_gemm2)
     cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
                         gates, aux, hu, NULL, NULL, NULL)
+    L.mask, L.reverse = mask, reverse
     _plan(&L, True)
     # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
     #    (SimpleRNN), else into the gate pre-activations
     _gemm2(L.split, False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
            hs + nh if kind == SIMPLE_RNN else gates, kh)
-    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above)
+    # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above),
+    #    3c. with a mask, masked rows carry their state (_mask_carry)
     _run_loop(&L)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
         _from_time_major(hs + nh, out, n, T, H, False)
+        if mask != NULL and zero_out:  # zero_output_for_mask: masked steps output 0
+            for i in range(n):
+                for t in range(T):
+                    if not _mask_at(&L, i, t)[0]:
+                        memset(out + (<Py_ssize_t>i * T + t) * H, 0, H * sizeof(floating))
     else:
         memcpy(out, hs + T * nh, nh * sizeof(floating))
 
@@ -384,10 +459,13 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                         const floating *hs, const floating *cs, floating *gates, floating *aux,
                         const floating *dy, floating *dh, floating *dc, floating *dw,
                         floating *du, floating *db, floating *db2, floating *dx, floating *ut,
-                        int n, int T, int F, int H, int act, bint reverse) noexcept nogil:
+                        int n, int T, int F, int H, int act, bint reverse,
+                        const unsigned char *mask, bint zero_out, floating *keep,
+                        floating *keepc) noexcept nogil:
     cdef int i, j
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
+    L.mask, L.reverse, L.zero_out, L.keep, L.keepc = mask, reverse, zero_out, keep, keepc
     cdef int kh = L.kh
     # 5.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan)
     _plan(&L, ut != NULL)
@@ -398,7 +476,8 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                 ut[j * H + i] = u[i * kh + j]
         L.ut = ut
     # 5. the time loop backward: 5a. gate backward and 5b. dG_t @ U.T per step (*_rows above);
-    #    the gate activations (SimpleRNN: da) become the pre-activation gradients dG
+    #    the gate activations (SimpleRNN: da) become the pre-activation gradients dG; with a
+    #    mask, 5m before and 5c after them pass a masked row's gradients straight through
     _run_loop(&L)
     # then steps 6-9: dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
@@ -481,6 +560,7 @@ cdef class _RecurrentOp(Op):
     cdef readonly object activation
     cdef readonly bint return_sequences, go_backwards
     cdef public bint carry_state
+    cdef public bint zero_output     # zero_output_for_mask: masked steps output zeros
     cdef readonly object grads       # (dW, dU, db) or (dW, dU, db_ih, db_hh)
     cdef int act
     cdef object _keep                # the arrays the raw parameter pointers point into
@@ -503,6 +583,8 @@ cdef class _RecurrentOp(Op):
     cdef char *hu
     cdef char *dh
     cdef char *dc
+    cdef char *keep
+    cdef char *keepc
     cdef object ut_ws                # U^T for the step kernel (float32, CPU has it), or None
     cdef char *ut
     cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
@@ -519,7 +601,7 @@ cdef class _RecurrentOp(Op):
         self.timesteps, self.features, self.units, self.k = timesteps, p["F"], H, p["k"]
         self.act = ACTIVATIONS[activation] if kind == SIMPLE_RNN else 0
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
-        self.carry_state = False
+        self.carry_state = self.zero_output = False
         self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
         dt = p["dt"]
         self.ut_ws = np.empty(self.k * H * H, dt) if step_level() > 0 and dt == np.float32 else None
@@ -543,6 +625,7 @@ cdef class _RecurrentOp(Op):
         self.x_tm, self.hs, self.cs = _ptr(ws["x_tm"]), _ptr(ws["hs"]), _ptr(ws["cs"])
         self.gates, self.aux, self.hu = _ptr(ws["gates"]), _ptr(ws["aux"]), _ptr(ws["hu"])
         self.dh, self.dc = _ptr(ws["dh"]), _ptr(ws["dc"])
+        self.keep, self.keepc = _ptr(ws["keep"]), _ptr(ws["keepc"])
         return Op.reserve(self, rows)
 
     def _views(self, Py_ssize_t n):
@@ -569,6 +652,8 @@ cdef class _RecurrentOp(Op):
 
     cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
         cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
+        cdef const unsigned char *m = self.input_mask(n, T)
+        cdef bint zero = self.zero_output
         self._load_state(n)
         with nogil:
             if self.f64:
@@ -576,13 +661,15 @@ cdef class _RecurrentOp(Op):
                              <double *>self.u, <double *>self.b, <double *>self.b2,
                              <double *>self.hs, <double *>self.cs, <double *>self.gates,
                              <double *>self.aux, <double *>self.hu, <double *>self.out,
-                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards)
+                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards,
+                             m, zero)
             else:
                 _run_forward(self.kind, <float *>x, <float *>self.x_tm, <float *>self.w,
                              <float *>self.u, <float *>self.b, <float *>self.b2,
                              <float *>self.hs, <float *>self.cs, <float *>self.gates,
                              <float *>self.aux, <float *>self.hu, <float *>self.out,
-                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards)
+                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards,
+                             m, zero)
         self.n_fwd, self.consumed = n, False
         if self.carry_state:
             self.h0 = self._carry(self.h0, self.hs + T * n * H * (8 if self.f64 else 4), n)
@@ -611,6 +698,8 @@ cdef class _RecurrentOp(Op):
         cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
         cdef size_t nbytes = n * H * (8 if self.f64 else 4)
         cdef char *dx = self.dx if self.need_dx else NULL
+        cdef const unsigned char *m = self.input_mask(n, T)
+        cdef bint zero = self.zero_output
         with nogil:
             if dh_last != NULL:
                 memcpy(self.dh, dh_last, nbytes)
@@ -627,14 +716,16 @@ cdef class _RecurrentOp(Op):
                               <double *>self.aux, <double *>dhs, <double *>self.dh,
                               <double *>self.dc, <double *>self.dw, <double *>self.du,
                               <double *>self.db, <double *>self.db2, <double *>dx,
-                              <double *>self.ut, nn, T, F, H, self.act, self.go_backwards)
+                              <double *>self.ut, nn, T, F, H, self.act, self.go_backwards,
+                              m, zero, <double *>self.keep, <double *>self.keepc)
             else:
                 _run_backward(self.kind, <float *>self.x_tm, <float *>self.w, <float *>self.u,
                               <float *>self.hs, <float *>self.cs, <float *>self.gates,
                               <float *>self.aux, <float *>dhs, <float *>self.dh,
                               <float *>self.dc, <float *>self.dw, <float *>self.du,
                               <float *>self.db, <float *>self.db2, <float *>dx,
-                              <float *>self.ut, nn, T, F, H, self.act, self.go_backwards)
+                              <float *>self.ut, nn, T, F, H, self.act, self.go_backwards,
+                              m, zero, <float *>self.keep, <float *>self.keepc)
         self.n_bwd, self.consumed = n, True
         return dx
 

@@ -131,7 +131,8 @@ def workspaces(kind, T, rows, F, H, dtype):
     """An op's zeroed flat workspaces for `rows` rows, by name (None where the kind has
     none): x_tm (T, n, F), hs (T+1, n, H), cs (T+1, n, H) LSTM, gates (T, n, kH) LSTM
     and GRU, aux (T, n, H) (SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n),
-    hu (n, 3H) GRU, dh (n, H), dc (n, H) LSTM."""
+    hu (n, 3H) GRU, dh (n, H), dc (n, H) LSTM; keep (n, H) and keepc (n, H) LSTM: what
+    a masked step passes straight back (backward)."""
     k = GATES[kind]
 
     def ws(size, present=True):
@@ -146,6 +147,8 @@ def workspaces(kind, T, rows, F, H, dtype):
         hu=ws(rows * 3 * H, kind == GRU),
         dh=ws(rows * H),
         dc=ws(rows * H, kind == LSTM),
+        keep=ws(rows * H),
+        keepc=ws(rows * H, kind == LSTM),
     )
 
 

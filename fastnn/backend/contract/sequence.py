@@ -2,6 +2,8 @@
 fastnn/backend/compiled/sequence.pyx and its NumPy twin fastnn/backend/reference/sequence.py
 so both raise the same errors."""
 
+import numpy as np
+
 from fastnn.backend.contract.args import c_contiguous, integer, same_float_dtype, shape
 
 POOLS = ("avg", "max")
@@ -42,3 +44,76 @@ def layout(func, sample_shape, data_format):
     if data_format == "channels_last":
         return a, b, b, 1
     return b, a, 1, b
+
+
+# ---- masks (Keras masking) ------------------------------------------------------------
+# A mask is a batch-first (n, steps) array of bytes, 0 = a masked step. An op that makes
+# one (Embedding(mask_zero=True), Masking) writes it in its forward; the ops that read it
+# (recurrent layers, average pooling) find it through their mask_src, or, called
+# directly, through set_input_mask.
+
+
+def as_mask(mask):
+    """The (n, steps) uint8 C-ordered copy a mask is kept as (None stays None)."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"expected a mask of shape (n, steps). Received: shape {m.shape}")
+    if m.dtype != np.bool_ and not np.issubdtype(m.dtype, np.number):
+        raise TypeError(f"expected a boolean or numeric mask. Received: dtype {m.dtype}")
+    return np.ascontiguousarray(m != 0, dtype=np.uint8)
+
+
+def mask_error(op, got_steps, steps):
+    """The error when the mask an op is wired to does not fit its input."""
+    return ValueError(
+        f"{type(op).__name__} expected an input mask of {steps} steps. Received: a mask of "
+        f"{got_steps} steps"
+    )
+
+
+def pool_mask(func, mask, kind, n, steps):
+    """The uint8 mask a pooling (or masking backward) call reads, checked against its
+    input's n and steps; None for none or for "max" pooling (Keras' ignores masks)."""
+    m = as_mask(mask)
+    if m is None or kind == "max":
+        return None
+    if m.shape != (n, steps):
+        raise ValueError(f"{func} expected a mask of shape ({n}, {steps}). Received: {m.shape}")
+    return m
+
+
+def masking_args(func, x, mask_value):
+    """x (n, steps, f) float, C-contiguous; returns (dtype, mask_value as a float)."""
+    dt = same_float_dtype(func, x=x)
+    shape(func, "x", x, (None, None, None))
+    c_contiguous(func, x=x)
+    try:
+        value = float(mask_value)
+    except (TypeError, ValueError):
+        msg = f"{func} expected mask_value as a number. Received: {mask_value!r}"
+        raise TypeError(msg) from None
+    return dt, value
+
+
+def op_input(op, x):
+    """py_forward's input: (n, in_size) C-contiguous in the op's dtype."""
+    x = np.asarray(x)
+    if x.ndim < 1 or int(np.prod(x.shape[1:])) != op.in_size:
+        raise ValueError(
+            f"{type(op).__name__} expected {op.in_size} values per sample. "
+            f"Received: x.shape={x.shape}"
+        )
+    return np.ascontiguousarray(x, op.dtype).reshape(len(x), op.in_size)
+
+
+def op_grad(op, dy):
+    """py_backward's dy: (n, out_size) C-contiguous in the op's dtype."""
+    dy = np.asarray(dy)
+    if dy.ndim < 1 or int(np.prod(dy.shape[1:])) != op.out_size:
+        raise ValueError(
+            f"{type(op).__name__} expected {op.out_size} values per sample. "
+            f"Received: dy.shape={dy.shape}"
+        )
+    return np.ascontiguousarray(dy, op.dtype).reshape(len(dy), op.out_size)

@@ -60,15 +60,18 @@ class EmbeddingOp(Op):
     indices per sample); output (n, L*D). Forward checks every index before it reads
     the table (so a bad batch raises before anything is updated); backward writes the
     table's gradient. The indices have no gradient: dx (when asked for) is zero.
-    name: the layer's, for its errors."""
+    name: the layer's, for its errors. mask_zero: forward also writes the (n, L) mask
+    (index != 0) that the next ops read (Keras' Embedding(mask_zero=True))."""
 
-    def __init__(self, table, dtable, length, need_dx, name="Embedding"):
+    def __init__(self, table, dtable, length, need_dx, name="Embedding", mask_zero=False):
         dt, V, D = _c.table_args("EmbeddingOp", table, dtable)
         if length < 1:
             raise ValueError(f"EmbeddingOp expected length >= 1. Received: {length}")
         Op.__init__(self, length, length * D, dt, need_dx)
         self.rows, self.dim, self.length, self.name = V, D, length, name
         self.table, self.dtable = table, dtable
+        self.mask_zero = bool(mask_zero)
+        self.mask_steps = length if mask_zero else 0
 
     def forward(self, x, n, training):
         idx = x[:n].reshape(n, self.length)
@@ -76,6 +79,8 @@ class EmbeddingOp(Op):
         if k >= 0:
             raise _c.bad_index_error(self.name, idx, k, self.rows)
         _forward(idx, self.table, self.out[:n])
+        if self.mask_zero:
+            self.out_mask[:n] = idx != 0
         return self.out[:n]
 
     def backward(self, x, dy, n):

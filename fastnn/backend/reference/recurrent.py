@@ -147,6 +147,47 @@ def gru_step_backward(gates, hn, h_prev, dh, dy):
 # ---- time loops (twins of the nogil functions in recurrent.pyx) ---------------------
 
 
+# ---- masked steps (Keras: a masked step carries the state; twins of csrc rnn_mask_*) -----
+
+
+class _Mask:
+    """The input mask of one op call: m (n, T) uint8 batch-first (0: masked step), read
+    in processing order; keep, keepc the (n, H) backward scratch."""
+
+    def __init__(self, m, reverse, zero_out, keep=None, keepc=None):
+        self.m, self.reverse, self.zero_out = m, reverse, zero_out
+        self.keep, self.keepc = keep, keepc
+
+    def off(self, t):
+        # the rows masked at processing step t
+        T = self.m.shape[1]
+        return self.m[:, T - 1 - t if self.reverse else t] == 0
+
+    def carry(self, t, hp, h, cp=None, c=None):
+        # 3c. masked rows: h_t = h_{t-1} (LSTM: c_t = c_{t-1})
+        off = self.off(t)
+        h[off] = hp[off]
+        if c is not None:
+            c[off] = cp[off]
+
+    def save(self, t, dh, dy_t, dc=None):
+        # 5m. masked rows keep dh + dy_t (zero_output_for_mask: dh) and dc for step t-1
+        off = self.off(t)
+        self.keep[off] = dh[off] if dy_t is None or self.zero_out else dh[off] + dy_t[off]
+        if dc is not None:
+            self.keepc[off] = dc[off]
+
+    def restore(self, t, dh, dc, g, aux=None):
+        # 5c. masked rows: dh, dc = what 5m kept; their gate gradients (GRU: and da_n) zero
+        off = self.off(t)
+        dh[off] = self.keep[off]
+        if dc is not None:
+            dc[off] = self.keepc[off]
+        g[off] = 0
+        if aux is not None:
+            aux[off] = 0
+
+
 def _to_time_major(x, x_tm, reverse):
     # x (n, T, F) batch-first -> x_tm (T, n, F); time reversed when go_backwards
     x_tm[...] = (x[:, ::-1] if reverse else x).transpose(1, 0, 2)
@@ -162,7 +203,7 @@ def _bias_grad(g, db):
     db[...] = g.reshape(-1, g.shape[-1]).sum(axis=0, dtype=np.float64)
 
 
-def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse):
+def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
@@ -174,16 +215,23 @@ def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse):
         hs[t + 1] += hs[t] @ u
         # 3b. hs[t+1] = act(hs[t+1] + b), fused
         simple_rnn_step_forward(hs[t + 1], b, activation)
+        if mk is not None:
+            mk.carry(t, hs[t], hs[t + 1])
 
 
-def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse):
+def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse, mk=None):
     T = x_tm.shape[0]
     # 5. the time loop backward: 5a. gate backward and 5b. da_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
+        dy_t = None if dy is None else dy[:, t]
+        if mk is not None:
+            mk.save(t, dh, dy_t)
         # 5a. da_t = (dh + dy_t) * act'(h_t)
-        simple_rnn_step_backward(da[t], hs[t + 1], dh, None if dy is None else dy[:, t], activation)
+        simple_rnn_step_backward(da[t], hs[t + 1], dh, dy_t, activation)
         # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
         np.matmul(da[t], u.T, out=dh)
+        if mk is not None:
+            mk.restore(t, dh, None, da[t])
     # 6. dW = x_tm.T @ da (one GEMM, T*n rows)
     # 7. dU = hs[:T].T @ da (one GEMM; both in _dense_grads)
     _dense_grads(x_tm, hs, da, dw, du)
@@ -204,7 +252,7 @@ def _dense_grads(x_tm, hs, g, dw, du):
     np.matmul(hs[:T].reshape(T * n, H).T, g.reshape(T * n, k), out=du)
 
 
-def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse):
+def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse, mk=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
@@ -216,16 +264,23 @@ def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse):
         gates[t] += hs[t] @ u
         # 3b. fused gates: activations, c_t, tanh(c_t), h_t
         lstm_step_forward(gates[t], b, cs[t], cs[t + 1], tc[t], hs[t + 1])
+        if mk is not None:
+            mk.carry(t, hs[t], hs[t + 1], cs[t], cs[t + 1])
 
 
-def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse):
+def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse, mk=None):
     T = x_tm.shape[0]
     # 5. the time loop backward: 5a. gate backward and 5b. dG_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
+        dy_t = None if dy is None else dy[:, t]
+        if mk is not None:
+            mk.save(t, dh, dy_t, dc)
         # 5a. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
-        lstm_step_backward(gates[t], tc[t], cs[t], dh, None if dy is None else dy[:, t], dc)
+        lstm_step_backward(gates[t], tc[t], cs[t], dh, dy_t, dc)
         # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
         np.matmul(gates[t], u.T, out=dh)
+        if mk is not None:
+            mk.restore(t, dh, dc, gates[t])
     # 6. dW = x_tm.T @ dG (one GEMM, T*n rows)
     # 7. dU = hs[:T].T @ dG (one GEMM; both in _dense_grads)
     _dense_grads(x_tm, hs, gates, dw, du)
@@ -238,7 +293,7 @@ def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, re
         _from_time_major(x_tm, dx, reverse)
 
 
-def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse):
+def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse, mk=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
@@ -250,17 +305,24 @@ def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse):
         np.matmul(hs[t], u, out=hu)
         # 3b. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
         gru_step_forward(gates[t], hu, b_ih, b_hh, hs[t], hn[t], hs[t + 1])
+        if mk is not None:
+            mk.carry(t, hs[t], hs[t + 1])
 
 
-def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse):
+def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse, mk=None):
     T, n, F = x_tm.shape
     H = hs.shape[2]
     # 5. the time loop backward: 5a. gate backward and 5b. G_h @ U.T per step, last first
     for t in range(T - 1, -1, -1):
+        dy_t = None if dy is None else dy[:, t]
+        if mk is not None:
+            mk.save(t, dh, dy_t)
         # 5a. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
-        gru_step_backward(gates[t], hn[t], hs[t], dh, None if dy is None else dy[:, t])
+        gru_step_backward(gates[t], hn[t], hs[t], dh, dy_t)
         # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
         dh += gates[t] @ u.T
+        if mk is not None:
+            mk.restore(t, dh, None, gates[t], hn[t])
     g = gates.reshape(T * n, 3 * H)
     dan = hn.reshape(T * n, H)
     xt = x_tm.reshape(T * n, F)
@@ -286,31 +348,72 @@ def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, r
 
 
 def _run_forward(
-    kind, x, x_tm, w, u, b, b2, hs, cs, gates, aux, hu, out, return_sequences, activation, reverse
+    kind,
+    x,
+    x_tm,
+    w,
+    u,
+    b,
+    b2,
+    hs,
+    cs,
+    gates,
+    aux,
+    hu,
+    out,
+    return_sequences,
+    activation,
+    reverse,
+    mk=None,
 ):
     n, T, H = x.shape[0], x.shape[1], hs.shape[2]
+    # 3c. (in the loops) with a mask, masked rows carry their state (_Mask.carry)
     if kind == SIMPLE_RNN:
-        _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse)
+        _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk)
     elif kind == LSTM:
-        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse)
+        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse, mk)
     else:
-        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse)
+        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse, mk)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
-        _from_time_major(hs[1:], out.reshape(n, T, H), False)
+        seq = out.reshape(n, T, H)
+        _from_time_major(hs[1:], seq, False)
+        if mk is not None and mk.zero_out:  # zero_output_for_mask: masked steps output 0
+            for t in range(T):
+                seq[mk.off(t), t] = 0
     else:
         out[...] = hs[T]
 
 
 def _run_backward(
-    kind, x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, db2, dx, activation, reverse
+    kind,
+    x_tm,
+    w,
+    u,
+    hs,
+    cs,
+    gates,
+    aux,
+    dy,
+    dh,
+    dc,
+    dw,
+    du,
+    db,
+    db2,
+    dx,
+    activation,
+    reverse,
+    mk=None,
 ):
+    # with a mask, 5m before and 5c after each step pass a masked row's gradients
+    # straight through (_Mask.save / restore)
     if kind == SIMPLE_RNN:
-        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, activation, reverse)
+        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, activation, reverse, mk)
     elif kind == LSTM:
-        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, dx, reverse)
+        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, dx, reverse, mk)
     else:
-        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, dw, du, db, db2, dx, reverse)
+        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, dw, du, db, db2, dx, reverse, mk)
 
 
 # ---- Ops -----------------------------------------------------------------------------
@@ -351,7 +454,7 @@ class _RecurrentOp(Op):
         self.name, self.kind, self.activation = name, kind, activation
         self.timesteps, self.features, self.units, self.k = int(timesteps), p["F"], H, p["k"]
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
-        self.carry_state = False
+        self.carry_state = self.zero_output = False
         self.w, self.u, self.dw, self.du = W, U, grads["dW"], grads["dU"]
         self.grads = tuple(grads.values())  # (dW, dU, db) or (dW, dU, db_ih, db_hh)
         self.b, self.b2, self.db, self.db2 = p["b"], p["b2"], p["db"], p["db2"]
@@ -408,6 +511,7 @@ class _RecurrentOp(Op):
             self.return_sequences,
             self.activation,
             self.go_backwards,
+            self._mask(n),
         )
         self.n_fwd, self.consumed = n, False
         if self.carry_state:
@@ -415,6 +519,16 @@ class _RecurrentOp(Op):
             if self.kind == LSTM:
                 self.c0 = self._carry(self.c0, cs[T], n)
         return self.out[:n]
+
+    def _mask(self, n):
+        # the call's _Mask, or None without an input mask
+        m = self.input_mask(n, self.timesteps)
+        if m is None:
+            return None
+        H, ws = self.units, self.ws
+        keepc = None if ws["keepc"] is None else ws["keepc"][: n * H].reshape(n, H)
+        keep = ws["keep"][: n * H].reshape(n, H)
+        return _Mask(m, self.go_backwards, self.zero_output, keep, keepc)
 
     def _carry(self, state, final, n):
         # the final state becomes the next initial state; the stored array is reused,
@@ -458,6 +572,7 @@ class _RecurrentOp(Op):
             dx,
             self.activation,
             self.go_backwards,
+            self._mask(n),
         )
         self.n_bwd, self.consumed = n, True
         return self.dx[:n] if self.need_dx else None

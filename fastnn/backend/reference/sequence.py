@@ -23,15 +23,25 @@ def _ordered_sum(a):
     return s
 
 
-def _pool_forward(x, n, steps, feats, channels_first, kind, y):
+def _count(m, n, steps):
+    # the unmasked steps of each row (all of them without a mask), as float64 (n, 1)
+    if m is None:
+        return np.full((n, 1), float(steps))
+    return (m[:n] != 0).sum(axis=1, dtype=np.float64)[:, None]
+
+
+def _pool_forward(x, m, n, steps, feats, channels_first, kind, y):
     a = _steps_last(x, n, steps, feats, channels_first)
     if kind == "max":
         y[:n] = a.max(axis=-1)
     else:
-        y[:n] = _ordered_sum(a) / steps
+        if m is not None:
+            a = np.where(m[:n, None, :] != 0, a, 0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: NaN, as Keras
+            y[:n] = _ordered_sum(a) / _count(m, n, steps)
 
 
-def _pool_backward(x, y, dy, n, steps, feats, channels_first, kind, dx):
+def _pool_backward(x, y, dy, m, n, steps, feats, channels_first, kind, dx):
     a = _steps_last(x, n, steps, feats, channels_first)
     g = _steps_last(dx, n, steps, feats, channels_first)  # a view: writes go into dx
     if kind == "max":
@@ -39,7 +49,18 @@ def _pool_backward(x, y, dy, n, steps, feats, channels_first, kind, dx):
         share = (dy[:n].astype(np.float64) / hit.sum(axis=-1)).astype(dx.dtype)
         g[...] = np.where(hit, share[:, :, None], 0)
     else:
-        g[...] = (dy[:n].astype(np.float64) / steps).astype(dx.dtype)[:, :, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = (dy[:n].astype(np.float64) / _count(m, n, steps)).astype(dx.dtype)
+        g[...] = share[:, :, None]
+        if m is not None:
+            g[...] = np.where(m[:n, None, :] != 0, g, 0)
+
+
+def _masking(x, value, m, out):
+    # x, out (rows, f); m (rows,) written
+    keep = (x != x.dtype.type(value)).any(axis=1)
+    m[...] = keep
+    out[...] = np.where(keep[:, None], x, 0)
 
 
 def repeat_forward(x, reps):
@@ -56,25 +77,46 @@ def repeat_backward(dy):
     return _ordered_sum(dy.transpose(0, 2, 1)).astype(dy.dtype)
 
 
-def pool_forward(x, kind, data_format="channels_last"):
-    """y (n, feats): the mean ("avg") or maximum ("max") over the steps of x."""
+def pool_forward(x, kind, data_format="channels_last", mask=None):
+    """y (n, feats): the mean ("avg") or maximum ("max") over the steps of x; with a mask
+    (n, steps) the mean is over the unmasked steps."""
     dt, steps, feats, _, _ = _c.pool_args("pool_forward", x, kind, data_format)
+    m = _c.pool_mask("pool_forward", mask, kind, x.shape[0], steps)
     y = np.empty((x.shape[0], feats), dt)
-    _pool_forward(x, x.shape[0], steps, feats, data_format == "channels_first", kind, y)
+    _pool_forward(x, m, x.shape[0], steps, feats, data_format == "channels_first", kind, y)
     return y
 
 
-def pool_backward(x, y, dy, kind, data_format="channels_last"):
+def pool_backward(x, y, dy, kind, data_format="channels_last", mask=None):
     """dx (x's shape) from dy (n, feats); y is pool_forward's output."""
     dt, steps, feats, _, _ = _c.pool_args("pool_backward", x, kind, data_format)
     _args.same_float_dtype("pool_backward", x=x, y=y, dy=dy)
     for name, a in (("y", y), ("dy", dy)):
         _args.shape("pool_backward", name, a, (x.shape[0], feats))
     _args.c_contiguous("pool_backward", y=y, dy=dy)
+    m = _c.pool_mask("pool_backward", mask, kind, x.shape[0], steps)
     dx = np.empty_like(x)
     cf = data_format == "channels_first"
-    _pool_backward(x, y, dy, x.shape[0], steps, feats, cf, kind, dx)
+    _pool_backward(x, y, dy, m, x.shape[0], steps, feats, cf, kind, dx)
     return dx
+
+
+def masking_forward(x, mask_value=0.0):
+    """(out, mask): mask (n, steps) = any(x != mask_value) over the last axis of x
+    (n, steps, f); out = x at the unmasked steps, 0 at the masked ones."""
+    _, value = _c.masking_args("masking_forward", x, mask_value)
+    n, steps, f = x.shape
+    out = np.empty_like(x)
+    m = np.empty(n * steps, np.uint8)
+    _masking(x.reshape(n * steps, f), value, m, out.reshape(n * steps, f))
+    return out, m.reshape(n, steps).astype(bool)
+
+
+def masking_backward(dy, mask):
+    """dx: dy at the unmasked steps, 0 at the masked ones (dy (n, steps, f))."""
+    _c.masking_args("masking_backward", dy, 0.0)
+    m = _c.pool_mask("masking_backward", mask, "avg", dy.shape[0], dy.shape[1])
+    return np.where(m[:, :, None] != 0, dy, 0).astype(dy.dtype)
 
 
 class RepeatVectorOp(Op):
@@ -111,11 +153,68 @@ class GlobalPoolOp(Op):
         self.kind, self.steps, self.feats, self.cf = kind, steps, feats, bool(channels_first)
 
     def forward(self, x, n, training):
-        _pool_forward(x, n, self.steps, self.feats, self.cf, self.kind, self.out)
+        m = self._mask(n)
+        _pool_forward(x, m, n, self.steps, self.feats, self.cf, self.kind, self.out)
         return self.out[:n]
 
     def backward(self, x, dy, n):
         if not self.need_dx:
             return None
-        _pool_backward(x, self.out, dy, n, self.steps, self.feats, self.cf, self.kind, self.dx)
+        m = self._mask(n)
+        _pool_backward(x, self.out, dy, m, n, self.steps, self.feats, self.cf, self.kind, self.dx)
         return self.dx[:n]
+
+    def _mask(self, n):
+        # average pooling honours a mask; max pooling ignores it (as Keras)
+        return None if self.kind == "max" else self.input_mask(n, self.steps)
+
+    def py_forward(self, x, training=True):
+        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
+        x = _c.op_input(self, x)
+        self.reserve(len(x))
+        return self.forward(x, len(x), training).copy()
+
+    def py_backward(self, x, dy):
+        """Backward of the last forward; returns a copy of dx."""
+        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
+        return self.backward(x, dy, len(x)).copy()
+
+
+class MaskingOp(Op):
+    """Masking in a Net: (n, steps * f) -> the same, zero at the masked steps (every
+    feature equal to mask_value); writes the (n, steps) mask the next ops read."""
+
+    def __init__(self, steps, features, mask_value, dtype, need_dx):
+        Op.__init__(self, steps * features, steps * features, dtype, need_dx)
+        self.steps, self.features, self.mask_value = steps, features, float(mask_value)
+        self.mask_steps = steps
+
+    def forward(self, x, n, training):
+        rows = n * self.steps
+        m = self.out_mask[:n].reshape(rows)
+        _masking(
+            x[:n].reshape(rows, self.features),
+            self.mask_value,
+            m,
+            self.out[:n].reshape(rows, self.features),
+        )
+        return self.out[:n]
+
+    def backward(self, x, dy, n):
+        if not self.need_dx:
+            return None
+        keep = self.out_mask[:n].reshape(n * self.steps, 1) != 0
+        d = dy[:n].reshape(n * self.steps, self.features)
+        self.dx[:n] = np.where(keep, d, 0).reshape(n, self.in_size)
+        return self.dx[:n]
+
+    def py_forward(self, x, training=True):
+        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
+        x = _c.op_input(self, x)
+        self.reserve(len(x))
+        return self.forward(x, len(x), training).copy()
+
+    def py_backward(self, x, dy):
+        """Backward of the last forward; returns a copy of dx."""
+        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
+        return self.backward(x, dy, len(x)).copy()
