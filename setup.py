@@ -42,6 +42,7 @@ EXTENSIONS = {
     "_config": ["kernels/checks.c"],  # the debug build's deliberate overflow
     "_op": [],
     "activations": ["kernels/activations.c"],
+    "bidirectional": ["kernels/bidirectional.c"],
     "checks": ["kernels/checks.c"],
     "dense": ["kernels/activations.c"],
     "dropout": ["kernels/dropout.c"],

@@ -4,9 +4,12 @@ and PyTorch side by side in one run.
     python -m bench.embed_step                   # all engines, all configs, 3 passes
     python -m bench.embed_step --quick           # smoke run
 
-Fixed-length sequences of token ids (no padding mask yet: fastnn has no masking), the
-embedding table trained with dense gradients in both engines (PyTorch's nn.Embedding
-default, sparse=False). See bench/README.md for the method and the columns.
+Sequences of token ids, the embedding table trained with dense gradients in both engines
+(PyTorch's nn.Embedding default, sparse=False). The "padded" configs hold sequences of
+lengths drawn uniformly from [min_len, T], zero-padded at the end: fastnn masks them with
+Embedding(mask_zero=True), PyTorch packs them with pack_padded_sequence(...,
+enforce_sorted=False), the way each library's users write it; the others are full
+length. See bench/README.md for the method and the columns.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class EmbedConfig:
     steps: int  # T
     batch: int  # B
     outputs: int  # 1: sigmoid + BCE; more: softmax + sparse CE
+    min_len: int = 0  # > 0: lengths uniform in [min_len, T], zero-padded at the end
+    bidirectional: bool = False  # Bidirectional(LSTM) (concat) / nn.LSTM(bidirectional=True)
     kind: str = "step"
 
 
@@ -43,17 +48,46 @@ CONFIGS = [
     EmbedConfig(
         "Embedding(60,32) + LSTM(128) + Dense(60) CE, T=40 B=128", 60, 32, 128, 40, 128, 60
     ),
+    EmbedConfig(
+        "padded: Embedding(20000,128,mask_zero) + LSTM(64) + Dense(1) BCE, T=200 "
+        "(lengths 20-200) B=32",
+        20000,
+        128,
+        64,
+        200,
+        32,
+        1,
+        min_len=20,
+    ),
+    EmbedConfig(
+        "padded: Embedding(20000,128,mask_zero) + Bidirectional(LSTM(64)) + Dense(1) BCE, "
+        "T=200 (lengths 20-200) B=32",
+        20000,
+        128,
+        64,
+        200,
+        32,
+        1,
+        min_len=20,
+        bidirectional=True,
+    ),
 ]
 
 
 def make_data(config: EmbedConfig, seed: int):
+    """(x, y, lengths): token ids (B, T), targets, and each sequence's length (T for all
+    without padding); padded configs draw ids from [1, V) and zero the padding."""
     rng = np.random.default_rng(seed)
-    x = rng.integers(0, config.vocab, (config.batch, config.steps))
+    x = rng.integers(1 if config.min_len else 0, config.vocab, (config.batch, config.steps))
+    lengths = np.full(config.batch, config.steps)
+    if config.min_len:
+        lengths = rng.integers(config.min_len, config.steps + 1, config.batch)
+        x[np.arange(config.steps)[None, :] >= lengths[:, None]] = 0
     if config.outputs == 1:
         y = rng.integers(0, 2, (config.batch, 1)).astype(np.float32)
     else:
         y = rng.integers(0, config.outputs, config.batch)
-    return x, y
+    return x, y, lengths
 
 
 class FastnnEmbed:
@@ -69,14 +103,16 @@ class FastnnEmbed:
         self.model = Sequential(
             [
                 layers.Input(shape=(config.steps,)),
-                layers.Embedding(config.vocab, config.dim),
-                layers.LSTM(config.units),
+                layers.Embedding(config.vocab, config.dim, mask_zero=config.min_len > 0),
+                layers.Bidirectional(layers.LSTM(config.units))
+                if config.bidirectional
+                else layers.LSTM(config.units),
                 layers.Dense(config.outputs, activation=head),
             ]
         )
         loss = "binary_crossentropy" if config.outputs == 1 else "sparse_categorical_crossentropy"
         self.model.compile(optimizer=fastnn.optimizers.Adam(learning_rate=LEARNING_RATE), loss=loss)
-        x, self.y = make_data(config, seed)
+        x, self.y, _ = make_data(config, seed)
         self.x = x.astype(np.float32)  # token ids as the model dtype: no cast per step
 
     def step(self):
@@ -98,20 +134,32 @@ class TorchEmbed:
         self.torch = torch
         torch.manual_seed(seed)
         self.emb = torch.nn.Embedding(config.vocab, config.dim)
-        self.rnn = torch.nn.LSTM(config.dim, config.units, batch_first=True)
-        self.head = torch.nn.Linear(config.units, config.outputs)
+        self.rnn = torch.nn.LSTM(
+            config.dim, config.units, batch_first=True, bidirectional=config.bidirectional
+        )
+        directions = 2 if config.bidirectional else 1
+        self.head = torch.nn.Linear(directions * config.units, config.outputs)
         self.loss_fn = (
             torch.nn.BCEWithLogitsLoss() if config.outputs == 1 else torch.nn.CrossEntropyLoss()
         )
         params = [*self.emb.parameters(), *self.rnn.parameters(), *self.head.parameters()]
         self.opt = torch.optim.Adam(params, lr=LEARNING_RATE, betas=(BETA_1, BETA_2), eps=EPSILON)
-        x, y = make_data(config, seed)
+        x, y, lengths = make_data(config, seed)
         self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.lengths = torch.from_numpy(lengths) if config.min_len else None
+        self.bidirectional = config.bidirectional
 
     def step(self):
         self.opt.zero_grad(set_to_none=True)
-        out, _ = self.rnn(self.emb(self.x))
-        loss = self.loss_fn(self.head(out[:, -1, :]), self.y)
+        e = self.emb(self.x)
+        if self.lengths is not None:
+            e = self.torch.nn.utils.rnn.pack_padded_sequence(
+                e, self.lengths, batch_first=True, enforce_sorted=False
+            )
+        _, (h_n, _) = self.rnn(e)
+        # the final states (Keras' output): both directions' when bidirectional
+        last = self.torch.cat([h_n[0], h_n[1]], dim=1) if self.bidirectional else h_n[0]
+        loss = self.loss_fn(self.head(last), self.y)
         loss.backward()
         self.opt.step()
         return loss
@@ -121,8 +169,11 @@ class TorchEmbed:
 
 
 def flops(config: EmbedConfig) -> float:
-    # the LSTM's products, forward and backward (3x): 2 * B * T * (D + H) * 4H * 3
-    return 2.0 * config.batch * config.steps * (config.dim + config.units) * 4 * config.units * 3
+    # the LSTM's products, forward and backward (3x): 2 * B * T * (D + H) * 4H * 3, per
+    # direction (counted over all T steps, padding included)
+    d = 2 if config.bidirectional else 1
+    per_step = (config.dim + config.units) * 4 * config.units
+    return d * 2.0 * config.batch * config.steps * per_step * 3
 
 
 ENGINES = {
@@ -144,7 +195,8 @@ ENGINES = {
         name="torch",
         build=TorchEmbed,
         requires=("torch",),
-        description="torch.nn.Embedding + LSTM(batch_first=True) + Linear, torch.optim.Adam",
+        description="torch.nn.Embedding + LSTM(batch_first=True) + Linear, torch.optim.Adam "
+        "(padded configs: pack_padded_sequence, enforce_sorted=False)",
     ),
 }
 

@@ -122,6 +122,30 @@ void mul_steps_inplace_f32(float *y, const float *mask_nf, ptrdiff_t n, ptrdiff_
 void mul_steps_inplace_f64(double *y, const double *mask_nf, ptrdiff_t n, ptrdiff_t steps,
                            ptrdiff_t f);
 
+/* ---- bidirectional.c --------------------------------------------------------
+ * The merge of a Bidirectional layer: yf, yb (n, steps, h), yb in the backward layer's
+ * processing order (flip: reversed in time, for sequence outputs); out (n, steps, 2h)
+ * for concat (forward half first), else (n, steps, h). backward: dyf, dyb (yb's order)
+ * from dy. add: acc += a. */
+enum fastnn_merge {
+    FASTNN_MERGE_CONCAT = 0,
+    FASTNN_MERGE_SUM = 1,
+    FASTNN_MERGE_MUL = 2,
+    FASTNN_MERGE_AVE = 3,
+};
+void bidir_merge_forward_f32(int mode, const float *yf, const float *yb, ptrdiff_t n,
+                             ptrdiff_t steps, ptrdiff_t h, int flip, float *out);
+void bidir_merge_forward_f64(int mode, const double *yf, const double *yb, ptrdiff_t n,
+                             ptrdiff_t steps, ptrdiff_t h, int flip, double *out);
+void bidir_merge_backward_f32(int mode, const float *dy, const float *yf, const float *yb,
+                              ptrdiff_t n, ptrdiff_t steps, ptrdiff_t h, int flip, float *dyf,
+                              float *dyb);
+void bidir_merge_backward_f64(int mode, const double *dy, const double *yf, const double *yb,
+                              ptrdiff_t n, ptrdiff_t steps, ptrdiff_t h, int flip, double *dyf,
+                              double *dyb);
+void bidir_add_f32(float *acc, const float *a, ptrdiff_t n);
+void bidir_add_f64(double *acc, const double *a, ptrdiff_t n);
+
 /* ---- embedding.c ------------------------------------------------------------
  * idx holds n indices as floating values (truncated toward zero); table_vd is (v, d).
  * first_bad_index: position of the first index outside [0, v) (or NaN), or -1.

@@ -1,6 +1,7 @@
 """Keras-shaped layers: `from fastnn.layers import Dense, Dropout, LSTM, ...`."""
 
 from fastnn.layers.base import Layer
+from fastnn.layers.bidirectional import Bidirectional
 from fastnn.layers.core import (
     Activation,
     Dense,
@@ -28,6 +29,7 @@ __all__ = [
     "deserialize",
     "Layer",
     "Activation",
+    "Bidirectional",
     "Dense",
     "Dropout",
     "Embedding",
@@ -53,6 +55,7 @@ LAYER_CLASSES = {
     cls.__name__: cls
     for cls in (
         Activation,
+        Bidirectional,
         Dense,
         Dropout,
         Embedding,

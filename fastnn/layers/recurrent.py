@@ -150,6 +150,10 @@ class _Recurrent(Layer):
                 else:
                     op.set_initial_state(*states)
 
+    def reset_state(self, states=None):
+        """Keras 3's name of reset_states."""
+        self.reset_states(states)
+
     @property
     def states(self):
         """The state a stateful layer carries into its next batch: [h] (LSTM: [h, c]) as

@@ -13,7 +13,10 @@ _PER_STEP = (Dense, Activation, Dropout)
 class TimeDistributed(Layer):
     """Applies `layer` to every step of a sequence: samples (steps, *shape) give
     (steps, *layer's output for shape); the steps share the layer's weights.
-    Supported inner layers: Dense, Activation, Dropout."""
+    Supported inner layers: Dense, Activation, Dropout. A mask on the input passes on
+    to the output (Keras 3.15)."""
+
+    supports_masking = True
 
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)

@@ -11,6 +11,8 @@ cdef extern from "fastnn_kernels.h" nogil:
         FASTNN_LOSS_CCE, FASTNN_LOSS_CCE_LOGITS, FASTNN_LOSS_SPARSE_CCE,
         FASTNN_LOSS_SPARSE_CCE_LOGITS
     enum:
+        FASTNN_MERGE_CONCAT, FASTNN_MERGE_SUM, FASTNN_MERGE_MUL, FASTNN_MERGE_AVE
+    enum:
         FASTNN_METRIC_BINARY_ACCURACY, FASTNN_METRIC_CATEGORICAL_ACCURACY,
         FASTNN_METRIC_SPARSE_ACCURACY, FASTNN_METRIC_MSE, FASTNN_METRIC_MAE
 
@@ -68,6 +70,20 @@ cdef extern from "fastnn_kernels.h" nogil:
                                Py_ssize_t f)
     void mul_steps_inplace_f64(double *y, const double *mask_nf, Py_ssize_t n,
                                Py_ssize_t steps, Py_ssize_t f)
+
+    # bidirectional.c: the merge of a Bidirectional layer's two directions
+    void bidir_merge_forward_f32(int mode, const float *yf, const float *yb, Py_ssize_t n,
+                                 Py_ssize_t steps, Py_ssize_t h, int flip, float *out)
+    void bidir_merge_forward_f64(int mode, const double *yf, const double *yb, Py_ssize_t n,
+                                 Py_ssize_t steps, Py_ssize_t h, int flip, double *out)
+    void bidir_merge_backward_f32(int mode, const float *dy, const float *yf, const float *yb,
+                                  Py_ssize_t n, Py_ssize_t steps, Py_ssize_t h, int flip,
+                                  float *dyf, float *dyb)
+    void bidir_merge_backward_f64(int mode, const double *dy, const double *yf,
+                                  const double *yb, Py_ssize_t n, Py_ssize_t steps, Py_ssize_t h,
+                                  int flip, double *dyf, double *dyb)
+    void bidir_add_f32(float *acc, const float *a, Py_ssize_t n)
+    void bidir_add_f64(double *acc, const double *a, Py_ssize_t n)
 
     Py_ssize_t embedding_first_bad_index_f32(const float *idx, Py_ssize_t n, Py_ssize_t v)
     Py_ssize_t embedding_first_bad_index_f64(const double *idx, Py_ssize_t n, Py_ssize_t v)

@@ -36,7 +36,7 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
-from fastnn.backend.compiled._blas cimport gemm, product_range, step_gemm
+from fastnn.backend.compiled._blas cimport gemm, gemm_one_thread, product_range, step_gemm
 from fastnn.backend.compiled._parallel cimport (
     Product, run_parts, loop_kernel, loop_split, loop_parts, op_product_plan,
     step_kernel_enabled, step_level)
@@ -64,6 +64,9 @@ cdef enum:
     SIMPLE_RNN = 0
     LSTM = 1
     GRU = 2
+
+cdef enum:
+    SOLO = -1  # a call on one thread (see _solo)
 
 
 # ---- time-major copies -----------------------------------------------------------------
@@ -114,16 +117,24 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
 # (_parallel.loop_kernel decides).
 
 
-cdef inline void _step_product(bint kernel, int m, int n, int k, const floating *a,
+cdef inline void _step_product(int kernel, int m, int n, int k, const floating *a,
                                const floating *p, const floating *u_nt, bint beta,
                                floating *c) noexcept nogil:
     # c (m, n) = beta * c + a (m, k) @ p (k, n), every operand dense row-major, through
-    # the step kernel when `kernel` (float32 only), else BLAS. p is NULL when only
-    # u_nt = p.T (n, k) is at hand: BLAS then multiplies by the transpose.
+    # the step kernel when `kernel` is 1 (float32 only), else BLAS (kept on this thread
+    # when kernel is SOLO). p is NULL when only u_nt = p.T (n, k) is at hand: BLAS then
+    # multiplies by the transpose.
     if floating is float:
-        if kernel and p != NULL:
+        if kernel == 1 and p != NULL:
             step_gemm(False, m, n, k, a, k, p, n, beta, c, n)
             return
+    if kernel == SOLO:
+        if p != NULL:
+            gemm_one_thread(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
+        else:
+            gemm_one_thread(False, True, m, n, k, <floating>1, a, k, u_nt, k, <floating>beta, c,
+                            n)
+        return
     if p != NULL:
         gemm(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
     else:
@@ -367,6 +378,21 @@ cdef void _plan(Loop *L, bint can_kernel) noexcept nogil:
     L.split = loop_split(L.kernel, L.n, L.T, L.H, L.kh)
 
 
+# A solo call runs on one thread whatever its size: the caller runs its own threads (the two
+# directions of a Bidirectional layer, one per thread). Its loop does not split, and every
+# product stays on the calling thread (the per-step ones: kernel SOLO in _step_product).
+cdef inline void _solo(Loop *L, bint solo) noexcept nogil:
+    if solo:
+        L.split = 0
+        if not L.kernel:
+            L.kernel = SOLO
+
+
+cdef inline int _threads(const Loop *L, bint solo) noexcept nogil:
+    # the `two` of the op's big products (_gemm2)
+    return SOLO if solo else L.split
+
+
 cdef void _run_loop(Loop *L) noexcept nogil:
     # after _plan
     if L.split:
@@ -397,11 +423,12 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
 # about 2**28 cycles), where they halve the speed of the loop's second thread (the
 # figures: bench/RESULTS.md, "Scheduling policy").
 
-cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+cdef void _gemm2(int two, bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                  const floating *a, int lda, const floating *b, int ldb, floating beta,
                  floating *c, int ldc) noexcept nogil:
-    # gemm, C's longer side cut into parts (of 64 or more) on two threads when `two` (the
-    # op's loops split) and the product is big enough for BLAS's threads. float32 products
+    # gemm, C's longer side cut into parts (of 64 or more) on two threads when `two` is 1
+    # (the op's loops split) and the product is big enough for BLAS's threads; on this
+    # thread alone when `two` is SOLO (the caller runs its own threads: _solo). float32 products
     # with B as stored go through the step kernel (the _tn form for A^T): profiled on the
     # LSTM(128) T=100 B=64 step, BLAS's packing of these operands (sgemm_itcopy/otcopy)
     # was 18% of all samples once the loops used the kernel.
@@ -409,9 +436,11 @@ cdef void _gemm2(bint two, bint trans_a, bint trans_b, int m, int n, int k, floa
     J.trans_a, J.trans_b, J.f64 = trans_a, trans_b, floating is double
     J.m, J.n, J.k, J.lda, J.ldb, J.ldc = m, n, k, lda, ldb, ldc
     J.alpha, J.beta, J.a, J.b, J.c = alpha, beta, a, b, c
-    cdef int how = op_product_plan(&J, two)
+    cdef int how = op_product_plan(&J, two == 1)
     cdef int side = m if J.by_rows else n
-    if how >= 2:
+    if two == SOLO and how != 1:
+        gemm_one_thread(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    elif how >= 2:
         run_parts(product_range, &J, side, how)
     elif how == 1:
         product_range(&J, 0, side)
@@ -425,7 +454,8 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
                        const floating *u, const floating *b, const floating *b2, floating *hs,
                        floating *cs, floating *gates, floating *aux, floating *hu,
                        floating *out, bint return_sequences, int n, int T, int F, int H, int act,
-                       bint reverse, const unsigned char *mask, bint zero_out) noexcept nogil:
+                       bint reverse, const unsigned char *mask, bint zero_out,
+                       bint solo) noexcept nogil:
     cdef Py_ssize_t nh = <Py_ssize_t>n * H
     cdef int kh = _gate_count(kind) * H, i, t
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
@@ -436,10 +466,11 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
                         gates, aux, hu, NULL, NULL, NULL)
     L.mask, L.reverse = mask, reverse
     _plan(&L, True)
+    _solo(&L, solo)
     # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
     #    (SimpleRNN), else into the gate pre-activations
-    _gemm2(L.split, False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh, <floating>0,
-           hs + nh if kind == SIMPLE_RNN else gates, kh)
+    _gemm2(_threads(&L, solo), False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh,
+           <floating>0, hs + nh if kind == SIMPLE_RNN else gates, kh)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above),
     #    3c. with a mask, masked rows carry their state (_mask_carry)
     _run_loop(&L)
@@ -461,7 +492,7 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                         floating *du, floating *db, floating *db2, floating *dx, floating *ut,
                         int n, int T, int F, int H, int act, bint reverse,
                         const unsigned char *mask, bint zero_out, floating *keep,
-                        floating *keepc) noexcept nogil:
+                        floating *keepc, bint solo) noexcept nogil:
     cdef int i, j
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
@@ -469,8 +500,9 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     cdef int kh = L.kh
     # 5.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan)
     _plan(&L, ut != NULL)
+    _solo(&L, solo)
     # 5.1 (compiled only: U^T) (kH, H) for the step kernel, when it is used (ut: its workspace)
-    if L.kernel:
+    if L.kernel == 1:
         for i in range(H):
             for j in range(kh):
                 ut[j * H + i] = u[i * kh + j]
@@ -481,13 +513,15 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     _run_loop(&L)
     # then steps 6-9: dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
-        _gru_grads(L.split, x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H, reverse)
+        _gru_grads(_threads(&L, solo), x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H,
+                   reverse)
     else:
-        _grads(L.split, x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db, dx, n, T,
+        _grads(_threads(&L, solo), x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db,
+               dx, n, T,
                F, H, L.kh, reverse)
 
 
-cdef void _grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+cdef void _grads(int two, floating *x_tm, const floating *w, const floating *hs,
                  const floating *g, floating *dw, floating *du, floating *db, floating *dx, int n,
                  int T, int F, int H, int kh, bint reverse) noexcept nogil:
     # SimpleRNN and LSTM, g = dG (T*n, kH) (SimpleRNN: da); two: the big products on two
@@ -505,7 +539,7 @@ cdef void _grads(bint two, floating *x_tm, const floating *w, const floating *hs
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
-cdef void _gru_grads(bint two, floating *x_tm, const floating *w, const floating *hs,
+cdef void _gru_grads(int two, floating *x_tm, const floating *w, const floating *hs,
                      floating *gates, floating *hn, floating *dw, floating *du, floating *db_ih,
                      floating *db_hh, floating *dx, int n, int T, int F, int H,
                      bint reverse) noexcept nogil:
@@ -533,6 +567,38 @@ cdef void _gru_grads(bint two, floating *x_tm, const floating *w, const floating
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
+cdef void run_call(const OpCall *C) noexcept nogil:
+    # one forward or backward (see recurrent.pxd), typed by the op's dtype
+    if C.backward:
+        if C.f64:
+            _run_backward(C.kind, <double *>C.x_tm, <const double *>C.w, <const double *>C.u,
+                          <const double *>C.hs, <const double *>C.cs, <double *>C.gates,
+                          <double *>C.aux, <const double *>C.dy, <double *>C.dh,
+                          <double *>C.dc, <double *>C.dw, <double *>C.du, <double *>C.db,
+                          <double *>C.db2, <double *>C.dx, <double *>C.ut, C.n, C.T, C.F, C.H,
+                          C.act, C.reverse, C.mask, C.zero_out, <double *>C.keep,
+                          <double *>C.keepc, C.solo)
+        else:
+            _run_backward(C.kind, <float *>C.x_tm, <const float *>C.w, <const float *>C.u,
+                          <const float *>C.hs, <const float *>C.cs, <float *>C.gates,
+                          <float *>C.aux, <const float *>C.dy, <float *>C.dh, <float *>C.dc,
+                          <float *>C.dw, <float *>C.du, <float *>C.db, <float *>C.db2,
+                          <float *>C.dx, <float *>C.ut, C.n, C.T, C.F, C.H, C.act, C.reverse,
+                          C.mask, C.zero_out, <float *>C.keep, <float *>C.keepc, C.solo)
+    elif C.f64:
+        _run_forward(C.kind, <const double *>C.x, <double *>C.x_tm, <const double *>C.w,
+                     <const double *>C.u, <const double *>C.b, <const double *>C.b2,
+                     <double *>C.hs, <double *>C.cs, <double *>C.gates, <double *>C.aux,
+                     <double *>C.hu, <double *>C.out, C.return_sequences, C.n, C.T, C.F, C.H,
+                     C.act, C.reverse, C.mask, C.zero_out, C.solo)
+    else:
+        _run_forward(C.kind, <const float *>C.x, <float *>C.x_tm, <const float *>C.w,
+                     <const float *>C.u, <const float *>C.b, <const float *>C.b2,
+                     <float *>C.hs, <float *>C.cs, <float *>C.gates, <float *>C.aux,
+                     <float *>C.hu, <float *>C.out, C.return_sequences, C.n, C.T, C.F, C.H,
+                     C.act, C.reverse, C.mask, C.zero_out, C.solo)
+
+
 cdef inline int _gate_count(int kind) noexcept nogil:
     return 4 if kind == LSTM else 3 if kind == GRU else 1
 
@@ -555,41 +621,6 @@ cdef class _RecurrentOp(Op):
     copies from the last forward / backward.
 
     Not thread-safe: the workspaces belong to one call at a time."""
-    cdef readonly object name
-    cdef readonly int kind, timesteps, features, units, k
-    cdef readonly object activation
-    cdef readonly bint return_sequences, go_backwards
-    cdef public bint carry_state
-    cdef public bint zero_output     # zero_output_for_mask: masked steps output zeros
-    cdef readonly object grads       # (dW, dU, db) or (dW, dU, db_ih, db_hh)
-    cdef int act
-    cdef object _keep                # the arrays the raw parameter pointers point into
-    cdef char *w
-    cdef char *u
-    cdef char *b
-    cdef char *b2
-    cdef char *dw
-    cdef char *du
-    cdef char *db
-    cdef char *db2
-    # workspaces (flat, sized for cap rows; the first n rows' worth is used per call)
-    cdef object _ws                  # the workspaces by name (contract.workspaces), which
-    #                                  the pointers below point into
-    cdef char *x_tm
-    cdef char *hs
-    cdef char *cs
-    cdef char *gates
-    cdef char *aux                   # SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n
-    cdef char *hu
-    cdef char *dh
-    cdef char *dc
-    cdef char *keep
-    cdef char *keepc
-    cdef object ut_ws                # U^T for the step kernel (float32, CPU has it), or None
-    cdef char *ut
-    cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
-    cdef Py_ssize_t n_fwd, n_bwd
-    cdef bint consumed
 
     def __init__(self, name, int kind, W, U, biases, grads, timesteps, return_sequences,
                  bint need_dx, go_backwards, activation=None):
@@ -651,31 +682,42 @@ cdef class _RecurrentOp(Op):
         return 0
 
     cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
-        cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
-        cdef const unsigned char *m = self.input_mask(n, T)
-        cdef bint zero = self.zero_output
-        self._load_state(n)
+        cdef OpCall C
+        self.fill_forward(x, n, &C)
         with nogil:
-            if self.f64:
-                _run_forward(self.kind, <double *>x, <double *>self.x_tm, <double *>self.w,
-                             <double *>self.u, <double *>self.b, <double *>self.b2,
-                             <double *>self.hs, <double *>self.cs, <double *>self.gates,
-                             <double *>self.aux, <double *>self.hu, <double *>self.out,
-                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards,
-                             m, zero)
-            else:
-                _run_forward(self.kind, <float *>x, <float *>self.x_tm, <float *>self.w,
-                             <float *>self.u, <float *>self.b, <float *>self.b2,
-                             <float *>self.hs, <float *>self.cs, <float *>self.gates,
-                             <float *>self.aux, <float *>self.hu, <float *>self.out,
-                             self.return_sequences, nn, T, F, H, self.act, self.go_backwards,
-                             m, zero)
+            run_call(&C)
+        self.end_forward(n)
+        return self.out
+
+    cdef int fill_forward(self, char *x, Py_ssize_t n, OpCall *C) except -1:
+        # the call's arguments; loads the initial state (hs[0], cs[0])
+        self._load_state(n)
+        self._fill(C, n, False)
+        C.x = x
+        C.mask = self.input_mask(n, self.timesteps)
+        return 0
+
+    cdef int end_forward(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t last = <Py_ssize_t>self.timesteps * n * self.units * (8 if self.f64 else 4)
         self.n_fwd, self.consumed = n, False
         if self.carry_state:
-            self.h0 = self._carry(self.h0, self.hs + T * n * H * (8 if self.f64 else 4), n)
+            self.h0 = self._carry(self.h0, self.hs + last, n)
             if self.kind == LSTM:
-                self.c0 = self._carry(self.c0, self.cs + T * n * H * (8 if self.f64 else 4), n)
-        return self.out
+                self.c0 = self._carry(self.c0, self.cs + last, n)
+        return 0
+
+    cdef void _fill(self, OpCall *C, Py_ssize_t n, bint backward):
+        C.kind, C.act, C.f64, C.backward, C.solo = self.kind, self.act, self.f64, backward, False
+        C.n, C.T, C.F, C.H = n, self.timesteps, self.features, self.units
+        C.reverse, C.return_sequences, C.zero_out = (
+            self.go_backwards, self.return_sequences, self.zero_output)
+        C.x, C.x_tm, C.w, C.u, C.b, C.b2 = NULL, self.x_tm, self.w, self.u, self.b, self.b2
+        C.hs, C.cs, C.gates, C.aux, C.hu, C.out = (
+            self.hs, self.cs, self.gates, self.aux, self.hu, self.out)
+        C.dy, C.dh, C.dc, C.dw, C.du, C.db, C.db2 = (
+            NULL, self.dh, self.dc, self.dw, self.du, self.db, self.db2)
+        C.dx, C.ut, C.keep, C.keepc = NULL, self.ut, self.keep, self.keepc
+        C.mask = NULL
 
     cdef object _carry(self, state, const char *final, Py_ssize_t n):
         # the final state becomes the next initial state; the stored array is reused,
@@ -692,42 +734,37 @@ cdef class _RecurrentOp(Op):
 
     cdef char *_backward(self, char *dhs, char *dh_last, char *dc_last,
                          Py_ssize_t n) except? NULL:
-        # dhs: (n, T, H) batch-first or NULL; dh_last, dc_last: (n, H) or NULL
+        cdef OpCall C
+        self.fill_backward(dhs, dh_last, dc_last, n, &C)
+        with nogil:
+            run_call(&C)
+        self.end_backward(n)
+        return <char *>C.dx
+
+    cdef int fill_backward(self, char *dhs, char *dh_last, char *dc_last, Py_ssize_t n,
+                           OpCall *C) except -1:
+        # dhs: (n, T, H) batch-first or NULL; dh_last, dc_last: (n, H) or NULL. Sets the
+        # carried gradients dh, dc to dh_last, dc_last (or zeros).
         if n != self.n_fwd or self.consumed:
             raise _c.backward_order_error(self.name, n)
-        cdef int nn = n, T = self.timesteps, F = self.features, H = self.units
-        cdef size_t nbytes = n * H * (8 if self.f64 else 4)
-        cdef char *dx = self.dx if self.need_dx else NULL
-        cdef const unsigned char *m = self.input_mask(n, T)
-        cdef bint zero = self.zero_output
-        with nogil:
-            if dh_last != NULL:
-                memcpy(self.dh, dh_last, nbytes)
+        cdef size_t nbytes = n * self.units * (8 if self.f64 else 4)
+        if dh_last != NULL:
+            memcpy(self.dh, dh_last, nbytes)
+        else:
+            memset(self.dh, 0, nbytes)
+        if self.dc != NULL:
+            if dc_last != NULL:
+                memcpy(self.dc, dc_last, nbytes)
             else:
-                memset(self.dh, 0, nbytes)
-            if self.dc != NULL:
-                if dc_last != NULL:
-                    memcpy(self.dc, dc_last, nbytes)
-                else:
-                    memset(self.dc, 0, nbytes)
-            if self.f64:
-                _run_backward(self.kind, <double *>self.x_tm, <double *>self.w, <double *>self.u,
-                              <double *>self.hs, <double *>self.cs, <double *>self.gates,
-                              <double *>self.aux, <double *>dhs, <double *>self.dh,
-                              <double *>self.dc, <double *>self.dw, <double *>self.du,
-                              <double *>self.db, <double *>self.db2, <double *>dx,
-                              <double *>self.ut, nn, T, F, H, self.act, self.go_backwards,
-                              m, zero, <double *>self.keep, <double *>self.keepc)
-            else:
-                _run_backward(self.kind, <float *>self.x_tm, <float *>self.w, <float *>self.u,
-                              <float *>self.hs, <float *>self.cs, <float *>self.gates,
-                              <float *>self.aux, <float *>dhs, <float *>self.dh,
-                              <float *>self.dc, <float *>self.dw, <float *>self.du,
-                              <float *>self.db, <float *>self.db2, <float *>dx,
-                              <float *>self.ut, nn, T, F, H, self.act, self.go_backwards,
-                              m, zero, <float *>self.keep, <float *>self.keepc)
+                memset(self.dc, 0, nbytes)
+        self._fill(C, n, True)
+        C.dy = dhs
+        C.dx = self.dx if self.need_dx else NULL
+        C.mask = self.input_mask(n, self.timesteps)
+        return 0
+
+    cdef void end_backward(self, Py_ssize_t n):
         self.n_bwd, self.consumed = n, True
-        return dx
 
     # -- state API (the bookkeeping is the contract's, shared with the twin)
     def set_initial_state(self, h0, c0=None):
