@@ -25,6 +25,7 @@ from fastnn.datasets.synthetic import (
     make_adding_problem,
     make_copy_problem,
     make_moons,
+    make_sentiment,
     make_sine_series,
     make_spirals,
     make_xor,
@@ -39,6 +40,7 @@ __all__ = [
     "make_sine_series",
     "make_adding_problem",
     "make_copy_problem",
+    "make_sentiment",
     "read_idx",
     "load_mnist",
 ]

@@ -245,3 +245,50 @@ def make_copy_problem(n_samples=1000, sequence_length=10, n_symbols=8, delay=10,
     y[:, timesteps - length :] = data
     x = np.eye(n_symbols + 2, dtype=np.float32)[tokens]
     return x, y
+
+
+def make_sentiment(n_samples=1000, num_words=2000, min_len=5, max_len=80, seed=0):
+    """A padded-text sentiment task shaped like Keras' IMDB data (``imdb.load_data``):
+    word-index sequences of varying length and a binary label.
+
+    Each sequence starts with the start token 1, then ``min_len - 1 .. max_len - 1``
+    words drawn uniformly from the neutral vocabulary ``12 .. num_words - 1``; one to
+    three of them are replaced by signal words of the sequence's class (``2 .. 6``
+    positive, ``7 .. 11`` negative), anywhere in the sequence. A model must find them
+    wherever they sit, so it has to read the whole (unpadded) sequence. 0 is left free
+    for padding (``pad_sequences``, ``Embedding(mask_zero=True)``).
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+        Number of sequences.
+    num_words : int, default 2000
+        Vocabulary size (word indices are below it), at least 20.
+    min_len, max_len : int, default 5 and 80
+        Range of the sequence lengths (start token included), 2 <= min_len <= max_len.
+    seed : int, numpy.random.Generator or None, default 0
+        Seed of the random numbers. The same integer always gives the same arrays.
+
+    Returns
+    -------
+    x : ndarray of object, shape (n_samples,)
+        Each entry a list of int word indices, as ``imdb.load_data`` returns them.
+    y : ndarray of int64, shape (n_samples,)
+        1 for positive, 0 for negative (balanced up to chance).
+    """
+    func = "make_sentiment"
+    n_samples = _check_int(func, "n_samples", n_samples, 1)
+    num_words = _check_int(func, "num_words", num_words, 20)
+    min_len = _check_int(func, "min_len", min_len, 2)
+    max_len = _check_int(func, "max_len", max_len, min_len)
+    rng = _rng(func, seed)
+    y = rng.integers(0, 2, n_samples)
+    lengths = rng.integers(min_len, max_len + 1, n_samples)
+    x = np.empty(n_samples, dtype=object)
+    for i in range(n_samples):
+        words = rng.integers(12, num_words, lengths[i] - 1)
+        k = min(len(words), int(rng.integers(1, 4)))
+        at = rng.choice(len(words), k, replace=False)
+        words[at] = rng.integers(2, 7, k) if y[i] else rng.integers(7, 12, k)
+        x[i] = [1] + words.tolist()
+    return x, y.astype(np.int64)
