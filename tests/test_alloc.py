@@ -57,7 +57,7 @@ import numpy as np
 
 import fastnn
 from fastnn import Sequential
-from fastnn.layers import LSTM, Dense, Dropout, Embedding, Input
+from fastnn.layers import LSTM, Bidirectional, Dense, Dropout, Embedding, Input
 
 
 case, mode, warmup, steps, slack = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
@@ -76,6 +76,14 @@ def build():
         layers = [Input(shape=(40,)), Embedding(5000, 32), LSTM(32), Dense(1, activation="sigmoid")]
         loss = "binary_crossentropy"
         x = rng.integers(0, 5000, size=(32, 40)).astype(np.float32)
+        y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
+    elif case == "masked_bidirectional":
+        # padded text: Embedding(mask_zero) masks the padding of both directions
+        layers = [Input(shape=(40,)), Embedding(5000, 32, mask_zero=True),
+                  Bidirectional(LSTM(32)), Dense(1, activation="sigmoid")]
+        loss = "binary_crossentropy"
+        x = rng.integers(1, 5000, size=(32, 40)).astype(np.float32)
+        x[np.arange(40)[None, :] < rng.integers(0, 35, size=(32, 1))] = 0
         y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
     else:
         layers = [Input(shape=(784,)), Dense(64, activation="relu")]
@@ -250,6 +258,7 @@ CASES = {
     "784-64-dropout-64-10 softmax sparse-CE adam": "dropout",
     "784-64-64-10 int64 labels": "mlp_int",
     "embedding(5000,32)-lstm(32)-1 bce adam": "embedding",
+    "embedding(5000,32,mask_zero)-bidirectional(lstm(32))-1 bce adam": "masked_bidirectional",
 }
 
 

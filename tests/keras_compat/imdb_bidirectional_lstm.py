@@ -29,7 +29,8 @@ batch_size = 32
 
 print('Loading data...')
 x_all, y_all = make_sentiment(50000, num_words=max_features, min_len=10, max_len=160)  # data
-(x_train, y_train), (x_test, y_test) = (x_all[:25000], y_all[:25000]), (x_all[25000:], y_all[25000:])  # data
+(x_train, y_train) = (x_all[:25000], y_all[:25000])  # data
+(x_test, y_test) = (x_all[25000:], y_all[25000:])  # data
 print(len(x_train), 'train sequences')
 print(len(x_test), 'test sequences')
 
