@@ -79,14 +79,22 @@ def test_padded_sentiment_reaches_90_percent(rnn, seed):
     words = 500
     x, y = make_sentiment(1600, num_words=words, min_len=5, max_len=80, seed=seed)
     x = pad_sequences(x, maxlen=80)
-    layer = {"LSTM": lambda: LSTM(16), "GRU": lambda: GRU(16),
-             "Bidirectional(LSTM)": lambda: Bidirectional(LSTM(16))}[rnn]()
+    layer = {
+        "LSTM": lambda: LSTM(16),
+        "GRU": lambda: GRU(16),
+        "Bidirectional(LSTM)": lambda: Bidirectional(LSTM(16)),
+    }[rnn]()
     model = fastnn.Sequential(
-        [Input(shape=(80,)), Embedding(words, 16, mask_zero=True), layer,
-         Dense(1, activation="sigmoid")]
+        [
+            Input(shape=(80,)),
+            Embedding(words, 16, mask_zero=True),
+            layer,
+            Dense(1, activation="sigmoid"),
+        ]
     )
-    model.compile(optimizer=fastnn.optimizers.Adam(0.01), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=fastnn.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x[:1200], y[:1200], epochs=12, batch_size=32, verbose=0, seed=seed)
     _, acc = model.evaluate(x[1200:], y[1200:], verbose=0)
     assert acc >= 0.9, f"{rnn} seed {seed}: test accuracy {acc:.3f}"
