@@ -45,6 +45,11 @@ class Bidirectional(Layer):
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
                 '{"sum", "mul", "ave", "concat", None}'
             )
+        if 0 < layer.dropout < 1:
+            raise NotImplementedError(
+                "Bidirectional of a layer with dropout=... is not supported yet; put a "
+                "SpatialDropout1D before it"
+            )
         if merge_mode is None:
             raise NotImplementedError(
                 "Bidirectional(merge_mode=None) returns two outputs, which needs the "

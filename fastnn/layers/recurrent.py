@@ -41,6 +41,7 @@ class _Recurrent(Layer):
         recurrent_dropout=0.0,
         unroll=False,
         zero_output_for_mask=False,
+        seed=None,
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
@@ -53,10 +54,23 @@ class _Recurrent(Layer):
                 f"{name} expected units to be a positive int. Received: units={units!r}"
             )
         for arg, val in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if val:
-                raise NotImplementedError(
-                    f"{name}({arg}=...) is not supported yet; use a Dropout layer between layers"
-                )
+            if isinstance(val, bool) or not isinstance(val, (int, float, np.floating)):
+                raise ValueError(f"{name} expected {arg} as a float. Received: {arg}={val!r}")
+        # as Keras: clamped to [0, 1], applied in training when 0 < rate < 1
+        self.dropout = min(1.0, max(0.0, float(dropout)))
+        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        if 0 < self.recurrent_dropout < 1:
+            raise NotImplementedError(
+                f"{name}(recurrent_dropout=...) is not supported yet (Keras then draws one "
+                "mask per gate for the inputs and the states); dropout=... is"
+            )
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise ValueError(
+                f"{name} expected seed as a non-negative int or None. Received: seed={seed!r}"
+            )
+        self.seed = None if seed is None else int(seed)
         for arg, val in (
             ("kernel_regularizer", kernel_regularizer),
             ("recurrent_regularizer", recurrent_regularizer),
@@ -123,7 +137,16 @@ class _Recurrent(Layer):
         op.zero_output = self.zero_output_for_mask
         self._op, self._op_backend = op, backend
         self._last_direct = False
-        return [op]
+        if not 0 < self.dropout < 1:
+            return [op]
+        # Keras' input dropout (recurrent_dropout=0): one mask per (sample, feature), scaled
+        # by 1/(1-rate), the same at every step: SpatialDropout1D's op, ahead of the loop
+        steps, feats = self.input_shape
+        seed = seed if self.seed is None else self.seed
+        drop = backend("dropout").SpatialDropoutOp(
+            steps, feats, self.dropout, self.dtype_, need_dx, seed
+        )
+        return [drop, op]
 
     def _new_op(self, backend, need_dx):
         W, U = self.weights[:2]
@@ -137,7 +160,7 @@ class _Recurrent(Layer):
     def wire_mask(self, ops, mask_src):
         # the time loop honours the input's mask; the output carries it on only as a
         # sequence (Keras' RNN.compute_mask)
-        ops[0].mask_src = mask_src
+        ops[-1].mask_src = mask_src
         return mask_src if self.return_sequences else None
 
     def reset_states(self, states=None):
@@ -188,6 +211,11 @@ class _Recurrent(Layer):
                 f"{self.input_shape[1]}). Received: x.shape={x.shape}"
             )
         _data.check_finite(x, "x")
+        if training and 0 < self.dropout < 1:
+            raise NotImplementedError(
+                f"{self.name}: dropout in a direct call with training=True is not supported "
+                "yet (inside a model it is)"
+            )
         backend = _backend.get_backend()
         if self._call_op is None or self._call_backend != backend:
             kernels = lambda name: _backend.kernels(name, backend)  # noqa: E731
@@ -282,6 +310,9 @@ class _Recurrent(Layer):
             "go_backwards": self.go_backwards,
             "stateful": self.stateful,
             "zero_output_for_mask": self.zero_output_for_mask,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

@@ -118,6 +118,8 @@ cdef class SpatialDropoutOp(Op):
         return self.out
 
     cdef char *backward(self, char *x, char *dy, Py_ssize_t n) except? NULL:
+        if not self.need_dx:  # first in its Net (an RNN's input dropout): dy may be NULL
+            return NULL
         if self.rate != 0:
             with nogil:
                 if self.f64:

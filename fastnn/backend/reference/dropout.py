@@ -96,6 +96,8 @@ class SpatialDropoutOp(Op):
         return self.out[:n]
 
     def backward(self, x, dy, n):
+        if not self.need_dx:  # first in its Net (an RNN's input dropout): dy may be None
+            return None
         if self.rate != 0:
             self._steps(dy, n)[...] *= self.mask[:n, None, :]
         return dy[:n] if self.need_dx else None
