@@ -329,3 +329,19 @@ def test_load_mnist_rejects_bad_kind_and_mismatched_counts(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, dtype=np.uint8))
     with pytest.raises(ValueError, match=r"expected labels as uint8 of shape \(3,\)"):
         ds.load_mnist(tmp_path)
+
+
+def test_make_sentiment_is_imdb_shaped_seeded_and_learnable_by_its_signal_words():
+    x, y = ds.make_sentiment(300, num_words=100, min_len=5, max_len=30, seed=4)
+    x2, y2 = ds.make_sentiment(300, num_words=100, min_len=5, max_len=30, seed=4)
+    assert x.dtype == object and x.shape == (300,) and y.dtype == np.int64
+    assert all(a == b for a, b in zip(x, x2)) and (y == y2).all()
+    lengths = np.array([len(s) for s in x])
+    assert lengths.min() >= 5 and lengths.max() <= 30
+    assert all(s[0] == 1 and 0 not in s and max(s) < 100 for s in x)
+    # the label is the class of the signal words the sequence holds
+    for s, label in zip(x, y):
+        pos, neg = any(2 <= w <= 6 for w in s), any(7 <= w <= 11 for w in s)
+        assert (pos, neg) == ((True, False) if label else (False, True))
+    with pytest.raises(ValueError):
+        ds.make_sentiment(10, num_words=10)

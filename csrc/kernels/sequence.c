@@ -8,6 +8,16 @@
  * double, steps in ascending order, so the twin can repeat them. */
 #include "fastnn_kernels.h"
 
+/* The steps a row's mask keeps (all of them without a mask). */
+static double unmasked_steps(const unsigned char *m, ptrdiff_t steps)
+{
+    if (!m)
+        return (double)steps;
+    double count = 0;
+    for (ptrdiff_t t = 0; t < steps; t++) count += m[t] != 0;
+    return count;
+}
+
 #define DEFINE_SEQUENCE(T, SFX)                                                            \
     /* out (n, reps, f): every row of x (n, f) repeated reps times. */                    \
     void repeat_forward_##SFX(const T *x_nf, ptrdiff_t n, ptrdiff_t f, ptrdiff_t reps,    \
@@ -37,11 +47,7 @@
         for (ptrdiff_t i = 0; i < n; i++) {                                               \
             const T *xi = x + i * steps * feats;                                          \
             const unsigned char *mi = m ? m + i * steps : NULL;                           \
-            double count = (double)steps;                                                 \
-            if (mi) {                                                                     \
-                count = 0;                                                                \
-                for (ptrdiff_t t = 0; t < steps; t++) count += mi[t] != 0;                \
-            }                                                                             \
+            double count = unmasked_steps(mi, steps);                                     \
             for (ptrdiff_t f = 0; f < feats; f++) {                                       \
                 double s = 0;                                                             \
                 for (ptrdiff_t t = 0; t < steps; t++)                                     \
@@ -59,11 +65,7 @@
         for (ptrdiff_t i = 0; i < n; i++) {                                               \
             T *dxi = dx + i * steps * feats;                                              \
             const unsigned char *mi = m ? m + i * steps : NULL;                           \
-            double count = (double)steps;                                                 \
-            if (mi) {                                                                     \
-                count = 0;                                                                \
-                for (ptrdiff_t t = 0; t < steps; t++) count += mi[t] != 0;                \
-            }                                                                             \
+            double count = unmasked_steps(mi, steps);                                     \
             for (ptrdiff_t f = 0; f < feats; f++) {                                       \
                 T g = (T)((double)dy_nf[i * feats + f] / count);                          \
                 for (ptrdiff_t t = 0; t < steps; t++)                                     \

@@ -11,6 +11,16 @@ from fastnn.backend.contract.args import integer
 from fastnn.layers.base import Layer, _to_shape
 
 
+def _sequence_shape(layer, input_shape):
+    # the shape of layers that keep sequences (steps, features) as they are
+    if len(input_shape) != 2:
+        raise ValueError(
+            f"{layer.name} expected sequences (steps, features). Received: samples of "
+            f"shape {tuple(input_shape)}"
+        )
+    return tuple(input_shape)
+
+
 class InputLayer(Layer):
     """Declares the input shape (without the batch dimension). Adds no op."""
 
@@ -207,12 +217,7 @@ class Masking(Layer):
         self.mask_value = float(mask_value)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{self.name} expected sequences (steps, features). Received: samples of "
-                f"shape {tuple(input_shape)}"
-            )
-        return tuple(input_shape)
+        return _sequence_shape(self, input_shape)
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
         steps, feats = self.input_shape
@@ -286,12 +291,7 @@ class SpatialDropout1D(Dropout):
         super().__init__(rate, seed=seed, **kwargs)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"{self.name} expected sequences (steps, features). Received: samples of "
-                f"shape {tuple(input_shape)}"
-            )
-        return tuple(input_shape)
+        return _sequence_shape(self, input_shape)
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
         steps, feats = self.input_shape

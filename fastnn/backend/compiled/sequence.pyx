@@ -200,7 +200,24 @@ cdef class RepeatVectorOp(Op):
         return self.dx
 
 
-cdef class GlobalPoolOp(Op):
+cdef class _PyOp(Op):
+    """Python entry points of the ops below, for tests and direct use."""
+
+    def py_forward(self, x, training=True):
+        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
+        x = _c.op_input(self, x)
+        self.reserve(x.shape[0])
+        self.forward(_ptr(x), x.shape[0], training)
+        return self.out_arr[:x.shape[0]].copy()
+
+    def py_backward(self, x, dy):
+        """Backward of the last forward; returns a copy of dx."""
+        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
+        self.backward(_ptr(x), _ptr(dy), x.shape[0])
+        return self.dx_arr[:x.shape[0]].copy()
+
+
+cdef class GlobalPoolOp(_PyOp):
     """GlobalAveragePooling1D / GlobalMaxPooling1D in a Net: (n, steps * feats) ->
     (n, feats); kind "avg" or "max", channels_first: samples are (feats, steps)."""
     cdef Pool P
@@ -235,21 +252,8 @@ cdef class GlobalPoolOp(Op):
         # average pooling honours a mask; max pooling ignores it (as Keras)
         return NULL if self.P.is_max else self.input_mask(n, self.P.steps)
 
-    def py_forward(self, x, training=True):
-        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
-        x = _c.op_input(self, x)
-        self.reserve(x.shape[0])
-        self.forward(_ptr(x), x.shape[0], training)
-        return self.out_arr[:x.shape[0]].copy()
 
-    def py_backward(self, x, dy):
-        """Backward of the last forward; returns a copy of dx."""
-        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
-        self.backward(_ptr(x), _ptr(dy), x.shape[0])
-        return self.dx_arr[:x.shape[0]].copy()
-
-
-cdef class MaskingOp(Op):
+cdef class MaskingOp(_PyOp):
     """Masking in a Net: (n, steps * f) -> the same, zero at the masked steps (every
     feature equal to mask_value); writes the (n, steps) mask the next ops read."""
     cdef readonly Py_ssize_t steps, features
@@ -274,16 +278,3 @@ cdef class MaskingOp(Op):
             _masking(self.f64, True, dy, 0.0, self.out_mask, n * self.steps, self.features,
                      self.dx)
         return self.dx
-
-    def py_forward(self, x, training=True):
-        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
-        x = _c.op_input(self, x)
-        self.reserve(x.shape[0])
-        self.forward(_ptr(x), x.shape[0], training)
-        return self.out_arr[:x.shape[0]].copy()
-
-    def py_backward(self, x, dy):
-        """Backward of the last forward; returns a copy of dx."""
-        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
-        self.backward(_ptr(x), _ptr(dy), x.shape[0])
-        return self.dx_arr[:x.shape[0]].copy()

@@ -97,23 +97,21 @@ def masking_args(func, x, mask_value):
     return dt, value
 
 
+def _per_sample(op, a, size, name):
+    a = np.asarray(a)
+    if a.ndim < 1 or int(np.prod(a.shape[1:])) != size:
+        raise ValueError(
+            f"{type(op).__name__} expected {size} values per sample. "
+            f"Received: {name}.shape={a.shape}"
+        )
+    return np.ascontiguousarray(a, op.dtype).reshape(len(a), size)
+
+
 def op_input(op, x):
     """py_forward's input: (n, in_size) C-contiguous in the op's dtype."""
-    x = np.asarray(x)
-    if x.ndim < 1 or int(np.prod(x.shape[1:])) != op.in_size:
-        raise ValueError(
-            f"{type(op).__name__} expected {op.in_size} values per sample. "
-            f"Received: x.shape={x.shape}"
-        )
-    return np.ascontiguousarray(x, op.dtype).reshape(len(x), op.in_size)
+    return _per_sample(op, x, op.in_size, "x")
 
 
 def op_grad(op, dy):
     """py_backward's dy: (n, out_size) C-contiguous in the op's dtype."""
-    dy = np.asarray(dy)
-    if dy.ndim < 1 or int(np.prod(dy.shape[1:])) != op.out_size:
-        raise ValueError(
-            f"{type(op).__name__} expected {op.out_size} values per sample. "
-            f"Received: dy.shape={dy.shape}"
-        )
-    return np.ascontiguousarray(dy, op.dtype).reshape(len(dy), op.out_size)
+    return _per_sample(op, dy, op.out_size, "dy")

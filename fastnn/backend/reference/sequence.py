@@ -139,7 +139,22 @@ class RepeatVectorOp(Op):
         return self.dx[:n]
 
 
-class GlobalPoolOp(Op):
+class _PyOp(Op):
+    """Python entry points of the ops below, for tests and direct use."""
+
+    def py_forward(self, x, training=True):
+        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
+        x = _c.op_input(self, x)
+        self.reserve(len(x))
+        return self.forward(x, len(x), training).copy()
+
+    def py_backward(self, x, dy):
+        """Backward of the last forward; returns a copy of dx."""
+        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
+        return self.backward(x, dy, len(x)).copy()
+
+
+class GlobalPoolOp(_PyOp):
     """GlobalAveragePooling1D / GlobalMaxPooling1D in a Net: (n, steps * feats) ->
     (n, feats); kind "avg" or "max", channels_first: samples are (feats, steps)."""
 
@@ -168,19 +183,8 @@ class GlobalPoolOp(Op):
         # average pooling honours a mask; max pooling ignores it (as Keras)
         return None if self.kind == "max" else self.input_mask(n, self.steps)
 
-    def py_forward(self, x, training=True):
-        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
-        x = _c.op_input(self, x)
-        self.reserve(len(x))
-        return self.forward(x, len(x), training).copy()
 
-    def py_backward(self, x, dy):
-        """Backward of the last forward; returns a copy of dx."""
-        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
-        return self.backward(x, dy, len(x)).copy()
-
-
-class MaskingOp(Op):
+class MaskingOp(_PyOp):
     """Masking in a Net: (n, steps * f) -> the same, zero at the masked steps (every
     feature equal to mask_value); writes the (n, steps) mask the next ops read."""
 
@@ -207,14 +211,3 @@ class MaskingOp(Op):
         d = dy[:n].reshape(n * self.steps, self.features)
         self.dx[:n] = np.where(keep, d, 0).reshape(n, self.in_size)
         return self.dx[:n]
-
-    def py_forward(self, x, training=True):
-        """Forward of x (n, in_size); returns a copy of the output (tests, direct use)."""
-        x = _c.op_input(self, x)
-        self.reserve(len(x))
-        return self.forward(x, len(x), training).copy()
-
-    def py_backward(self, x, dy):
-        """Backward of the last forward; returns a copy of dx."""
-        x, dy = _c.op_input(self, x), _c.op_grad(self, dy)
-        return self.backward(x, dy, len(x)).copy()
