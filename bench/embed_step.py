@@ -23,6 +23,7 @@ import numpy as np
 from bench import harness
 from bench.engines_mlp import import_fastnn
 from bench.harness import Engine, EngineUnavailable
+from bench.measure import fastnn_engines
 
 LEARNING_RATE, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-7  # Keras' Adam defaults
 
@@ -177,19 +178,9 @@ def flops(config: EmbedConfig) -> float:
 
 
 ENGINES = {
-    "fastnn": Engine(
-        name="fastnn",
-        build=FastnnEmbed,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": None},
-        description="fastnn Sequential([Embedding, LSTM, Dense]), compiled kernels, train_on_batch",
-    ),
-    "fastnn-numpy": Engine(
-        name="fastnn-numpy",
-        build=FastnnEmbed,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    **fastnn_engines(
+        FastnnEmbed,
+        "fastnn Sequential([Embedding, LSTM, Dense]), compiled kernels, train_on_batch",
     ),
     "torch": Engine(
         name="torch",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.harness import Engine, EngineUnavailable, import_preferring_installed
+from bench.harness import Engine, EngineUnavailable
+from bench.measure import fastnn_engines, import_preferring_installed
 
 LEARNING_RATE = 1e-3
 BETA_1 = 0.9
@@ -344,19 +345,9 @@ def build_gemm(config, seed):
 
 
 ENGINES = {
-    "fastnn": Engine(
-        name="fastnn",
-        build=build_fastnn,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": None},
-        description="fastnn Sequential/Dense, compiled kernels, train_on_batch",
-    ),
-    "fastnn-numpy": Engine(
-        name="fastnn-numpy",
-        build=build_fastnn,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    **fastnn_engines(
+        build_fastnn,
+        "fastnn Sequential/Dense, compiled kernels, train_on_batch",
     ),
     "numpy": Engine(
         name="numpy",

@@ -22,6 +22,7 @@ import numpy as np
 
 from bench.engines_mlp import _row_major_gemm, glorot_uniform, import_fastnn
 from bench.harness import Engine, EngineUnavailable
+from bench.measure import fastnn_engines
 
 LEARNING_RATE = 1e-3
 BETA_1 = 0.9
@@ -497,20 +498,9 @@ def build_gemm(config, seed):
 
 
 ENGINES = {
-    "fastnn": Engine(
-        name="fastnn",
-        build=build_fastnn,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": None},
-        description="fastnn Sequential([SimpleRNN|LSTM|GRU, Dense]), compiled kernels, "
-        "train_on_batch",
-    ),
-    "fastnn-numpy": Engine(
-        name="fastnn-numpy",
-        build=build_fastnn,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    **fastnn_engines(
+        build_fastnn,
+        "fastnn Sequential([SimpleRNN|LSTM|GRU, Dense]), compiled kernels, train_on_batch",
     ),
     "numpy": Engine(
         name="numpy",

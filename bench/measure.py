@@ -50,6 +50,27 @@ class Engine:
     track_alloc: bool = False
 
 
+def fastnn_engines(build: Callable, description: str) -> dict:
+    """The "fastnn" (compiled kernels) and "fastnn-numpy" (FASTNN_BACKEND=numpy) engines
+    of one runner, as every benchmark names them."""
+    return {
+        "fastnn": Engine(
+            name="fastnn",
+            build=build,
+            track_alloc=True,
+            env={"FASTNN_BACKEND": None},
+            description=description,
+        ),
+        "fastnn-numpy": Engine(
+            name="fastnn-numpy",
+            build=build,
+            track_alloc=True,
+            env={"FASTNN_BACKEND": "numpy"},
+            description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+        ),
+    }
+
+
 @dataclass
 class Settings:
     threads: int = 2

@@ -24,6 +24,7 @@ import numpy as np
 from bench import harness
 from bench.engines_mlp import import_fastnn
 from bench.harness import Engine, EngineUnavailable
+from bench.measure import fastnn_engines
 
 LEARNING_RATE, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-7  # Keras' Adam defaults
 
@@ -156,19 +157,9 @@ def flops(config: SeqConfig) -> float:
 
 
 ENGINES = {
-    "fastnn": Engine(
-        name="fastnn",
-        build=FastnnSeq,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": None},
-        description="fastnn Sequential of LSTMs and Dense, compiled kernels",
-    ),
-    "fastnn-numpy": Engine(
-        name="fastnn-numpy",
-        build=FastnnSeq,
-        track_alloc=True,
-        env={"FASTNN_BACKEND": "numpy"},
-        description="fastnn with FASTNN_BACKEND=numpy (its pure NumPy reference)",
+    **fastnn_engines(
+        FastnnSeq,
+        "fastnn Sequential of LSTMs and Dense, compiled kernels",
     ),
     "torch": Engine(
         name="torch",
