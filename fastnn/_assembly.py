@@ -10,6 +10,7 @@ from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn.layers import InputLayer, Layer
+from fastnn.layers.base import trainable_version
 
 
 def layer_shapes(model, shape):
@@ -113,7 +114,11 @@ def make_net(model, backend):
     old, updater = model._updater, None
     if model.optimizer is not None:
         updater = model.optimizer.build(
-            model._params, model._grads, model._segments, kernels("optimizers")
+            model._params,
+            model._grads,
+            model._segments,
+            kernels("optimizers"),
+            trainable_flags(model),
         )
         if old is not None:
             updater.set_state(old.get_state())
@@ -137,12 +142,18 @@ def make_net(model, backend):
         dtype=model.dtype,
     )
     model._updater, model._net_backend, model._sparse = updater, backend, sparse
+    model._net_trainable = trainable_version()  # a later change rebuilds the Net
     model._n_out = out_shape[-1]
     model._x_shape = tuple(model.layers[0].input_shape)
     model._y_shape = tuple(out_shape[:-1]) if sparse else tuple(out_shape)
     model._dropout_ops = dropout_ops
     model._pending_dropout = None
     return model._net
+
+
+def trainable_flags(model):
+    """One flag per weight of the model, in buffer order: its layer's trainable."""
+    return [layer.trainable for layer in model.layers for _ in layer.weights]
 
 
 def check_loss_mask(model):

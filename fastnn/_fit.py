@@ -10,6 +10,7 @@ import numpy as np
 
 from fastnn.backend.contract.args import integer
 from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
+from fastnn.preprocessing.timeseries import TimeseriesDataset
 
 
 def positive_int(v, name):
@@ -40,6 +41,27 @@ def derive_seed(seed, stream):
     return (int(state[0]) << 31) ^ int(state[1])
 
 
+def unpack_dataset(x, y, batch_size, func):
+    """(x, y, batch_size, True) of the windows of a TimeseriesDataset given as x (its
+    batch size and order), else the arguments as they are and False."""
+    if not isinstance(x, TimeseriesDataset):
+        return x, y, batch_size, False
+    if y is not None:
+        raise ValueError(
+            f"{func} expected no y with a dataset as x (its batches hold the targets). "
+            f"Received: y of type {type(y).__name__}"
+        )
+    if batch_size is not None:
+        raise ValueError(
+            f"{func} expected no batch_size with a dataset as x (it is batched already). "
+            f"Received: batch_size={batch_size!r}"
+        )
+    if x.batch_size is None:
+        raise ValueError(f"{func} expected a batched dataset. Received: batch_size=None")
+    xs, ys = x.arrays()
+    return xs, ys, x.batch_size, True
+
+
 def fit(
     model,
     x,
@@ -61,6 +83,11 @@ def fit(
 ):
     """Sequential.fit: check every argument and array, then run the epochs."""
     model._require_compiled("fit")
+    x, y, batch_size, from_dataset = unpack_dataset(x, y, batch_size, "fit")
+    if from_dataset:
+        shuffle = False  # as Keras: a dataset's batches come in its own order
+    if isinstance(validation_data, TimeseriesDataset):
+        validation_data = validation_data.arrays()
     if y is None:
         raise ValueError("fit expected targets y. Received: y=None")
     batch_size = positive_int(batch_size if batch_size is not None else 32, "batch_size")

@@ -10,12 +10,13 @@ import threading
 
 import numpy as np
 
-from fastnn import _assembly, _data, _fit, saving
+from fastnn import _assembly, _data, _fit, _summary, saving
 from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.layers import InputLayer, Layer, deserialize, serialize
+from fastnn.layers.base import trainable_version
 
 
 class Sequential:
@@ -44,6 +45,7 @@ class Sequential:
         self._metric_names, self._metric_kinds = [], []
         self._net = None
         self._net_backend = None
+        self._net_trainable = -1  # trainable_version() when the Net was built
         self._updater = None
         self._label_buf = None  # integer labels as floats, reused by train_on_batch
         self._dropout_ops = []
@@ -205,7 +207,11 @@ class Sequential:
         weights and optimizer state). loss: the caller computes the loss with it."""
         backend = _backend.get_backend()
         net = self._net
-        if net is None or self._net_backend != backend:
+        if (
+            net is None
+            or self._net_backend != backend
+            or self._net_trainable != trainable_version()
+        ):
             net = _assembly.make_net(self, backend)
         if loss:
             _assembly.check_loss_mask(self)
@@ -317,6 +323,7 @@ class Sequential:
             if (
                 net is not None
                 and self._net_backend == _backend.get_backend()
+                and self._net_trainable == trainable_version()
                 and sample_weight is None
                 and class_weight is None
                 and _data.fast_ok(self, x, y)
@@ -369,6 +376,7 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for x, computed in batches of batch_size (default 32). With a
         softmax or sigmoid last layer these are probabilities (see predict_proba)."""
+        x, _, batch_size, _ = _fit.unpack_dataset(x, None, batch_size, "predict")
         batch_size = 32 if batch_size is None else _fit.positive_int(batch_size, "batch_size")
         _fit.check_verbose(verbose, "predict")
         x = self._prepare(x)[0]
@@ -460,6 +468,7 @@ class Sequential:
         """Loss (and metrics) over (x, y): a float, a [loss, *metrics] list, or a dict.
         verbose: 0 silent, 1 / 2 / 'auto' one line with the results."""
         self._require_compiled("evaluate")
+        x, y, batch_size, _ = _fit.unpack_dataset(x, y, batch_size, "evaluate")
         if y is None:
             raise ValueError("evaluate expected targets y. Received: y=None")
         batch_size = _fit.positive_int(batch_size if batch_size is not None else 32, "batch_size")
@@ -536,31 +545,23 @@ class Sequential:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
 
+    @property
+    def trainable(self):
+        """True when every layer trains. Setting it sets every layer's trainable, as
+        Keras does (model.trainable = False freezes the whole model)."""
+        return all(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value):
+        for layer in self._layers:
+            layer.trainable = value
+
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=None):
-        """Print each layer's output shape and parameter count, and the totals."""
+        """Print each layer's output shape and parameter count, and the totals (frozen
+        layers' parameters as non-trainable)."""
         self._require_built("summary")
-        print_fn = print_fn or print
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer in self.layers:
-            rows.append(
-                (
-                    f"{layer.name} ({type(layer).__name__})",
-                    str((None,) + tuple(layer.output_shape)),
-                    f"{layer.count_params():,}",
-                )
-            )
-        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
-        line = "-" * sum(widths)
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        for i, r in enumerate(rows):
-            print_fn(r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2]))
-            print_fn("=" * sum(widths) if i == 0 else line)
-        total = self.count_params()
-        print_fn(f"Total params: {total:,} ({total * self.dtype.itemsize:,} bytes)")
-        print_fn(f"Trainable params: {total:,}")
-        print_fn("Non-trainable params: 0")
+        _summary.print_summary(self, print_fn or print)
 
     def __repr__(self):
         return f"<Sequential name={self.name} layers={[l.name for l in self.layers]}>"

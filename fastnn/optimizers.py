@@ -154,13 +154,14 @@ class Optimizer:
 
     # -- building ------------------------------------------------------------------
 
-    def build(self, params, grads, segments, backend):
+    def build(self, params, grads, segments, backend, trainable=None):
         """Make the Updater that trains `params` from `grads`, and return it.
 
         params, grads: the model's flat 1-D float32/float64 buffers (one dtype, one size).
         segments: int64 variable boundaries [0, ..., params.size] (per-variable clipnorm).
         backend: the module whose Updater to use, `fastnn.backend.compiled.optimizers` (compiled)
             or `fastnn.backend.reference.optimizers` (NumPy).
+        trainable: one flag per variable (None: all); frozen variables are left alone.
         Building starts a fresh state: zero slots (Adagrad: initial_accumulator_value)
         and iterations 0.
         """
@@ -171,7 +172,7 @@ class Optimizer:
                 f"Updater class (fastnn.backend.compiled.optimizers or "
                 f"fastnn.backend.reference.optimizers). Received: backend={backend!r}"
             )
-        updater = updater_cls(self._kind, params, grads, segments, self._hyper())
+        updater = updater_cls(self._kind, params, grads, segments, self._hyper(), trainable)
         if self._pending_state is not None:  # set_state() before the model built this
             updater.set_state({**self._pending_state, "kind": self._kind})  # checks slots
             self._pending_state = None

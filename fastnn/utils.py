@@ -1,5 +1,6 @@
 """Keras' `keras.utils` spellings that tutorials call: `set_random_seed`,
-`to_categorical` and `pad_sequences` (helpers of fastnn.preprocessing)."""
+`to_categorical`, `pad_sequences` and `timeseries_dataset_from_array` (helpers of
+fastnn.preprocessing)."""
 
 import random
 
@@ -7,8 +8,9 @@ import numpy as np
 
 from fastnn._random import check_seed, set_seed
 from fastnn.preprocessing import pad_sequences, to_categorical
+from fastnn.preprocessing.timeseries import timeseries_dataset_from_array
 
-__all__ = ["set_random_seed", "to_categorical", "pad_sequences"]
+__all__ = ["set_random_seed", "to_categorical", "pad_sequences", "timeseries_dataset_from_array"]
 
 
 def set_random_seed(seed):

@@ -212,3 +212,76 @@ def test_pad_sequences_edges_and_spellings():
     with pytest.raises(ValueError, match="maxlen as a non-negative int"):
         pad_sequences([[1]], maxlen=-1)
     assert fastnn.Input is fastnn.layers.Input
+
+
+# ---- timeseries_dataset_from_array (Keras 3.15, keras/src/utils/timeseries_dataset_utils.py)
+
+
+def test_timeseries_windows_match_keras_rules():
+    from fastnn.utils import timeseries_dataset_from_array
+
+    # keras timeseries_dataset_utils_test.py, test_basics: 100 steps, windows of 9
+    data = np.arange(100)
+    targets = data * 2
+    ds = timeseries_dataset_from_array(data, targets, sequence_length=9, batch_size=5)
+    batches = list(ds)
+    assert len(batches) == len(ds) == 19  # 92 windows
+    for i, (x, y) in enumerate(batches[:-1]):
+        assert x.shape == (5, 9)
+        for j in range(5):
+            start = i * 5 + j
+            np.testing.assert_array_equal(x[j], np.arange(start, start + 9))
+            assert y[j] == 2 * start
+    # sampling rate, stride, start and end
+    ds = timeseries_dataset_from_array(
+        data,
+        None,
+        sequence_length=3,
+        sequence_stride=4,
+        sampling_rate=2,
+        batch_size=None,
+        start_index=10,
+        end_index=30,
+    )
+    samples = list(ds)
+    np.testing.assert_array_equal(samples[0], [10, 12, 14])
+    np.testing.assert_array_equal(samples[1], [14, 16, 18])
+    assert len(samples) == len(range(0, 20 - 4, 4))
+    # shuffle: the same permutation as Keras' RandomState(seed).shuffle of the starts
+    ds = timeseries_dataset_from_array(
+        data, targets, sequence_length=9, batch_size=92, shuffle=True, seed=123
+    )
+    x, y = next(iter(ds))
+    starts = np.arange(92)
+    np.random.RandomState(123).shuffle(starts)
+    np.testing.assert_array_equal(x[:, 0], starts)
+    np.testing.assert_array_equal(y, 2 * starts)
+    with pytest.raises(ValueError, match="sampling_rate"):
+        timeseries_dataset_from_array(data, None, 3, sampling_rate=0)
+    with pytest.raises(ValueError, match="sequence_stride"):
+        timeseries_dataset_from_array(data, None, 3, sequence_stride=100)
+
+
+def test_fit_evaluate_and_predict_take_a_timeseries_dataset():
+    import fastnn
+    from fastnn.layers import LSTM, Dense, Input
+    from fastnn.utils import timeseries_dataset_from_array
+
+    t = np.arange(400, dtype=np.float32)
+    series = np.stack([np.sin(t / 7), np.cos(t / 11)], axis=1)
+    target = np.roll(series[:, 0], -10)  # the value 10 steps after each window's start
+    ds = timeseries_dataset_from_array(series, target, sequence_length=10, batch_size=32)
+    fastnn.set_seed(0)
+    model = fastnn.Sequential([Input((10, 2)), LSTM(8), Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(ds, epochs=3, verbose=0, validation_data=ds)
+    assert len(history.history["val_loss"]) == 3
+    x, y = ds.arrays()
+    np.testing.assert_allclose(
+        model.evaluate(ds, verbose=0), model.evaluate(x, y, batch_size=32, verbose=0), rtol=1e-6
+    )
+    np.testing.assert_array_equal(model.predict(ds, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="no y with a dataset"):
+        model.fit(ds, y, verbose=0)
+    with pytest.raises(ValueError, match="no batch_size"):
+        model.evaluate(ds, batch_size=8, verbose=0)

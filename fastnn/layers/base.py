@@ -12,8 +12,20 @@ import re
 import warnings
 from collections import defaultdict
 
+import numpy as np
+
 from fastnn._data import checked_weights
 from fastnn.backend.contract.args import integer
+
+# Bumped by every change of a layer's trainable flag: a model compares it with the value
+# its Net was built at (one int compare per train_on_batch) and rebuilds the Net's
+# optimizer step when it differs.
+_trainable_changes = [0]
+
+
+def trainable_version():
+    return _trainable_changes[0]
+
 
 # Keras-style automatic names: dense, dense_1, dense_2, ... (one counter per prefix)
 _name_counts = defaultdict(int)
@@ -71,8 +83,7 @@ class Layer:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s) {sorted(kwargs)}"
             )
-        if not trainable:
-            raise NotImplementedError("trainable=False layers are not supported yet")
+        self.trainable = trainable
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(
                 f"{type(self).__name__} expected name as a non-empty str. Received: name={name!r}"
@@ -94,6 +105,22 @@ class Layer:
         self.grads = []  # views into the model's flat gradient buffer
         self.input_shape = None
         self.output_shape = None
+
+    @property
+    def trainable(self):
+        """False: the optimizer leaves this layer's weights alone (Keras' frozen layer);
+        they count as non-trainable in summary(). Takes effect at the next step."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(
+                f"{type(self).__name__} expected trainable as True or False. "
+                f"Received: trainable={value!r}"
+            )
+        self._trainable = bool(value)
+        _trainable_changes[0] += 1
 
     # --- shape and weights -------------------------------------------------
     def weight_specs(self, input_shape):
@@ -159,6 +186,8 @@ class Layer:
             cfg["input_shape"] = list(self.input_shape_arg)
         if self.batch_size is not None:
             cfg["batch_size"] = self.batch_size
+        if not self.trainable:
+            cfg["trainable"] = False
         return cfg
 
     @classmethod

@@ -18,6 +18,7 @@ from fastnn.backend.compiled._parallel cimport run_parts, update_parts
 # Argument checks and constants: one copy, shared with the NumPy twin.
 # re-exported: the twin has the same names
 from fastnn.backend.contract.optimizers import DEFAULT_HYPER, KINDS, adam_alpha  # no-cython-lint
+from fastnn.backend.contract.optimizers import trainable_flags as _c_trainable_flags
 from fastnn.backend.contract.optimizers import (
     _check_iterations, _check_learning_rate, _check_real, _check_state, _check_updater_args,
     _check_vectors, _make_slots)
@@ -233,6 +234,9 @@ cdef class Updater:
         (layers hold views into them); updated / clipped in place by apply().
     segments: int64 variable boundaries [0, ..., params.size] (n_vars + 1 entries),
         used by the per-variable clipnorm; None means one variable.
+    trainable: one flag per variable, or None (all trainable). A frozen variable is
+        left alone: not clipped, not counted in any norm or non-finite check, not
+        updated or decayed, its slots untouched (Keras: trainable=False).
     hyper: dict with keys among learning_rate, momentum, nesterov, beta_1, beta_2,
         epsilon, rho, initial_accumulator_value, weight_decay, clipnorm,
         global_clipnorm, clipvalue (None = off); missing keys take Keras defaults.
@@ -243,10 +247,11 @@ cdef class Updater:
     """
     # Python-side state: validated hyperparameters, and references that keep every
     # buffer behind the raw pointers below alive.
-    cdef object _kind, _hyper, _dtype, _params, _grads, _segments, _slots, _work
+    cdef object _kind, _hyper, _dtype, _params, _grads, _segments, _slots, _work, _train
     # nogil-side state
     cdef int _rule
-    cdef bint _f32, _nesterov, _clipvalue_on, _clipnorm_on, _gclip_on
+    cdef bint _f32, _nesterov, _clipvalue_on, _clipnorm_on, _gclip_on, _frozen
+    cdef const unsigned char *_trainable
     cdef char *_w
     cdef char *_g
     cdef char *_s0
@@ -259,8 +264,11 @@ cdef class Updater:
     cdef long long _iterations
     cdef double _last_norm
 
-    def __init__(self, kind, params, grads, segments, hyper):
+    def __init__(self, kind, params, grads, segments, hyper, trainable=None):
         h, dtype, seg = _check_updater_args(kind, params, grads, segments, hyper)
+        self._train = _c_trainable_flags(trainable, seg.size - 1)
+        self._trainable = <const unsigned char *>_data(self._train)
+        self._frozen = not self._train.all()
         n = params.size
         self._kind, self._hyper, self._dtype = kind, h, dtype
         self._params, self._grads, self._segments = params, grads, seg
@@ -329,15 +337,24 @@ cdef class Updater:
         cdef bint norms = self._clipnorm_on or self._gclip_on
         # 1. clipvalue: grads clipped in place
         if self._clipvalue_on:
-            if self._f32:
-                clip_values_f32(<float *>self._g, self._n, <float>self._clipvalue)
-            else:
-                clip_values_f64(<double *>self._g, self._n, self._clipvalue)
-        # 2. squared norms in float64: per variable (clipnorm) or over all parameters
-        if self._clipnorm_on:
+            for i in range(self._nvar if self._frozen else 1):
+                lo = self._seg[i] if self._frozen else 0
+                hi = self._seg[i + 1] if self._frozen else self._n
+                if not self._trainable[i]:
+                    continue
+                if self._f32:
+                    clip_values_f32(<float *>self._g + lo, hi - lo, <float>self._clipvalue)
+                else:
+                    clip_values_f64(<double *>self._g + lo, hi - lo, self._clipvalue)
+        # 2. squared norms in float64: per variable (clipnorm, or frozen variables to leave
+        #    out) or over all parameters
+        if self._clipnorm_on or (self._gclip_on and self._frozen):
             for i in range(self._nvar):
                 lo = self._seg[i]
                 hi = self._seg[i + 1]
+                if not self._trainable[i]:
+                    self._ss[i] = 0
+                    continue
                 if self._f32:
                     ss = sumsq_f32(<float *>self._g + lo, hi - lo)
                 else:
@@ -358,7 +375,16 @@ cdef class Updater:
                 return 1
         else:
             self._last_norm = NAN
-            if not self._all_finite():
+            if self._frozen:
+                for i in range(self._nvar):
+                    lo = self._seg[i]
+                    hi = self._seg[i + 1]
+                    if self._trainable[i] and (
+                            (self._f32 and first_nonfinite_f32(<float *>self._g + lo, hi - lo) >= 0)
+                            or (not self._f32
+                                and first_nonfinite_f64(<double *>self._g + lo, hi - lo) >= 0)):
+                        return 1
+            elif not self._all_finite():
                 return 1
         # 4. clip factors: clipnorm / max(norm_i, clipnorm) per variable, then
         #    global_clipnorm / max(norm, global_clipnorm) on the (clipped) total
@@ -382,7 +408,7 @@ cdef class Updater:
         for i in range(self._nvar):
             lo = self._seg[i]
             hi = self._seg[i + 1]
-            if hi > lo:
+            if hi > lo and self._trainable[i]:
                 self._update(lo, hi - lo, self._scale[i] * gscale, wd_lr, alpha)
         self._iterations += 1
         return 0

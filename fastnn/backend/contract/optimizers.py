@@ -182,6 +182,19 @@ def _check_updater_args(kind, params, grads, segments, hyper):
     return h, np.dtype(dtype), seg
 
 
+def trainable_flags(trainable, nvar):
+    """One uint8 flag per variable (all 1 for None) for Updater(trainable=...)."""
+    if trainable is None:
+        return np.ones(max(nvar, 1), np.uint8)
+    flags = np.ascontiguousarray(np.asarray(trainable, dtype=bool), dtype=np.uint8)
+    if flags.ndim != 1 or flags.size != nvar:
+        raise ValueError(
+            f"Updater expected trainable as {nvar} flags, one per variable. "
+            f"Received: shape {flags.shape}"
+        )
+    return flags
+
+
 def _make_slots(kind, h, n, dtype):
     """(slots, s0, s1): the slot arrays of rule `kind` by name, zeros (the Adagrad
     accumulator: initial_accumulator_value), and the first two of them (or None)."""

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-# Argument checks and constants: one copy, shared with the compiled module.
 from fastnn.backend.contract.optimizers import (  # noqa: F401  (KINDS, DEFAULT_HYPER: re-exported)
     DEFAULT_HYPER,
     KINDS,
@@ -24,6 +23,9 @@ from fastnn.backend.contract.optimizers import (  # noqa: F401  (KINDS, DEFAULT_
     _make_slots,
     adam_alpha,
 )
+
+# Argument checks and constants: one copy, shared with the compiled module.
+from fastnn.backend.contract.optimizers import trainable_flags as _trainable_flags
 
 _LANES = 8  # lane sums of sumsq (see csrc/kernels/optimizers_impl.inc)
 
@@ -232,6 +234,9 @@ class Updater:
         (layers hold views into them); updated / clipped in place by apply().
     segments: int64 variable boundaries [0, ..., params.size] (n_vars + 1 entries),
         used by the per-variable clipnorm; None means one variable.
+    trainable: one flag per variable, or None (all trainable). A frozen variable is
+        left alone: not clipped, not counted in any norm or non-finite check, not
+        updated or decayed, its slots untouched (Keras: trainable=False).
     hyper: dict with keys among learning_rate, momentum, nesterov, beta_1, beta_2,
         epsilon, rho, initial_accumulator_value, weight_decay, clipnorm,
         global_clipnorm, clipvalue (None = off); missing keys take Keras defaults.
@@ -241,8 +246,10 @@ class Updater:
     applies decoupled weight decay and updates every parameter in one pass.
     """
 
-    def __init__(self, kind, params, grads, segments, hyper):
+    def __init__(self, kind, params, grads, segments, hyper, trainable=None):
         h, dtype, seg = _check_updater_args(kind, params, grads, segments, hyper)
+        self._train = _trainable_flags(trainable, seg.size - 1) != 0
+        self._frozen = not self._train.all()
         n = params.size
         self._kind, self._hyper, self._dtype = kind, h, dtype
         self._params, self._grads, self._segments = params, grads, seg
@@ -262,6 +269,10 @@ class Updater:
         ]
         self._ss = [0.0] * len(self._blocks)  # squared norm of each variable
         self._scale = [1.0] * len(self._blocks)  # its clip factor
+
+    def _trained(self):
+        # the blocks of the trainable variables
+        return [b for b, on in zip(self._blocks, self._train) if on]
 
     def _update(self, b, gscale, wd_lr, alpha):
         h = self._hyper
@@ -314,14 +325,15 @@ class Updater:
         clipnorm, gclip = h["clipnorm"], h["global_clipnorm"]
         # 1. clipvalue: grads clipped in place
         if h["clipvalue"] is not None:
-            g = self._grads
-            limit = g.dtype.type(h["clipvalue"])
-            np.clip(g, -limit, limit, out=g)
-        # 2. squared norms in float64: per variable (clipnorm) or over all parameters
-        if clipnorm is not None:
+            limit = self._grads.dtype.type(h["clipvalue"])
+            for b in self._trained() if self._frozen else [self._whole]:
+                np.clip(b.g, -limit, limit, out=b.g)
+        # 2. squared norms in float64: per variable (clipnorm, or frozen variables to leave
+        #    out) or over all parameters
+        if clipnorm is not None or (gclip is not None and self._frozen):
             total = 0.0
             for i, b in enumerate(self._blocks):
-                self._ss[i] = _sumsq(b.g, b.x64, self._lanes)
+                self._ss[i] = _sumsq(b.g, b.x64, self._lanes) if self._train[i] else 0.0
                 total += self._ss[i]
         elif gclip is not None:
             total = _sumsq(self._whole.g, self._whole.x64, self._lanes)
@@ -336,10 +348,11 @@ class Updater:
                 return 1
         else:
             self._last_norm = math.nan
-            g = self._grads
             # in blocks, like the C pass: no temporary of the gradients' size
-            if not all(np.isfinite(g[k : k + 8192]).all() for k in range(0, g.size, 8192)):
-                return 1
+            for b in self._trained() if self._frozen else [self._whole]:
+                g = b.g
+                if not all(np.isfinite(g[k : k + 8192]).all() for k in range(0, g.size, 8192)):
+                    return 1
         # 4. clip factors: clipnorm / max(norm_i, clipnorm) per variable, then
         #    global_clipnorm / max(norm, global_clipnorm) on the (clipped) total
         gscale = 1.0
@@ -359,9 +372,9 @@ class Updater:
         alpha = 0.0
         if self._kind == "adam":
             alpha = adam_alpha(self._lr, h["beta_1"], h["beta_2"], self._iterations + 1)
-        if clipnorm is not None:
-            for b, s in zip(self._blocks, self._scale):
-                if b.w.size:
+        if clipnorm is not None or self._frozen:
+            for b, s, on in zip(self._blocks, self._scale, self._train):
+                if b.w.size and on:
                     self._update(b, s * gscale, wd_lr, alpha)
         elif self._whole.w.size:
             self._update(self._whole, gscale, wd_lr, alpha)
