@@ -9,6 +9,7 @@ from fastnn import _random
 from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
+from fastnn._data import shape_fits
 from fastnn.layers import InputLayer, Layer
 from fastnn.layers.base import trainable_version
 
@@ -21,7 +22,7 @@ def layer_shapes(model, shape):
     shapes = []
     shape = tuple(shape)
     for layer in model.layers:
-        if layer.input_shape_arg is not None and tuple(layer.input_shape_arg) != shape:
+        if layer.input_shape_arg is not None and not shape_fits(layer.input_shape_arg, shape):
             raise ValueError(
                 f"{layer.name} expected input of shape {layer.input_shape_arg}. Received: {shape}"
             )
@@ -73,6 +74,28 @@ def install_weights(model, shape):
     model._segments = np.asarray(segments, dtype=np.int64)
     model.built = True
     model._net = model._updater = None
+
+
+def resize_input(model, shape):
+    """A built model with a free input dimension, for samples of another `shape`: the
+    same weights (refused when a weight's shape would change), a Net for the new size on
+    the next step (optimizer state and dropout streams carry over, as after a backend
+    switch)."""
+    old = [tuple(w.shape) for layer in model.layers for w in layer.weights]
+    new = [
+        tuple(s)
+        for layer, ins, _ in layer_shapes(model, shape)
+        for _, s, _ in layer.weight_specs(ins)
+    ]
+    if new != old:
+        raise ValueError(
+            f"Sequential expected samples its weights fit: input of shape {shape} would "
+            f"change the shapes of weights built for {tuple(model._layers[0].input_shape)} "
+            "(a layer after the sequence depends on its length, e.g. Flatten then Dense)"
+        )
+    updater = model._updater  # install_weights drops it; make_net copies its state
+    install_weights(model, shape)
+    model._updater = updater
 
 
 def make_net(model, backend):

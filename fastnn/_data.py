@@ -58,7 +58,7 @@ def check_labels(y, n_classes):
 def check_features(a, name, shape):
     """a has shape (n,) + shape."""
     if a.ndim != len(shape) + 1 or tuple(a.shape[1:]) != tuple(shape):
-        want = "(n, " + ", ".join(map(str, shape)) + ")"
+        want = "(n, " + ", ".join("any" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"expected {name} of shape {want}. Received: {name}.shape={a.shape}")
 
 
@@ -166,13 +166,24 @@ def prepare_weights(sample_weight, class_weight, y_labels, n, dtype, steps):
 # ---- a model's inputs (Sequential._prepare and friends) -------------------------------
 
 
+def shape_fits(declared, shape):
+    """Whether a sample shape fits a declared one (None entries match any size)."""
+    return len(declared) == len(shape) and all(d is None or d == s for d, s in zip(declared, shape))
+
+
 def input_shape_for(model, x):
     """The sample shape the model reads: its built or declared input shape, else
     (a model still to be built on its first data) the shape of x's samples."""
+    declared = model.input_shape
+    if declared is not None and None in declared:
+        # a free dimension (input_shape=(None, F)): the data fixes it
+        if x.ndim == len(declared) + 1 and shape_fits(declared, x.shape[1:]):
+            return tuple(x.shape[1:])
+        return tuple(declared)  # check_x then says what was expected
     if model.built:
         return tuple(model._layers[0].input_shape)
-    if model.input_shape is not None:
-        return tuple(model.input_shape)
+    if declared is not None:
+        return tuple(declared)
     if x.ndim < 2:
         raise ValueError(
             f"Sequential expected x with a batch axis, shape (n, features...). "
@@ -218,7 +229,7 @@ def check_x(model, x, shape):
                 f"{first} expected input with last dimension {shape[-1]}. "
                 f"Received: x.shape={x.shape}"
             )
-        want = "(n, " + ", ".join(map(str, shape)) + ")"
+        want = "(n, " + ", ".join("any" if s is None else str(s) for s in shape) + ")"
         raise ValueError(
             f"{first} expected input of shape {want}: {len(shape) + 1} "
             f"dimensions, the batch axis first. Received: x.shape={x.shape}"

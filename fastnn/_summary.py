@@ -1,15 +1,27 @@
-"""Sequential.summary's table (a private helper of fastnn.model)."""
+"""Sequential.summary's table and the model's trainable flag (private helpers of
+fastnn.model)."""
+
+
+def all_trainable(model):
+    """Sequential.trainable: every layer trains."""
+    return all(layer.trainable for layer in model.layers)
+
+
+def set_trainable(model, value):
+    """model.trainable = value sets every layer's trainable, as Keras does."""
+    for layer in model._layers:
+        layer.trainable = value
 
 
 def print_summary(model, print_fn):
     """Each layer's name, output shape and parameter count, then the totals; frozen
     layers' (trainable=False) parameters count as non-trainable, as in Keras."""
     rows = [("Layer (type)", "Output Shape", "Param #")]
-    for layer in model.layers:
+    for layer, shape in zip(model.layers, _output_shapes(model)):
         rows.append(
             (
                 f"{layer.name} ({type(layer).__name__})",
-                str((None,) + tuple(layer.output_shape)),
+                str((None,) + shape),
                 f"{layer.count_params():,}",
             )
         )
@@ -25,3 +37,20 @@ def print_summary(model, print_fn):
     print_fn(f"Total params: {total:,} ({total * model.dtype.itemsize:,} bytes)")
     print_fn(f"Trainable params: {total - frozen:,}")
     print_fn(f"Non-trainable params: {frozen:,}")
+
+
+def _output_shapes(model):
+    # each layer's output shape; with a free input dimension (input_shape=(None, F)) the
+    # sizes that follow it print as None, as Keras prints them
+    declared = model.input_shape
+    built = [tuple(layer.output_shape) for layer in model.layers]
+    if declared is None or None not in declared:
+        return built
+    probes = [
+        [out for _, _, out in model._layer_shapes(tuple(k if d is None else d for d in declared))]
+        for k in (1, 2)
+    ]
+    return [
+        tuple(None if a != b else s for s, a, b in zip(shape, p1, p2))
+        for shape, p1, p2 in zip(built, *probes)
+    ]

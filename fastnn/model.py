@@ -149,6 +149,11 @@ class Sequential:
         shape = input_shape or self.input_shape
         if shape is None:
             raise ValueError("build expected input_shape. Received: None and no layer declares one")
+        if None in shape:
+            raise ValueError(
+                f"build needs every input size: the model's input shape {shape} has a free "
+                "dimension, which the first data fixes (fit or predict builds it)"
+            )
         _assembly.install_weights(self, shape)
 
     # ------------------------------------------------------------------ compile
@@ -300,9 +305,12 @@ class Sequential:
         return kind.startswith("sparse")
 
     def _ensure_built(self, input_shape):
-        """Build on the first data (after every check passed)."""
+        """Build on the first data (after every check); a free input size (None) is resized."""
+        free = self.input_shape is not None and None in self.input_shape
         if not self.built:
-            self.build(input_shape if self.input_shape is None else None)
+            self.build(input_shape if self.input_shape is None or free else None)
+        elif free and tuple(self._layers[0].input_shape) != tuple(input_shape):
+            _assembly.resize_input(self, tuple(input_shape))
 
     # ------------------------------------------------------------------ steps
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
@@ -545,16 +553,8 @@ class Sequential:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
 
-    @property
-    def trainable(self):
-        """True when every layer trains. Setting it sets every layer's trainable, as
-        Keras does (model.trainable = False freezes the whole model)."""
-        return all(layer.trainable for layer in self.layers)
-
-    @trainable.setter
-    def trainable(self, value):
-        for layer in self._layers:
-            layer.trainable = value
+    # all layers train; setting it sets every layer's, as Keras does
+    trainable = property(_summary.all_trainable, _summary.set_trainable)
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=None):

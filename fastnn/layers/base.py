@@ -47,16 +47,21 @@ def unique_name(prefix):
     return prefix if k == 0 else f"{prefix}_{k}"
 
 
-def _to_shape(shape, name):
+def _to_shape(shape, name, free=False):
+    # free: None entries are allowed (a free dimension, e.g. any number of timesteps:
+    # input_shape=(None, F)); they are fixed by the data
     if shape is None:
         return None
     try:
-        shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        shape = tuple(
+            None if (free and s is None) else int(s)
+            for s in (shape if isinstance(shape, (tuple, list)) else (shape,))
+        )
     except (TypeError, ValueError):
         raise TypeError(
             f"expected {name} as a tuple of positive ints. Received: {name}={shape!r}"
         ) from None
-    if any(s <= 0 for s in shape):
+    if any(s is not None and s <= 0 for s in shape):
         raise ValueError(f"expected {name} of positive sizes. Received: {name}={shape}")
     return shape
 
@@ -99,7 +104,7 @@ class Layer:
         if batch_size is not None:
             batch_size = integer(type(self).__name__, "batch_size", batch_size, minimum=1)
         self.batch_size = batch_size
-        self.input_shape_arg = _to_shape(input_shape, "input_shape")
+        self.input_shape_arg = _to_shape(input_shape, "input_shape", free=True)
         self.dtype = dtype
         self.weights = []  # views into the model's flat parameter buffer
         self.grads = []  # views into the model's flat gradient buffer

@@ -135,6 +135,10 @@ class _Recurrent(Layer):
         op = self._new_op(backend, need_dx)
         op.carry_state = self.stateful
         op.zero_output = self.zero_output_for_mask
+        old = self._op
+        if self.stateful and old is not None and old.h0 is not None:
+            # a new Net (backend switch, another input length): the state carries on
+            op.set_initial_state(old.h0, old.c0)
         self._op, self._op_backend = op, backend
         self._last_direct = False
         if not 0 < self.dropout < 1:
