@@ -402,3 +402,39 @@ def test_initial_weights_are_split_between_the_directions():
     with pytest.raises(ValueError, match="expected 6 initial weights"):
         bad = fastnn.Sequential([fastnn.Input((T, F)), Bidirectional(LSTM(H), weights=weights[:2])])
         bad.predict(np.ones((1, T, F)), verbose=0)
+
+
+@pytest.mark.parametrize("mod", [c_rec, r_rec], ids=["compiled", "numpy"])
+def test_stacked_lstms_match_pytorch_num_layers_2(mod):
+    """Two LSTM ops chained (return_sequences into the second), forward and backward,
+    against nn.LSTM(num_layers=2) in float64 (rtol 1e-10): outputs, dx, every weight."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    n, T, F, H = 4, 6, 3, 5
+    m = torch.nn.LSTM(F, H, num_layers=2, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape)) * 0.5))
+    x = rng.standard_normal((n, T, F))
+    S = rng.standard_normal((n, T, H))
+    xt = torch.tensor(x, requires_grad=True)
+    out, _ = m(xt)
+    (out * torch.from_numpy(S)).sum().backward()
+    ops, grads = [], []
+    for layer in ("l0", "l1"):
+        W = np.ascontiguousarray(getattr(m, f"weight_ih_{layer}").detach().numpy().T)
+        U = np.ascontiguousarray(getattr(m, f"weight_hh_{layer}").detach().numpy().T)
+        b = (getattr(m, f"bias_ih_{layer}") + getattr(m, f"bias_hh_{layer}")).detach().numpy()
+        op, g = _rnn_op(mod, "lstm", [W, U, b.copy()], T, True, False)
+        ops.append(op)
+        grads.append(g)
+    h = ops[1].py_forward(ops[0].py_forward(x).reshape(n, T, H)).reshape(n, T, H)
+    d1 = ops[1].py_backward(S.reshape(n, -1))
+    dx = ops[0].py_backward(d1).reshape(x.shape)
+    tol = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h, out.detach().numpy(), **tol)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **tol)
+    for layer, g in zip(("l0", "l1"), grads):
+        np.testing.assert_allclose(g[0], getattr(m, f"weight_ih_{layer}").grad.numpy().T, **tol)
+        np.testing.assert_allclose(g[1], getattr(m, f"weight_hh_{layer}").grad.numpy().T, **tol)
+        np.testing.assert_allclose(g[2], getattr(m, f"bias_ih_{layer}").grad.numpy(), **tol)
