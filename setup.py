@@ -50,7 +50,7 @@ EXTENSIONS = {
     "losses": ["kernels/losses.c"],
     "network": ["kernels/activations.c", "kernels/losses.c"],
     "optimizers": ["kernels/optimizers.c", "kernels/checks.c"],
-    "recurrent": ["kernels/recurrent.c", "kernels/activations.c"],
+    "recurrent": ["kernels/recurrent.c", "kernels/activations.c", "kernels/dropout.c"],
     "sequence": ["kernels/sequence.c"],
 }
 PYX_DIR = os.path.join("fastnn", "backend", "compiled")

@@ -123,7 +123,7 @@ def make_net(model, backend):
         layer_ops = layer.make_ops(kernels, bool(ops), fuse, seed)
         mask_src = layer.wire_mask(layer_ops, mask_src)
         for op in layer_ops:
-            if hasattr(op, "counter"):
+            if hasattr(op, "counter") and getattr(op, "draws_masks", True):
                 if id(layer) in previous:
                     op.seed, op.counter = previous[id(layer)]
                 elif layer.name in pending:

@@ -1,4 +1,5 @@
-"""RNN dropout=... (Keras 3.15 semantics with recurrent_dropout=0: one scaled mask per
+"""RNN dropout=... (Keras 3.15 semantics with recurrent_dropout=0 and implementation=2:
+one scaled mask per
 (sample, feature) of the input, the same at every step, in training only): the same
 training as SpatialDropout1D in front of the layer, on both backends, reproducible under
 the seed, and inert at inference."""
@@ -71,8 +72,7 @@ def test_dropout_arguments_follow_keras():
     cfg = GRU(3, dropout=0.25, seed=4).get_config()
     assert cfg["dropout"] == 0.25 and cfg["recurrent_dropout"] == 0.0 and cfg["seed"] == 4
     assert GRU.from_config(cfg).dropout == 0.25
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        LSTM(3, recurrent_dropout=0.2)
+    assert LSTM(3, recurrent_dropout=0.2).recurrent_dropout == 0.2  # test_recurrent_dropout.py
     with pytest.raises(ValueError, match="dropout as a float"):
         LSTM(3, dropout="0.2")
     with pytest.raises(NotImplementedError, match="dropout"):

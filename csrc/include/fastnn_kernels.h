@@ -314,4 +314,24 @@ void rnn_mask_restore_f64(const unsigned char *m, ptrdiff_t ldm, const double *k
                           const double *keepc_nh, double *dh_nh, double *dc_nh, double *g_nk,
                           ptrdiff_t k, double *aux_nh, ptrdiff_t n, ptrdiff_t h);
 
+/* Recurrent dropout (Keras implementation=1), one mask per gate: (G, n, w) blocks ldm apart.
+ * drop_states: hm (n, G*h) = [h * m_0 | ...]; drop_accum: dh = (add ? dh : 0) + m_q * p;
+ * drop_inputs: xg[q] = x_tm * d_q; drop_inputs_back: dx_tm = sum_q d_q * xg[q]. */
+void rnn_drop_states_f32(const float *h_nh, const float *m, ptrdiff_t ldm, float *hm, int g,
+                         ptrdiff_t n, ptrdiff_t h);
+void rnn_drop_accum_f32(float *dh_nh, const float *p_nh, const float *mq, ptrdiff_t n, ptrdiff_t h,
+                        int add);
+void rnn_drop_inputs_f32(const float *x_tm, const float *d, float *xg, int g, ptrdiff_t steps,
+                         ptrdiff_t n, ptrdiff_t f);
+void rnn_drop_inputs_back_f32(float *dx_tm, const float *d, const float *xg, int g, ptrdiff_t steps,
+                              ptrdiff_t n, ptrdiff_t f);
+void rnn_drop_states_f64(const double *h_nh, const double *m, ptrdiff_t ldm, double *hm, int g,
+                         ptrdiff_t n, ptrdiff_t h);
+void rnn_drop_accum_f64(double *dh_nh, const double *p_nh, const double *mq, ptrdiff_t n, ptrdiff_t h,
+                        int add);
+void rnn_drop_inputs_f64(const double *x_tm, const double *d, double *xg, int g, ptrdiff_t steps,
+                         ptrdiff_t n, ptrdiff_t f);
+void rnn_drop_inputs_back_f64(double *dx_tm, const double *d, const double *xg, int g, ptrdiff_t steps,
+                              ptrdiff_t n, ptrdiff_t f);
+
 #endif

@@ -45,10 +45,10 @@ class Bidirectional(Layer):
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
                 '{"sum", "mul", "ave", "concat", None}'
             )
-        if 0 < layer.dropout < 1:
+        if 0 < layer.dropout < 1 or 0 < layer.recurrent_dropout < 1:
             raise NotImplementedError(
-                "Bidirectional of a layer with dropout=... is not supported yet; put a "
-                "SpatialDropout1D before it"
+                "Bidirectional of a layer with dropout=... or recurrent_dropout=... is not "
+                "supported yet; put a SpatialDropout1D before it"
             )
         if merge_mode is None:
             raise NotImplementedError(

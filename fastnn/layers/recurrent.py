@@ -59,11 +59,10 @@ class _Recurrent(Layer):
         # as Keras: clamped to [0, 1], applied in training when 0 < rate < 1
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
-        if 0 < self.recurrent_dropout < 1:
-            raise NotImplementedError(
-                f"{name}(recurrent_dropout=...) is not supported yet (Keras then draws one "
-                "mask per gate for the inputs and the states); dropout=... is"
-            )
+        # Keras' cell implementation: 2 (one input mask, ahead of the loop), or 1 (one mask
+        # per gate for the inputs and the states, in the loop), which recurrent_dropout
+        # forces (LSTM and GRU take implementation=...)
+        self.implementation = 1 if self.recurrent_dropout != 0 else 2
         if seed is not None and (
             isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
         ):
@@ -141,12 +140,20 @@ class _Recurrent(Layer):
             op.set_initial_state(old.h0, old.c0)
         self._op, self._op_backend = op, backend
         self._last_direct = False
-        if not 0 < self.dropout < 1:
+        rate = self.dropout if 0 < self.dropout < 1 else 0.0
+        recurrent_rate = self.recurrent_dropout if 0 < self.recurrent_dropout < 1 else 0.0
+        seed = seed if self.seed is None else self.seed
+        if self.implementation == 1:
+            # Keras' implementation=1: one mask per gate for the inputs (rate) and for the
+            # states (recurrent_rate), drawn per batch, the same at every step, in the loop
+            if rate or recurrent_rate:
+                op.set_dropout(rate, recurrent_rate, seed)
             return [op]
-        # Keras' input dropout (recurrent_dropout=0): one mask per (sample, feature), scaled
+        if not rate:
+            return [op]
+        # Keras' input dropout (implementation=2): one mask per (sample, feature), scaled
         # by 1/(1-rate), the same at every step: SpatialDropout1D's op, ahead of the loop
         steps, feats = self.input_shape
-        seed = seed if self.seed is None else self.seed
         drop = backend("dropout").SpatialDropoutOp(
             steps, feats, self.dropout, self.dtype_, need_dx, seed
         )
@@ -215,10 +222,10 @@ class _Recurrent(Layer):
                 f"{self.input_shape[1]}). Received: x.shape={x.shape}"
             )
         _data.check_finite(x, "x")
-        if training and 0 < self.dropout < 1:
+        if training and (0 < self.dropout < 1 or 0 < self.recurrent_dropout < 1):
             raise NotImplementedError(
-                f"{self.name}: dropout in a direct call with training=True is not supported "
-                "yet (inside a model it is)"
+                f"{self.name}: dropout or recurrent_dropout in a direct call with "
+                "training=True is not supported yet (inside a model it is)"
             )
         backend = _backend.get_backend()
         if self._call_op is None or self._call_backend != backend:
@@ -357,6 +364,15 @@ class SimpleRNN(_Recurrent):
         )
 
 
+def _implementation(name, kwargs):
+    # Keras' LSTM / GRU implementation=1 or 2 (default 2; recurrent_dropout forces 1): how
+    # dropout masks the gates. Not in the config, as in Keras.
+    value = kwargs.pop("implementation", 2)
+    if value not in (1, 2) or isinstance(value, bool):
+        raise ValueError(f"{name} expected implementation 1 or 2. Received: {value!r}")
+    return int(value)
+
+
 class LSTM(_Recurrent):
     """Long short-term memory, gate blocks i, f, g, o (as Keras and PyTorch):
     c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). unit_forget_bias=True starts the forget
@@ -377,8 +393,10 @@ class LSTM(_Recurrent):
             raise NotImplementedError("LSTM supports activation='tanh' only")
         if _activations.get(recurrent_activation) != "sigmoid":
             raise NotImplementedError("LSTM supports recurrent_activation='sigmoid' only")
+        implementation = _implementation("LSTM", kwargs)
         super().__init__(units, activation="tanh", **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self.implementation = min(self.implementation, implementation)
 
     def _bias_specs(self):
         H, init, forget = self.units, self.bias_initializer, self.unit_forget_bias
@@ -417,7 +435,9 @@ class GRU(_Recurrent):
             raise NotImplementedError("GRU supports activation='tanh' only")
         if _activations.get(recurrent_activation) != "sigmoid":
             raise NotImplementedError("GRU supports recurrent_activation='sigmoid' only")
+        implementation = _implementation("GRU", kwargs)
         super().__init__(units, activation="tanh", **kwargs)
+        self.implementation = min(self.implementation, implementation)
 
     def _bias_specs(self):
         return [

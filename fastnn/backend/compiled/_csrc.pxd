@@ -177,6 +177,23 @@ cdef extern from "fastnn_kernels.h" nogil:
     void gru_step_backward_f64(double *gates_n3h, double *hn_nh, const double *h_prev_nh,
                                double *dh_nh, const double *dy_nh, Py_ssize_t ldy, Py_ssize_t n,
                                Py_ssize_t h)
+    # recurrent.c: recurrent dropout (one mask per gate)
+    void rnn_drop_states_f32(const float *h_nh, const float *m, Py_ssize_t ldm, float *hm, int g,
+                             Py_ssize_t n, Py_ssize_t h)
+    void rnn_drop_accum_f32(float *dh_nh, const float *p_nh, const float *mq, Py_ssize_t n,
+                            Py_ssize_t h, int add)
+    void rnn_drop_inputs_f32(const float *x_tm, const float *d, float *xg, int g, Py_ssize_t steps,
+                             Py_ssize_t n, Py_ssize_t f)
+    void rnn_drop_inputs_back_f32(float *dx_tm, const float *d, const float *xg, int g,
+                                  Py_ssize_t steps, Py_ssize_t n, Py_ssize_t f)
+    void rnn_drop_states_f64(const double *h_nh, const double *m, Py_ssize_t ldm, double *hm, int g,
+                             Py_ssize_t n, Py_ssize_t h)
+    void rnn_drop_accum_f64(double *dh_nh, const double *p_nh, const double *mq, Py_ssize_t n,
+                            Py_ssize_t h, int add)
+    void rnn_drop_inputs_f64(const double *x_tm, const double *d, double *xg, int g,
+                             Py_ssize_t steps, Py_ssize_t n, Py_ssize_t f)
+    void rnn_drop_inputs_back_f64(double *dx_tm, const double *d, const double *xg, int g,
+                                  Py_ssize_t steps, Py_ssize_t n, Py_ssize_t f)
     # recurrent.c: masking (a masked step carries the state)
     void rnn_mask_carry_f32(const unsigned char *m, Py_ssize_t ldm, const float *h_prev_nh,
                             float *h_nh, const float *c_prev_nh, float *c_nh, Py_ssize_t n,

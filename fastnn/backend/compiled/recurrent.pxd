@@ -1,5 +1,6 @@
 # The recurrent ops' C-level interface, for the ops that drive them (bidirectional.pyx runs
 # two at once, one per thread). See recurrent.pyx.
+from libc.stdint cimport uint64_t
 from fastnn.backend.compiled._op cimport Op
 
 
@@ -34,6 +35,13 @@ cdef struct OpCall:
     void *ut
     void *keep
     void *keepc
+    int gd                     # recurrent dropout: G masks of the state, 0: none
+    int gi                     # per-gate input dropout (LSTM, GRU): G masks, 0: none
+    const void *rmask          # (G, n, H) the state masks, scaled by 1 / (1 - rate)
+    const void *dmask          # (G, n, F) the input masks, the same
+    void *hm                   # (T, n, G*H) the masked states of every step
+    void *xg                   # (G, T, n, F) the masked inputs; backward dG_q @ W_q^T
+    void *tmp                  # backward: (n, H)
 
 
 # Runs one filled call: nogil, touches nothing but the call's buffers.
@@ -74,10 +82,21 @@ cdef class _RecurrentOp(Op):
     cdef object ut_ws                # U^T for the step kernel (float32, CPU has it), or None
     cdef char *ut
     cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
+    # dropout in the loop (Keras implementation=1; set_dropout): rates, the mask stream
+    cdef readonly double rate, recurrent_rate
+    cdef public uint64_t seed, counter
+    cdef bint dropped                # the last forward drew masks (training)
+    cdef char *rmask
+    cdef char *dmask
+    cdef char *hm
+    cdef char *xg
+    cdef char *tmp
     cdef Py_ssize_t n_fwd, n_bwd
     cdef bint consumed
 
     cdef int _load_state(self, Py_ssize_t n) except -1
+    cdef int draw_masks(self, Py_ssize_t n, bint training) except -1
+    cdef void _draw(self, char *mask, double rate, Py_ssize_t m)
     cdef int _load(self, state, char *ws, Py_ssize_t n) except -1
     cdef object _carry(self, state, const char *final, Py_ssize_t n)
     cdef void _fill(self, OpCall *C, Py_ssize_t n, bint backward)

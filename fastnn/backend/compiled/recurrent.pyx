@@ -47,7 +47,10 @@ from fastnn.backend.compiled._csrc cimport (
     lstm_step_forward_f32, lstm_step_forward_f64, lstm_step_backward_f32, lstm_step_backward_f64,
     gru_step_forward_f32, gru_step_forward_f64, gru_step_backward_f32, gru_step_backward_f64,
     bias_grad_f32, bias_grad_f64, rnn_mask_carry_f32, rnn_mask_carry_f64, rnn_mask_save_f32,
-    rnn_mask_save_f64, rnn_mask_restore_f32, rnn_mask_restore_f64)
+    rnn_mask_save_f64, rnn_mask_restore_f32, rnn_mask_restore_f64, rnn_drop_states_f32,
+    rnn_drop_states_f64, rnn_drop_accum_f32, rnn_drop_accum_f64, rnn_drop_inputs_f32,
+    rnn_drop_inputs_f64, rnn_drop_inputs_back_f32, rnn_drop_inputs_back_f64, dropout_mask_f32,
+    dropout_mask_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
 # checks and the op's Python-level bookkeeping are shared with the twin, so both raise the
 # same errors and hold their state the same way
@@ -117,28 +120,36 @@ cdef inline void _bias_grad(floating *db, const floating *g, Py_ssize_t rows,
 # (_parallel.loop_kernel decides).
 
 
-cdef inline void _step_product(int kernel, int m, int n, int k, const floating *a,
-                               const floating *p, const floating *u_nt, bint beta,
-                               floating *c) noexcept nogil:
-    # c (m, n) = beta * c + a (m, k) @ p (k, n), every operand dense row-major, through
+cdef inline void _step_product_ld(int kernel, int m, int n, int k, const floating *a, int lda,
+                                  const floating *p, int ldp, const floating *u_nt, int ldu,
+                                  bint beta, floating *c, int ldc) noexcept nogil:
+    # c (m, n) = beta * c + a (m, k) @ p (k, n), row-major with leading dimensions, through
     # the step kernel when `kernel` is 1 (float32 only), else BLAS (kept on this thread
     # when kernel is SOLO). p is NULL when only u_nt = p.T (n, k) is at hand: BLAS then
     # multiplies by the transpose.
     if floating is float:
         if kernel == 1 and p != NULL:
-            step_gemm(False, m, n, k, a, k, p, n, beta, c, n)
+            step_gemm(False, m, n, k, a, lda, p, ldp, beta, c, ldc)
             return
     if kernel == SOLO:
         if p != NULL:
-            gemm_one_thread(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
+            gemm_one_thread(False, False, m, n, k, <floating>1, a, lda, p, ldp, <floating>beta, c,
+                            ldc)
         else:
-            gemm_one_thread(False, True, m, n, k, <floating>1, a, k, u_nt, k, <floating>beta, c,
-                            n)
+            gemm_one_thread(False, True, m, n, k, <floating>1, a, lda, u_nt, ldu, <floating>beta,
+                            c, ldc)
         return
     if p != NULL:
-        gemm(False, False, m, n, k, <floating>1, a, k, p, n, <floating>beta, c, n)
+        gemm(False, False, m, n, k, <floating>1, a, lda, p, ldp, <floating>beta, c, ldc)
     else:
-        gemm(False, True, m, n, k, <floating>1, a, k, u_nt, k, <floating>beta, c, n)
+        gemm(False, True, m, n, k, <floating>1, a, lda, u_nt, ldu, <floating>beta, c, ldc)
+
+
+cdef inline void _step_product(int kernel, int m, int n, int k, const floating *a,
+                               const floating *p, const floating *u_nt, bint beta,
+                               floating *c) noexcept nogil:
+    # _step_product_ld with every operand dense
+    _step_product_ld(kernel, m, n, k, a, k, p, n, u_nt, k, beta, c, n)
 
 
 def step_product(const float[:, ::1] a, const float[:, ::1] p, float[:, ::1] c, bint beta):
@@ -182,6 +193,10 @@ cdef struct Loop:
     int zero_out          # zero_output_for_mask: a masked step's output gradient is dropped
     void *keep            # backward with a mask: (n, H) what masked rows pass straight back
     void *keepc           # the same for the LSTM cell state
+    int gd                # recurrent dropout: G masks of the state (one per gate), 0: none
+    const void *rmask     # (G, n, H) those masks, scaled by 1 / (1 - rate)
+    void *hm              # (T, n, G*H) the masked states: hm[t] = [hs[t] * m_q, ...]
+    void *tmp             # backward: (n, H) one gate's dG_q @ U_q^T
 
 
 # ---- masked steps (Keras: a masked step carries the state; csrc rnn_mask_*) -----------------
@@ -224,6 +239,46 @@ cdef inline void _mask_restore(const Loop *L, Py_ssize_t lo, int r, int t, float
         rnn_mask_restore_f64(_mask_at(L, lo, t), L.T, keep, keepc, dh, dc, g, k, aux, r, L.H)
 
 
+# ---- recurrent dropout (Keras implementation=1; csrc rnn_drop_*) -------------------------
+# Each gate reads the state through its own mask, the same at every step: the step's product
+# h_{t-1} @ U becomes G products of width H, (h_{t-1} * m_q) @ U_q, and backward
+# dh_{t-1} = sum over q of m_q * (dG_q @ U_q^T).
+
+cdef inline void _drop_forward(const Loop *L, Py_ssize_t lo, int r, int t, const floating *h,
+                               floating *c, int ldc, bint beta) noexcept nogil:
+    # 3a'. c[:, qH:(q+1)H] (+)= (h * m_q) @ U_q per gate; hm[t] keeps h * m_q for dU
+    cdef int G = L.gd, H = L.H, q
+    cdef floating *hm = <floating *>L.hm + (<Py_ssize_t>t * L.n + lo) * G * H
+    cdef const floating *m = <const floating *>L.rmask + lo * H
+    cdef const floating *u = <const floating *>L.u
+    if floating is float:
+        rnn_drop_states_f32(h, m, L.n * H, hm, G, r, H)
+    else:
+        rnn_drop_states_f64(h, m, L.n * H, hm, G, r, H)
+    for q in range(G):
+        _step_product_ld(L.kernel, r, H, H, hm + q * H, G * H, u + q * H, L.kh, NULL, 0, beta,
+                         c + q * H, ldc)
+
+
+cdef inline void _drop_backward(const Loop *L, Py_ssize_t lo, int r, const floating *g, int ldg,
+                                floating *dh, bint add) noexcept nogil:
+    # 5b'. dh (+)= sum over q of m_q * (dG_q @ U_q^T), g this step's dG (r rows, ldg apart)
+    cdef int G = L.gd, H = L.H, q
+    cdef const floating *m = <const floating *>L.rmask + lo * H
+    cdef floating *tmp = <floating *>L.tmp + lo * H
+    cdef const floating *u = <const floating *>L.u
+    cdef const floating *ut = <const floating *>L.ut
+    for q in range(G):
+        # U_q^T: rows qH.. of U^T (the kernel's), or columns qH.. of U for BLAS
+        _step_product_ld(L.kernel, r, H, H, g + q * H, ldg,
+                         ut + q * H * H if ut != NULL else NULL, H, u + q * H, L.kh, False,
+                         tmp, H)
+        if floating is float:
+            rnn_drop_accum_f32(dh, tmp, m + q * L.n * H, r, H, add or q > 0)
+        else:
+            rnn_drop_accum_f64(dh, tmp, m + q * L.n * H, r, H, add or q > 0)
+
+
 cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
                            Py_ssize_t hi) noexcept nogil:
     cdef int T = L.T, H = L.H, r = <int>(hi - lo), t
@@ -236,8 +291,11 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U
-            _step_product(L.kernel, r, H, H, hs + t * nh, u, NULL, True, hs + (t + 1) * nh)
+            # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U (recurrent dropout: (hs[t] * m) @ U)
+            if L.gd:
+                _drop_forward(L, lo, r, t, hs + t * nh, hs + (t + 1) * nh, H, True)
+            else:
+                _step_product(L.kernel, r, H, H, hs + t * nh, u, NULL, True, hs + (t + 1) * nh)
             # 3b. hs[t+1] = act(hs[t+1] + b), fused
             if floating is float:
                 simple_rnn_step_forward_f32(hs + (t + 1) * nh, <const float *>L.b, r, H, L.act)
@@ -257,8 +315,11 @@ cdef void _simple_rnn_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             simple_rnn_step_backward_f64(da + t * nh, hs + (t + 1) * nh, dh,
                                          dy + t * H if dy != NULL else NULL, T * H, r, H, L.act)
-        # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
-        _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
+        # 5b. dh = da_t @ U.T (the gradient of h_{t-1}; recurrent dropout: times m)
+        if L.gd:
+            _drop_backward(L, lo, r, da + t * nh, H, dh, False)
+        else:
+            _step_product(L.kernel, r, H, H, da + t * nh, ut, u, False, dh)
         if L.mask != NULL:
             _mask_restore(L, lo, r, t, dh, <floating *>NULL, da + t * nh, H, <floating *>NULL)
 
@@ -278,8 +339,11 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 3a. gates_t (= x_t @ W) += hs[t] @ U
-            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, True, g + t * ng)
+            # 3a. gates_t (= x_t @ W) += hs[t] @ U (recurrent dropout: per gate, 3a')
+            if L.gd:
+                _drop_forward(L, lo, r, t, hs + t * nh, g + t * ng, kh, True)
+            else:
+                _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, True, g + t * ng)
             # 3b. fused gates: activations, c_t, tanh(c_t), h_t
             if floating is float:
                 lstm_step_forward_f32(g + t * ng, <const float *>L.b, cs + t * nh,
@@ -301,8 +365,11 @@ cdef void _lstm_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             lstm_step_backward_f64(g + t * ng, tc + t * nh, cs + t * nh, dh,
                                    dy + t * H if dy != NULL else NULL, T * H, dc, r, H)
-        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
-        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
+        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1}; recurrent dropout: per gate, 5b')
+        if L.gd:
+            _drop_backward(L, lo, r, g + t * ng, kh, dh, False)
+        else:
+            _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, False, dh)
         if L.mask != NULL:
             _mask_restore(L, lo, r, t, dh, dc, g + t * ng, kh, <floating *>NULL)
 
@@ -321,8 +388,11 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
     cdef const floating *dy = <const floating *>L.dy + lo * T * H if L.dy != NULL else NULL
     if not L.backward:
         for t in range(T):
-            # 3a. hu = hs[t] @ U
-            _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, False, hu)
+            # 3a. hu = hs[t] @ U (recurrent dropout: per gate, 3a')
+            if L.gd:
+                _drop_forward(L, lo, r, t, hs + t * nh, hu, kh, False)
+            else:
+                _step_product(L.kernel, r, kh, H, hs + t * nh, u, NULL, False, hu)
             # 3b. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
             if floating is float:
                 gru_step_forward_f32(g + t * ng, hu, <const float *>L.b, <const float *>L.b2,
@@ -344,8 +414,11 @@ cdef void _gru_rows(const Loop *L, floating *kind_of, Py_ssize_t lo,
         else:
             gru_step_backward_f64(g + t * ng, hn + t * nh, hs + t * nh, dh,
                                   dy + t * H if dy != NULL else NULL, T * H, r, H)
-        # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
-        _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
+        # 5b. dh += G_h @ U.T (the gradient of h_{t-1}; recurrent dropout: per gate, 5b')
+        if L.gd:
+            _drop_backward(L, lo, r, g + t * ng, kh, dh, True)
+        else:
+            _step_product(L.kernel, r, H, kh, g + t * ng, ut, u, True, dh)
         if L.mask != NULL:
             _mask_restore(L, lo, r, t, dh, <floating *>NULL, g + t * ng, kh, hn + t * nh)
 
@@ -411,6 +484,7 @@ cdef Loop _loop(int kind, int act, bint f64, bint backward, int n, int T, int H,
     L.u, L.ut, L.b, L.b2, L.hs, L.cs, L.gates, L.aux, L.hu = u, ut, b, b2, hs, cs, gates, aux, hu
     L.dy, L.dh, L.dc = dy, dh, dc
     L.mask, L.reverse, L.zero_out, L.keep, L.keepc = NULL, 0, 0, NULL, NULL
+    L.gd, L.rmask, L.hm, L.tmp = 0, NULL, NULL, NULL
     return L
 
 
@@ -461,9 +535,9 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
                        floating *cs, floating *gates, floating *aux, floating *hu,
                        floating *out, bint return_sequences, int n, int T, int F, int H, int act,
                        bint reverse, const unsigned char *mask, bint zero_out,
-                       bint solo) noexcept nogil:
+                       bint solo, const OpCall *C) noexcept nogil:
     cdef Py_ssize_t nh = <Py_ssize_t>n * H
-    cdef int kh = _gate_count(kind) * H, i, t
+    cdef int kh = _gate_count(kind) * H, i, t, q
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, n, T, F, reverse)
     # 2.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan); a split
@@ -471,12 +545,26 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     cdef Loop L = _loop(kind, act, floating is double, False, n, T, H, u, NULL, b, b2, hs, cs,
                         gates, aux, hu, NULL, NULL, NULL)
     L.mask, L.reverse = mask, reverse
+    L.gd, L.rmask, L.hm = C.gd, C.rmask, C.hm
     _plan(&L, True)
     _solo(&L, solo)
     # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
     #    (SimpleRNN), else into the gate pre-activations
-    _gemm2(_threads(&L, solo), False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh,
-           <floating>0, hs + nh if kind == SIMPLE_RNN else gates, kh)
+    cdef floating *xg = <floating *>C.xg
+    cdef Py_ssize_t blk = <Py_ssize_t>T * n * F
+    if C.gi:
+        # 2'. input dropout in the loop: xg[q] = x_tm * d_q, then one GEMM per gate
+        if floating is float:
+            rnn_drop_inputs_f32(x_tm, <const float *>C.dmask, xg, C.gi, T, n, F)
+        else:
+            rnn_drop_inputs_f64(x_tm, <const double *>C.dmask, xg, C.gi, T, n, F)
+        for q in range(C.gi):
+            _gemm2(_threads(&L, solo), False, False, T * n, H, F, <floating>1, xg + q * blk, F,
+                   w + q * H, kh, <floating>0, (hs + nh if kind == SIMPLE_RNN else gates) + q * H,
+                   kh)
+    else:
+        _gemm2(_threads(&L, solo), False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh,
+               <floating>0, hs + nh if kind == SIMPLE_RNN else gates, kh)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above),
     #    3c. with a mask, masked rows carry their state (_mask_carry)
     _run_loop(&L)
@@ -498,11 +586,12 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
                         floating *du, floating *db, floating *db2, floating *dx, floating *ut,
                         int n, int T, int F, int H, int act, bint reverse,
                         const unsigned char *mask, bint zero_out, floating *keep,
-                        floating *keepc, bint solo) noexcept nogil:
+                        floating *keepc, bint solo, const OpCall *C) noexcept nogil:
     cdef int i, j
     cdef Loop L = _loop(kind, act, floating is double, True, n, T, H, u, NULL, NULL, NULL,
                         <void *>hs, <void *>cs, gates, aux, NULL, dy, dh, dc)
     L.mask, L.reverse, L.zero_out, L.keep, L.keepc = mask, reverse, zero_out, keep, keepc
+    L.gd, L.rmask, L.hm, L.tmp = C.gd, C.rmask, C.hm, C.tmp
     cdef int kh = L.kh
     # 5.0 (compiled only: the plan) step kernel or BLAS, batch split or not (_plan)
     _plan(&L, ut != NULL)
@@ -520,52 +609,102 @@ cdef void _run_backward(int kind, floating *x_tm, const floating *w, const float
     # then steps 6-9: dW, dU, db and dx from dG over all T*n rows, one GEMM each
     if kind == GRU:
         _gru_grads(_threads(&L, solo), x_tm, w, hs, gates, aux, dw, du, db, db2, dx, n, T, F, H,
-                   reverse)
+                   reverse, C)
     else:
         _grads(_threads(&L, solo), x_tm, w, hs, aux if kind == SIMPLE_RNN else gates, dw, du, db,
-               dx, n, T,
-               F, H, L.kh, reverse)
+               dx, n, T, F, H, L.kh, reverse, C)
 
 
 cdef void _grads(int two, floating *x_tm, const floating *w, const floating *hs,
                  const floating *g, floating *dw, floating *du, floating *db, floating *dx, int n,
-                 int T, int F, int H, int kh, bint reverse) noexcept nogil:
+                 int T, int F, int H, int kh, bint reverse, const OpCall *C) noexcept nogil:
     # SimpleRNN and LSTM, g = dG (T*n, kH) (SimpleRNN: da); two: the big products on two
     # threads (_gemm2)
-    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows)
-    _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
-    # 7. dU = hs[:T].T @ dG (one GEMM)
-    _gemm2(two, True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
+    cdef floating *xg = <floating *>C.xg
+    cdef Py_ssize_t blk = <Py_ssize_t>T * n * F
+    cdef int q
+    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows; per-gate input dropout: xg[q].T @ dG_q)
+    if C.gi:
+        for q in range(C.gi):
+            _gemm2(two, True, False, F, H, T * n, <floating>1, xg + q * blk, F, g + q * H, kh,
+                   <floating>0, dw + q * H, kh)
+    else:
+        _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
+    # 7. dU = hs[:T].T @ dG (one GEMM; recurrent dropout: hm_q.T @ dG_q per gate)
+    _du(two, hs, g, du, n, T, H, kh, C)
     # 8. db = column sums of dG (in double)
     if db != NULL:
         _bias_grad(db, g, <Py_ssize_t>T * n, kh)
     # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
+    #    (per-gate input dropout: xg[q] = dG_q @ W_q.T, then dx_tm = sum of d_q * xg[q])
     if dx != NULL:
-        _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm, F)
+        if C.gi:
+            for q in range(C.gi):
+                _gemm2(two, False, True, T * n, F, H, <floating>1, g + q * H, kh, w + q * H, kh,
+                       <floating>0, xg + q * blk, F)
+            _drop_inputs_back(x_tm, xg, n, T, F, C)
+        else:
+            _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm,
+                   F)
         _from_time_major(x_tm, dx, n, T, F, reverse)
+
+
+cdef inline void _du(int two, const floating *hs, const floating *g, floating *du, int n, int T,
+                     int H, int kh, const OpCall *C) noexcept nogil:
+    # dU = hs[:T].T @ G (one GEMM); with recurrent dropout dU_q = hm_q.T @ G_q per gate
+    cdef int q, G = C.gd
+    if not G:
+        _gemm2(two, True, False, H, kh, T * n, <floating>1, hs, H, g, kh, <floating>0, du, kh)
+        return
+    for q in range(G):
+        _gemm2(two, True, False, H, H, T * n, <floating>1, <const floating *>C.hm + q * H, G * H,
+               g + q * H, kh, <floating>0, du + q * H, kh)
+
+
+cdef inline void _drop_inputs_back(floating *x_tm, const floating *xg, int n, int T, int F,
+                                   const OpCall *C) noexcept nogil:
+    if floating is float:
+        rnn_drop_inputs_back_f32(x_tm, <const float *>C.dmask, xg, C.gi, T, n, F)
+    else:
+        rnn_drop_inputs_back_f64(x_tm, <const double *>C.dmask, xg, C.gi, T, n, F)
 
 
 cdef void _gru_grads(int two, floating *x_tm, const floating *w, const floating *hs,
                      floating *gates, floating *hn, floating *dw, floating *du, floating *db_ih,
                      floating *db_hh, floating *dx, int n, int T, int F, int H,
-                     bint reverse) noexcept nogil:
-    cdef Py_ssize_t rows = <Py_ssize_t>T * n
-    # 6. dU = hs[:T].T @ G_h (one GEMM)
-    _gemm2(two, True, False, H, 3 * H, T * n, <floating>1, hs, H, gates, 3 * H, <floating>0, du,
-           3 * H)
+                     bint reverse, const OpCall *C) noexcept nogil:
+    cdef Py_ssize_t rows = <Py_ssize_t>T * n, blk = rows * F
+    cdef floating *xg = <floating *>C.xg
+    cdef int q
+    # 6. dU = hs[:T].T @ G_h (one GEMM; recurrent dropout: per gate, _du)
+    _du(two, hs, gates, du, n, T, H, 3 * H, C)
     # 7. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
-    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
-    _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H, <floating>0,
-           dw, 3 * H)
-    _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0, dw + 2 * H,
-           3 * H)
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x);
+    #    per-gate input dropout: xg[q].T @ G_x,q, one per gate
+    if C.gi:
+        for q in range(3):
+            _gemm2(two, True, False, F, H, T * n, <floating>1, xg + q * blk, F,
+                   gates + q * H if q < 2 else hn, 3 * H if q < 2 else H, <floating>0,
+                   dw + q * H, 3 * H)
+    else:
+        _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H,
+               <floating>0, dw, 3 * H)
+        _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0,
+               dw + 2 * H, 3 * H)
     # 8. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh != NULL:
         _bias_grad(db_hh, gates, rows, 3 * H)
         memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
         _bias_grad(db_ih + 2 * H, hn, rows, H)
     # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
-    if dx != NULL:
+    if dx != NULL and C.gi:
+        # per-gate input dropout: xg[q] = G_x,q @ W_q.T, then dx_tm = sum of d_q * xg[q]
+        for q in range(3):
+            _gemm2(two, False, True, T * n, F, H, <floating>1, gates + q * H if q < 2 else hn,
+                   3 * H if q < 2 else H, w + q * H, 3 * H, <floating>0, xg + q * blk, F)
+        _drop_inputs_back(x_tm, xg, n, T, F, C)
+        _from_time_major(x_tm, dx, n, T, F, reverse)
+    elif dx != NULL:
         _gemm2(two, False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H,
                <floating>0, x_tm, F)
         _gemm2(two, False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1,
@@ -583,26 +722,26 @@ cdef void run_call(const OpCall *C) noexcept nogil:
                           <double *>C.dc, <double *>C.dw, <double *>C.du, <double *>C.db,
                           <double *>C.db2, <double *>C.dx, <double *>C.ut, C.n, C.T, C.F, C.H,
                           C.act, C.reverse, C.mask, C.zero_out, <double *>C.keep,
-                          <double *>C.keepc, C.solo)
+                          <double *>C.keepc, C.solo, C)
         else:
             _run_backward(C.kind, <float *>C.x_tm, <const float *>C.w, <const float *>C.u,
                           <const float *>C.hs, <const float *>C.cs, <float *>C.gates,
                           <float *>C.aux, <const float *>C.dy, <float *>C.dh, <float *>C.dc,
                           <float *>C.dw, <float *>C.du, <float *>C.db, <float *>C.db2,
                           <float *>C.dx, <float *>C.ut, C.n, C.T, C.F, C.H, C.act, C.reverse,
-                          C.mask, C.zero_out, <float *>C.keep, <float *>C.keepc, C.solo)
+                          C.mask, C.zero_out, <float *>C.keep, <float *>C.keepc, C.solo, C)
     elif C.f64:
         _run_forward(C.kind, <const double *>C.x, <double *>C.x_tm, <const double *>C.w,
                      <const double *>C.u, <const double *>C.b, <const double *>C.b2,
                      <double *>C.hs, <double *>C.cs, <double *>C.gates, <double *>C.aux,
                      <double *>C.hu, <double *>C.out, C.return_sequences, C.n, C.T, C.F, C.H,
-                     C.act, C.reverse, C.mask, C.zero_out, C.solo)
+                     C.act, C.reverse, C.mask, C.zero_out, C.solo, C)
     else:
         _run_forward(C.kind, <const float *>C.x, <float *>C.x_tm, <const float *>C.w,
                      <const float *>C.u, <const float *>C.b, <const float *>C.b2,
                      <float *>C.hs, <float *>C.cs, <float *>C.gates, <float *>C.aux,
                      <float *>C.hu, <float *>C.out, C.return_sequences, C.n, C.T, C.F, C.H,
-                     C.act, C.reverse, C.mask, C.zero_out, C.solo)
+                     C.act, C.reverse, C.mask, C.zero_out, C.solo, C)
 
 
 cdef inline int _gate_count(int kind) noexcept nogil:
@@ -651,14 +790,50 @@ cdef class _RecurrentOp(Op):
         self.h0 = self.c0 = None
         self.n_fwd = self.n_bwd = -1
         self.consumed = True
+        self.rate = self.recurrent_rate = 0
+        self.seed = self.counter = 0
+        self.dropped = False
+
+    @property
+    def draws_masks(self):
+        """Whether the op has dropout in its loop (set_dropout): a mask stream to keep."""
+        return self.rate > 0 or self.recurrent_rate > 0
+
+    def set_dropout(self, rate, recurrent_rate, seed):
+        """Dropout inside the loop, as Keras' implementation=1 in training: `rate` draws
+        one input mask per gate (SimpleRNN: one), `recurrent_rate` one state mask
+        per gate, each (n, F) or (n, H), scaled by 1 / (1 - rate) and the same at every
+        step. The masks come from the counter-based stream (seed, counter), which advances
+        by their size per training forward. Before the op's first call only."""
+        self.rate, self.recurrent_rate, self.seed = _c.check_dropout(
+            self, rate, recurrent_rate, seed)
+
+    cdef int draw_masks(self, Py_ssize_t n, bint training) except -1:
+        # this forward's masks (training with a rate), else none; the backward reuses them
+        self.dropped = training and (self.rate > 0 or self.recurrent_rate > 0)
+        if self.dropped:
+            self._draw(self.dmask, self.rate, self.k * n * self.features)
+            self._draw(self.rmask, self.recurrent_rate, self.k * n * self.units)
+        return 0
+
+    cdef void _draw(self, char *mask, double rate, Py_ssize_t m):
+        if rate == 0:
+            return
+        if self.f64:
+            dropout_mask_f64(<double *>mask, m, rate, self.seed, self.counter)
+        else:
+            dropout_mask_f32(<float *>mask, m, <float>rate, self.seed, self.counter)
+        self.counter += <uint64_t>m
 
     cdef int reserve(self, Py_ssize_t rows) except -1:
         rows = max(rows, 1)  # an empty batch still gets valid workspace pointers
         if rows <= self.cap:
             return 0
         ws = _c.workspaces(self.kind, self.timesteps, rows, self.features, self.units,
-                           self.dtype)
+                           self.dtype, self.rate, self.recurrent_rate)
         self._ws = ws
+        self.dmask, self.xg, self.rmask = _ptr(ws["dmask"]), _ptr(ws["xg"]), _ptr(ws["rmask"])
+        self.hm, self.tmp = _ptr(ws["hm"]), _ptr(ws["tmp"])
         self.x_tm, self.hs, self.cs = _ptr(ws["x_tm"]), _ptr(ws["hs"]), _ptr(ws["cs"])
         self.gates, self.aux, self.hu = _ptr(ws["gates"]), _ptr(ws["aux"]), _ptr(ws["hu"])
         self.dh, self.dc = _ptr(ws["dh"]), _ptr(ws["dc"])
@@ -689,6 +864,7 @@ cdef class _RecurrentOp(Op):
 
     cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
         cdef OpCall C
+        self.draw_masks(n, training)
         self.fill_forward(x, n, &C)
         with nogil:
             run_call(&C)
@@ -724,6 +900,10 @@ cdef class _RecurrentOp(Op):
             NULL, self.dh, self.dc, self.dw, self.du, self.db, self.db2)
         C.dx, C.ut, C.keep, C.keepc = NULL, self.ut, self.keep, self.keepc
         C.mask = NULL
+        # the last draw_masks' (forward: this call's; backward: its forward's)
+        C.gi = self.k if self.dropped and self.rate > 0 else 0
+        C.gd = self.k if self.dropped and self.recurrent_rate > 0 else 0
+        C.dmask, C.xg, C.rmask, C.hm, C.tmp = self.dmask, self.xg, self.rmask, self.hm, self.tmp
 
     cdef object _carry(self, state, const char *final, Py_ssize_t n):
         # the final state becomes the next initial state; the stored array is reused,

@@ -56,6 +56,7 @@ from fastnn.backend.contract.recurrent import (  # noqa: F401  (shared checks, r
 from fastnn.backend.contract.recurrent import bind as _bind
 from fastnn.backend.reference._op import Op
 from fastnn.backend.reference.activations import _sigmoid
+from fastnn.backend.reference.dropout import dropout_mask
 
 # ---- twins of the C gate kernels (csrc/kernels/recurrent_impl.inc), one timestep ------------
 
@@ -188,6 +189,91 @@ class _Mask:
             aux[off] = 0
 
 
+# ---- dropout in the loop (Keras implementation=1; twins of recurrent.pyx's _drop_forward,
+# _drop_backward, _du and the per-gate products, and of csrc rnn_drop_*) ----------------
+# In training each gate q reads the input through its own mask d_q (n, F) and the state
+# through its own mask m_q (n, H), drawn once per call and the same at every step (Keras'
+# DropoutRNNCell with dropout_mask_count = gates): the projection becomes one product per
+# gate, (x * d_q) @ W_q, and the step's h_{t-1} @ U becomes (h_{t-1} * m_q) @ U_q. The
+# state the cell carries (LSTM's f c_{t-1}, GRU's z h_{t-1}) is the unmasked one.
+
+
+class Drop:
+    """The dropout masks of one op call and the workspaces that keep what backward needs: d
+    (G, n, F) or None and xg (G, T, n, F) for the inputs, m (G, n, H) or None and hm
+    (T, n, G*H) for the states."""
+
+    def __init__(self, d, xg, m, hm):
+        self.d, self.xg, self.m, self.hm = d, xg, m, hm
+
+    @property
+    def states(self):
+        return self.m is not None
+
+    @property
+    def inputs(self):
+        return self.d is not None
+
+    # -- the states (in the time loop)
+    def forward(self, t, h, u, out, add):
+        # 3a'. out[:, qH:(q+1)H] (+)= (h * m_q) @ U_q per gate; hm[t] keeps h * m_q for dU
+        H = h.shape[1]
+        for q in range(self.m.shape[0]):
+            cols = slice(q * H, (q + 1) * H)
+            self.hm[t][:, cols] = h * self.m[q]
+            p = self.hm[t][:, cols] @ u[:, cols]
+            if add:
+                out[:, cols] += p
+            else:
+                out[:, cols] = p
+
+    def backward(self, g, u, dh, add):
+        # 5b'. dh (+)= sum over q of m_q * (dG_q @ U_q^T), g this step's dG
+        H = dh.shape[1]
+        for q in range(self.m.shape[0]):
+            cols = slice(q * H, (q + 1) * H)
+            p = self.m[q] * (g[:, cols] @ u[:, cols].T)
+            if add or q > 0:
+                dh += p
+            else:
+                dh[...] = p
+
+    def du(self, g, du):
+        # 7'. dU_q = hm_q.T @ dG_q over all T*n rows, g (T, n, G*H)
+        T, n, k = g.shape
+        H = du.shape[0]
+        hm, g = self.hm.reshape(T * n, k), g.reshape(T * n, k)
+        for q in range(self.m.shape[0]):
+            cols = slice(q * H, (q + 1) * H)
+            du[:, cols] = hm[:, cols].T @ g[:, cols]
+
+    # -- the inputs (the projection before the loop, the products after it)
+    def project(self, x_tm, w, gates):
+        # 2'. xg[q] = x_tm * d_q, then gates[..., q] = xg[q] @ W_q, one GEMM per gate
+        H = w.shape[1] // self.d.shape[0]
+        for q in range(self.d.shape[0]):
+            cols = slice(q * H, (q + 1) * H)
+            self.xg[q] = x_tm * self.d[q]
+            gates[..., cols] = self.xg[q] @ w[:, cols]
+
+    def dw(self, gx, dw):
+        # 6'. dW_q = xg[q].T @ dG_x,q; gx(q): the gradient of gate q's projection (T*n, H)
+        G, T, n, F = self.xg.shape
+        H = dw.shape[1] // G
+        for q in range(G):
+            dw[:, q * H : (q + 1) * H] = self.xg[q].reshape(T * n, F).T @ gx(q)
+
+    def dx(self, gx, w, x_tm):
+        # 9'. xg[q] = dG_x,q @ W_q.T, then dx_tm = sum over q of d_q * xg[q]
+        G, T, n, F = self.xg.shape
+        H = w.shape[1] // G
+        for q in range(G):
+            self.xg[q] = (gx(q) @ w[:, q * H : (q + 1) * H].T).reshape(T, n, F)
+        x_tm[...] = self.d[0] * self.xg[0]
+        for q in range(1, G):
+            x_tm += self.d[q] * self.xg[q]
+
+
 def _to_time_major(x, x_tm, reverse):
     # x (n, T, F) batch-first -> x_tm (T, n, F); time reversed when go_backwards
     x_tm[...] = (x[:, ::-1] if reverse else x).transpose(1, 0, 2)
@@ -203,23 +289,28 @@ def _bias_grad(g, db):
     db[...] = g.reshape(-1, g.shape[-1]).sum(axis=0, dtype=np.float64)
 
 
-def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk=None):
+def _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk=None, dr=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
     # 2. hs[1:] = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    np.matmul(x_tm, w, out=hs[1:])
+    _project(x_tm, w, hs[1:], dr)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U
-        hs[t + 1] += hs[t] @ u
+        # 3a. hs[t+1] (= x_t @ W) += hs[t] @ U (recurrent dropout: (hs[t] * m) @ U)
+        if dr is not None and dr.states:
+            dr.forward(t, hs[t], u, hs[t + 1], True)
+        else:
+            hs[t + 1] += hs[t] @ u
         # 3b. hs[t+1] = act(hs[t+1] + b), fused
         simple_rnn_step_forward(hs[t + 1], b, activation)
         if mk is not None:
             mk.carry(t, hs[t], hs[t + 1])
 
 
-def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse, mk=None):
+def _simple_rnn_backward(
+    x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation, reverse, mk=None, dr=None
+):
     T = x_tm.shape[0]
     # 5. the time loop backward: 5a. gate backward and 5b. da_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
@@ -228,47 +319,82 @@ def _simple_rnn_backward(x_tm, w, u, hs, da, dy, dh, dw, du, db, dx, activation,
             mk.save(t, dh, dy_t)
         # 5a. da_t = (dh + dy_t) * act'(h_t)
         simple_rnn_step_backward(da[t], hs[t + 1], dh, dy_t, activation)
-        # 5b. dh = da_t @ U.T (the gradient of h_{t-1})
-        np.matmul(da[t], u.T, out=dh)
+        # 5b. dh = da_t @ U.T (the gradient of h_{t-1}; recurrent dropout: times m)
+        if dr is not None and dr.states:
+            dr.backward(da[t], u, dh, False)
+        else:
+            np.matmul(da[t], u.T, out=dh)
         if mk is not None:
             mk.restore(t, dh, None, da[t])
     # 6. dW = x_tm.T @ da (one GEMM, T*n rows)
     # 7. dU = hs[:T].T @ da (one GEMM; both in _dense_grads)
-    _dense_grads(x_tm, hs, da, dw, du)
+    _dense_grads(x_tm, hs, da, dw, du, dr)
     # 8. db = column sums of da (in double)
     if db is not None:
         _bias_grad(da, db)
     # 9. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
     if dx is not None:
-        np.matmul(da, w.T, out=x_tm)
+        _input_grad(da, w, x_tm, dr)
         _from_time_major(x_tm, dx, reverse)
 
 
-def _dense_grads(x_tm, hs, g, dw, du):
-    # dW = x_tm.T @ g and dU = h_prev.T @ g over all T*n rows (one GEMM each)
+def _input_grad(g, w, x_tm, dr):
+    # 9. dx_tm = dG @ W.T (into x_tm; input dropout in the loop: Drop.dx)
+    if dr is not None and dr.inputs:
+        H = w.shape[1] // dr.d.shape[0]
+        g2 = g.reshape(-1, g.shape[2])
+        dr.dx(lambda q: g2[:, q * H : (q + 1) * H], w, x_tm)
+    else:
+        np.matmul(g, w.T, out=x_tm)
+
+
+def _dense_grads(x_tm, hs, g, dw, du, dr=None):
+    # dW = x_tm.T @ g and dU = h_prev.T @ g over all T*n rows (one GEMM each; with
+    # dropout in the loop one per gate: Drop.dw, Drop.du)
     T, n, F = x_tm.shape
     H, k = hs.shape[2], g.shape[2]
-    np.matmul(x_tm.reshape(T * n, F).T, g.reshape(T * n, k), out=dw)
-    np.matmul(hs[:T].reshape(T * n, H).T, g.reshape(T * n, k), out=du)
+    g2 = g.reshape(T * n, k)
+    if dr is not None and dr.inputs:
+        dr.dw(lambda q: g2[:, q * H : (q + 1) * H], dw)
+    else:
+        np.matmul(x_tm.reshape(T * n, F).T, g2, out=dw)
+    if dr is not None and dr.states:
+        dr.du(g, du)
+    else:
+        np.matmul(hs[:T].reshape(T * n, H).T, g2, out=du)
 
 
-def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse, mk=None):
+def _project(x_tm, w, gates, dr):
+    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows; per-gate input dropout:
+    #    one per gate, Drop.project)
+    if dr is not None and dr.inputs:
+        dr.project(x_tm, w, gates)
+    else:
+        np.matmul(x_tm, w, out=gates)
+
+
+def _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, tc, reverse, mk=None, dr=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
-    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    np.matmul(x_tm, w, out=gates)
+    # 2. gates = x_tm @ W for all timesteps
+    _project(x_tm, w, gates, dr)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3a. gates_t (= x_t @ W) += hs[t] @ U
-        gates[t] += hs[t] @ u
+        # 3a. gates_t (= x_t @ W) += hs[t] @ U (recurrent dropout: per gate, 3a')
+        if dr is not None and dr.states:
+            dr.forward(t, hs[t], u, gates[t], True)
+        else:
+            gates[t] += hs[t] @ u
         # 3b. fused gates: activations, c_t, tanh(c_t), h_t
         lstm_step_forward(gates[t], b, cs[t], cs[t + 1], tc[t], hs[t + 1])
         if mk is not None:
             mk.carry(t, hs[t], hs[t + 1], cs[t], cs[t + 1])
 
 
-def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse, mk=None):
+def _lstm_backward(
+    x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, reverse, mk=None, dr=None
+):
     T = x_tm.shape[0]
     # 5. the time loop backward: 5a. gate backward and 5b. dG_t @ U.T per step, last first
     for t in range(T - 1, -1, -1):
@@ -277,39 +403,48 @@ def _lstm_backward(x_tm, w, u, hs, cs, gates, tc, dy, dh, dc, dw, du, db, dx, re
             mk.save(t, dh, dy_t, dc)
         # 5a. gate backward: gates_t <- dG_t, dc <- gradient of c_{t-1}
         lstm_step_backward(gates[t], tc[t], cs[t], dh, dy_t, dc)
-        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1})
-        np.matmul(gates[t], u.T, out=dh)
+        # 5b. dh = dG_t @ U.T (the gradient of h_{t-1}; recurrent dropout: per gate, 5b')
+        if dr is not None and dr.states:
+            dr.backward(gates[t], u, dh, False)
+        else:
+            np.matmul(gates[t], u.T, out=dh)
         if mk is not None:
             mk.restore(t, dh, dc, gates[t])
     # 6. dW = x_tm.T @ dG (one GEMM, T*n rows)
     # 7. dU = hs[:T].T @ dG (one GEMM; both in _dense_grads)
-    _dense_grads(x_tm, hs, gates, dw, du)
+    _dense_grads(x_tm, hs, gates, dw, du, dr)
     # 8. db = column sums of dG (in double)
     if db is not None:
         _bias_grad(gates, db)
     # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
+    #    (per-gate input dropout: Drop.dx)
     if dx is not None:
-        np.matmul(gates, w.T, out=x_tm)
+        _input_grad(gates, w, x_tm, dr)
         _from_time_major(x_tm, dx, reverse)
 
 
-def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse, mk=None):
+def _gru_forward(x, x_tm, w, u, b_ih, b_hh, hs, gates, hn, hu, reverse, mk=None, dr=None):
     T = x_tm.shape[0]
     # 1. x_tm = x in time-major order (time reversed when go_backwards)
     _to_time_major(x, x_tm, reverse)
-    # 2. gates = x_tm @ W for all timesteps (one GEMM, T*n rows)
-    np.matmul(x_tm, w, out=gates)
+    # 2. gates = x_tm @ W for all timesteps
+    _project(x_tm, w, gates, dr)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step
     for t in range(T):
-        # 3a. hu = hs[t] @ U
-        np.matmul(hs[t], u, out=hu)
+        # 3a. hu = hs[t] @ U (recurrent dropout: per gate, 3a')
+        if dr is not None and dr.states:
+            dr.forward(t, hs[t], u, hu, False)
+        else:
+            np.matmul(hs[t], u, out=hu)
         # 3b. fused gates: r, z, n, hn_t, h_t (gates_t holds x_t @ W)
         gru_step_forward(gates[t], hu, b_ih, b_hh, hs[t], hn[t], hs[t + 1])
         if mk is not None:
             mk.carry(t, hs[t], hs[t + 1])
 
 
-def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse, mk=None):
+def _gru_backward(
+    x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, reverse, mk=None, dr=None
+):
     T, n, F = x_tm.shape
     H = hs.shape[2]
     # 5. the time loop backward: 5a. gate backward and 5b. G_h @ U.T per step, last first
@@ -319,19 +454,34 @@ def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, r
             mk.save(t, dh, dy_t)
         # 5a. gate backward: gates_t <- G_h = [da_r|da_z|r*da_n], hn_t <- da_n, dh <- dh*z
         gru_step_backward(gates[t], hn[t], hs[t], dh, dy_t)
-        # 5b. dh += G_h @ U.T (the gradient of h_{t-1})
-        dh += gates[t] @ u.T
+        # 5b. dh += G_h @ U.T (the gradient of h_{t-1}; recurrent dropout: per gate, 5b')
+        if dr is not None and dr.states:
+            dr.backward(gates[t], u, dh, True)
+        else:
+            dh += gates[t] @ u.T
         if mk is not None:
             mk.restore(t, dh, None, gates[t], hn[t])
     g = gates.reshape(T * n, 3 * H)
     dan = hn.reshape(T * n, H)
     xt = x_tm.reshape(T * n, F)
-    # 6. dU = hs[:T].T @ G_h (one GEMM)
-    np.matmul(hs[:T].reshape(T * n, H).T, g, out=du)
+
+    # the gradient of gate q's input projection: G_x = [da_r|da_z|da_n]
+    def gx(q):
+        return g[:, q * H : (q + 1) * H] if q < 2 else dan
+
+    # 6. dU = hs[:T].T @ G_h (one GEMM; recurrent dropout: per gate, Drop.du)
+    if dr is not None and dr.states:
+        dr.du(gates, du)
+    else:
+        np.matmul(hs[:T].reshape(T * n, H).T, g, out=du)
     # 7. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
-    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x)
-    dw[:, : 2 * H] = xt.T @ g[:, : 2 * H]
-    dw[:, 2 * H :] = xt.T @ dan
+    #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x);
+    #    per-gate input dropout: one per gate (Drop.dw)
+    if dr is not None and dr.inputs:
+        dr.dw(gx, dw)
+    else:
+        dw[:, : 2 * H] = xt.T @ g[:, : 2 * H]
+        dw[:, 2 * H :] = xt.T @ dan
     # 8. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh is not None:
         _bias_grad(g, db_hh)
@@ -339,8 +489,11 @@ def _gru_backward(x_tm, w, u, hs, gates, hn, dy, dh, dw, du, db_ih, db_hh, dx, r
         _bias_grad(dan, db_ih[2 * H :])
     # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx is not None:
-        np.matmul(g[:, : 2 * H], w[:, : 2 * H].T, out=xt)
-        xt += dan @ w[:, 2 * H :].T
+        if dr is not None and dr.inputs:
+            dr.dx(gx, w, x_tm)
+        else:
+            np.matmul(g[:, : 2 * H], w[:, : 2 * H].T, out=xt)
+            xt += dan @ w[:, 2 * H :].T
         _from_time_major(x_tm, dx, reverse)
 
 
@@ -365,15 +518,17 @@ def _run_forward(
     activation,
     reverse,
     mk=None,
+    dr=None,
 ):
     n, T, H = x.shape[0], x.shape[1], hs.shape[2]
-    # 3c. (in the loops) with a mask, masked rows carry their state (_Mask.carry)
+    # 3c. (in the loops) with a mask, masked rows carry their state (_Mask.carry); dr:
+    # dropout in the loop (Drop)
     if kind == SIMPLE_RNN:
-        _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk)
+        _simple_rnn_forward(x, x_tm, w, u, b, hs, activation, reverse, mk, dr)
     elif kind == LSTM:
-        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse, mk)
+        _lstm_forward(x, x_tm, w, u, b, hs, cs, gates, aux, reverse, mk, dr)
     else:
-        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse, mk)
+        _gru_forward(x, x_tm, w, u, b, b2, hs, gates, aux, hu, reverse, mk, dr)
     # 4. the output, batch-first: every h_t in processing order, or the final state
     if return_sequences:
         seq = out.reshape(n, T, H)
@@ -405,15 +560,17 @@ def _run_backward(
     activation,
     reverse,
     mk=None,
+    dr=None,
 ):
     # with a mask, 5m before and 5c after each step pass a masked row's gradients
     # straight through (_Mask.save / restore)
+    args = (dw, du, db) if kind != GRU else (dw, du, db, db2)
     if kind == SIMPLE_RNN:
-        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, dw, du, db, dx, activation, reverse, mk)
+        _simple_rnn_backward(x_tm, w, u, hs, aux, dy, dh, *args, dx, activation, reverse, mk, dr)
     elif kind == LSTM:
-        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, dw, du, db, dx, reverse, mk)
+        _lstm_backward(x_tm, w, u, hs, cs, gates, aux, dy, dh, dc, *args, dx, reverse, mk, dr)
     else:
-        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, dw, du, db, db2, dx, reverse, mk)
+        _gru_backward(x_tm, w, u, hs, gates, aux, dy, dh, *args, dx, reverse, mk, dr)
 
 
 # ---- Ops -----------------------------------------------------------------------------
@@ -462,6 +619,55 @@ class _RecurrentOp(Op):
         self.h0 = self.c0 = None
         self.n_fwd = self.n_bwd = -1
         self.consumed = True
+        self.rate = self.recurrent_rate = 0.0
+        self.seed = self.counter = 0
+        self.dropped = False
+
+    @property
+    def draws_masks(self):
+        """Whether the op has dropout in its loop (set_dropout): a mask stream to keep."""
+        return self.rate > 0 or self.recurrent_rate > 0
+
+    def set_dropout(self, rate, recurrent_rate, seed):
+        """Dropout inside the loop, as Keras' implementation=1 in training: `rate` draws
+        one input mask per gate (SimpleRNN: one), `recurrent_rate` one state mask
+        per gate, each (n, F) or (n, H), scaled by 1 / (1 - rate) and the same at every
+        step. The masks come from the counter-based stream (seed, counter), which advances
+        by their size per training forward. Before the op's first call only."""
+        self.rate, self.recurrent_rate, self.seed = _c.check_dropout(
+            self, rate, recurrent_rate, seed
+        )
+
+    def draw_masks(self, n, training):
+        # this forward's masks (training with a rate), else none; the backward reuses them
+        self.dropped = training and (self.rate > 0 or self.recurrent_rate > 0)
+        if not self.dropped:
+            return
+        for rate, name, width in (
+            (self.rate, "dmask", self.features),
+            (self.recurrent_rate, "rmask", self.units),
+        ):
+            if rate > 0:
+                m = self.k * n * width
+                self.ws[name][:m] = dropout_mask(m, rate, self.seed, self.counter, self.dtype)
+                self.counter += m
+
+    def _drop(self, n):
+        # the call's Drop (the last draw_masks'), or None
+        if not self.dropped:
+            return None
+        T, F, H, k, ws = self.timesteps, self.features, self.units, self.k, self.ws
+
+        def view(name, shape, on):
+            return ws[name][: int(np.prod(shape))].reshape(shape) if on else None
+
+        gi, gd = self.rate > 0, self.recurrent_rate > 0
+        return Drop(
+            view("dmask", (k, n, F), gi),
+            view("xg", (k, T, n, F), gi),
+            view("rmask", (k, n, H), gd),
+            view("hm", (T, n, k * H), gd),
+        )
 
     # -- workspaces (flat, sized for cap rows; views of the first n rows per call)
     def reserve(self, rows):
@@ -469,7 +675,9 @@ class _RecurrentOp(Op):
         if rows <= self.cap:
             return 0
         T, F, H = self.timesteps, self.features, self.units
-        self.ws = _c.workspaces(self.kind, T, rows, F, H, self.dtype)
+        self.ws = _c.workspaces(
+            self.kind, T, rows, F, H, self.dtype, self.rate, self.recurrent_rate
+        )
         return Op.reserve(self, rows)
 
     def _views(self, n):
@@ -494,6 +702,7 @@ class _RecurrentOp(Op):
         T, F = self.timesteps, self.features
         x_tm, hs, cs, gates, aux, hu, _, _ = self._views(n)
         self._load_state(n)
+        self.draw_masks(n, training)
         _run_forward(
             self.kind,
             x[:n].reshape(n, T, F),
@@ -512,6 +721,7 @@ class _RecurrentOp(Op):
             self.activation,
             self.go_backwards,
             self._mask(n),
+            self._drop(n),
         )
         self.n_fwd, self.consumed = n, False
         if self.carry_state:
@@ -573,6 +783,7 @@ class _RecurrentOp(Op):
             self.activation,
             self.go_backwards,
             self._mask(n),
+            self._drop(n),
         )
         self.n_bwd, self.consumed = n, True
         return self.dx[:n] if self.need_dx else None
