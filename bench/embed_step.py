@@ -40,6 +40,7 @@ class EmbedConfig:
     min_len: int = 0  # > 0: lengths uniform in [min_len, T], zero-padded at the end
     bidirectional: bool = False  # Bidirectional(LSTM) (concat) / nn.LSTM(bidirectional=True)
     kind: str = "step"
+    recurrent_dropout: float = 0.0  # > 0: LSTM(dropout=rate, recurrent_dropout=rate); fastnn only
 
 
 CONFIGS = [
@@ -72,6 +73,29 @@ CONFIGS = [
         min_len=20,
         bidirectional=True,
     ),
+    # Keras' examples/imdb_lstm.py (tests/keras_compat/imdb_lstm.py), without and with its
+    # dropout: the per-gate masks turn each step's h @ U into 4 products (Keras
+    # implementation=1); PyTorch's nn.LSTM has no recurrent dropout, so fastnn runs alone
+    EmbedConfig(
+        "imdb_lstm: Embedding(20000,128) + LSTM(128) + Dense(1) BCE, T=80 B=32",
+        20000,
+        128,
+        128,
+        80,
+        32,
+        1,
+    ),
+    EmbedConfig(
+        "imdb_lstm: Embedding(20000,128) + LSTM(128, dropout=0.2, recurrent_dropout=0.2) + "
+        "Dense(1) BCE, T=80 B=32",
+        20000,
+        128,
+        128,
+        80,
+        32,
+        1,
+        recurrent_dropout=0.2,
+    ),
 ]
 
 
@@ -101,13 +125,14 @@ class FastnnEmbed:
         self.fastnn = fastnn
         fastnn.utils.set_random_seed(seed)
         head = "sigmoid" if config.outputs == 1 else "softmax"
+        rd = config.recurrent_dropout
         self.model = Sequential(
             [
                 layers.Input(shape=(config.steps,)),
                 layers.Embedding(config.vocab, config.dim, mask_zero=config.min_len > 0),
                 layers.Bidirectional(layers.LSTM(config.units))
                 if config.bidirectional
-                else layers.LSTM(config.units),
+                else layers.LSTM(config.units, dropout=rd, recurrent_dropout=rd),
                 layers.Dense(config.outputs, activation=head),
             ]
         )
@@ -132,6 +157,8 @@ class TorchEmbed:
             import torch
         except ImportError as exc:
             raise EngineUnavailable(f"torch is not installed ({exc})") from None
+        if config.recurrent_dropout:
+            raise EngineUnavailable("torch.nn.LSTM has no recurrent dropout")
         self.torch = torch
         torch.manual_seed(seed)
         self.emb = torch.nn.Embedding(config.vocab, config.dim)

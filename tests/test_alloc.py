@@ -86,6 +86,14 @@ def build():
         x = rng.integers(1, 5000, size=(32, 40)).astype(np.float32)
         x[np.arange(40)[None, :] < rng.integers(0, 35, size=(32, 1))] = 0
         y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
+    elif case == "recurrent_dropout":
+        # Keras implementation=1: per-gate input and state masks drawn in every step
+        layers = [Input(shape=(40,)), Embedding(5000, 32, mask_zero=True),
+                  LSTM(32, dropout=0.2, recurrent_dropout=0.2), Dense(1, activation="sigmoid")]
+        loss = "binary_crossentropy"
+        x = rng.integers(1, 5000, size=(32, 40)).astype(np.float32)
+        x[np.arange(40)[None, :] < rng.integers(0, 35, size=(32, 1))] = 0
+        y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
     else:
         layers = [Input(shape=(784,)), Dense(64, activation="relu")]
         if case == "dropout":
@@ -273,6 +281,9 @@ CASES = {
     "784-64-64-10 int64 labels": "mlp_int",
     "embedding(5000,32)-lstm(32)-1 bce adam": "embedding",
     "embedding(5000,32,mask_zero)-bidirectional(lstm(32))-1 bce adam": "masked_bidirectional",
+    "embedding(5000,32,mask_zero)-lstm(32,dropout,recurrent_dropout)-1 bce adam": (
+        "recurrent_dropout"
+    ),
 }
 
 
