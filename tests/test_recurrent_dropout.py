@@ -7,6 +7,7 @@ with implementation=1 and reset_after=True, SimpleRNNCell.call), fed the masks t
 (its counter-based stream, rebuilt here from fastnn.backend.reference.dropout). Gradients
 are checked against float64 central differences; the twin against the compiled op."""
 
+import helpers
 import numpy as np
 import pytest
 
@@ -119,19 +120,9 @@ def test_gradients_match_central_differences(kind, reverse):
     dx = op.py_backward(R)
     analytic = [g.copy() for g in grads] + [dx]
     params = [weights[0], weights[1], weights[2]] + ([weights[3]] if kind == "gru" else [])
-    eps = 1e-6
     for p, g in zip(params + [x], analytic[: len(params)] + [dx]):
-        num = np.zeros(p.size)
-        flat = p.reshape(-1)
-        for i in range(p.size):
-            keep = flat[i]
-            flat[i] = keep + eps
-            up = loss()
-            flat[i] = keep - eps
-            down = loss()
-            flat[i] = keep
-            num[i] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(g.reshape(-1), num, rtol=1e-6, atol=1e-8)
+        num = helpers.numeric_grad(loss, p)
+        np.testing.assert_allclose(g.reshape(p.shape), num, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -155,9 +146,8 @@ def test_twin_matches_compiled_with_padding_and_threads(kind, dtype, split):
             results.append([y, dx] + [g.copy() for g in grads])
     finally:
         _parallel.configure(**previous)
-    tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     for a, b in zip(*results):
-        np.testing.assert_allclose(a, b, **tol)
+        np.testing.assert_allclose(a, b, **helpers.TOL[dtype])
 
 
 def _fit(cls, seed, backend="compiled", **kw):
