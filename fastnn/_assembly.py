@@ -122,13 +122,12 @@ def make_net(model, backend):
         seed = (seed * 6364136223846793005 + 1442695040888963407) % 2**64
         layer_ops = layer.make_ops(kernels, bool(ops), fuse, seed)
         mask_src = layer.wire_mask(layer_ops, mask_src)
-        for op in layer_ops:
-            if hasattr(op, "counter") and getattr(op, "draws_masks", True):
-                if id(layer) in previous:
-                    op.seed, op.counter = previous[id(layer)]
-                elif layer.name in pending:
-                    op.seed, op.counter = pending[layer.name]
-                dropout_ops.append((layer, op))
+        for owner, op in layer.dropout_parts(layer_ops):
+            if id(owner) in previous:
+                op.seed, op.counter = previous[id(owner)]
+            elif owner.name in pending:
+                op.seed, op.counter = pending[owner.name]
+            dropout_ops.append((owner, op))
         ops += layer_ops
     if not ops:
         raise ValueError("the model has no layer that computes anything (add a Dense layer)")

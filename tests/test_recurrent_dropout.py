@@ -22,7 +22,19 @@ KINDS = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 SEED = 77
 
 
-def _op(mod, kind, F, H, T, dtype, rate, recurrent_rate, return_sequences=True, reverse=False):
+def _op(
+    mod,
+    kind,
+    F,
+    H,
+    T,
+    dtype,
+    rate,
+    recurrent_rate,
+    return_sequences=True,
+    reverse=False,
+    per_gate=True,
+):
     k = KINDS[kind]
     rng = np.random.default_rng(1)
     W = (rng.standard_normal((F, k * H)) * 0.4).astype(dtype)
@@ -35,17 +47,18 @@ def _op(mod, kind, F, H, T, dtype, rate, recurrent_rate, return_sequences=True, 
         op = mod.LSTMOp(W, U, b, *grads[:3], T, return_sequences, True, reverse)
     else:
         op = mod.GRUOp(W, U, b, b2, *grads, T, return_sequences, True, reverse)
-    op.set_dropout(rate, recurrent_rate, SEED)
+    op.set_dropout(rate, recurrent_rate, SEED, per_gate)
     return op, (W, U, b, b2), grads
 
 
-def _masks(kind, n, F, H, rate, recurrent_rate, counter=0):
-    # the op's draw order: the input masks (G, n, F), then the state masks (G, n, H)
+def _masks(kind, n, F, H, rate, recurrent_rate, per_gate=True, counter=0):
+    # the op's draw order: the input masks (G or 1, n, F), then the state masks (G, n, H)
     k = KINDS[kind]
     d = m = None
     if rate:
-        d = dropout_mask(k * n * F, rate, SEED, counter, np.float64).reshape(k, n, F)
-        counter += k * n * F
+        g = k if per_gate else 1
+        d = dropout_mask(g * n * F, rate, SEED, counter, np.float64).reshape(g, n, F)
+        counter += g * n * F
     if recurrent_rate:
         m = dropout_mask(k * n * H, recurrent_rate, SEED, counter, np.float64).reshape(k, n, H)
     return d, m
@@ -56,8 +69,9 @@ def _sigmoid(a):
 
 
 def _keras_cells(kind, x, weights, d, m):
-    """Keras' implementation=1 cell, step by step, in fastnn's gate layout (LSTM i|f|c|o,
-    GRU r|z|n); d, m: the per-gate masks or None (no dropout there)."""
+    """Keras' cell, step by step, in fastnn's gate layout (LSTM i|f|c|o, GRU r|z|n); d:
+    the input masks, one per gate (implementation=1) or one for all (implementation=2,
+    where Keras masks the input once), m: the per-gate state masks; None: no dropout."""
     W, U, b, b2 = weights
     n, T, F = x.shape
     k, H = KINDS[kind], U.shape[0]
@@ -69,7 +83,7 @@ def _keras_cells(kind, x, weights, d, m):
         return a[..., q * H : (q + 1) * H]
 
     for t in range(T):
-        xq = [(x[:, t] * d[q]) @ cols(W, q) + cols(b, q) for q in range(k)]
+        xq = [(x[:, t] * d[q % len(d)]) @ cols(W, q) + cols(b, q) for q in range(k)]
         hq = [(h * m[q]) @ cols(U, q) for q in range(k)]
         if kind == "simple_rnn":
             h = np.tanh(xq[0] + hq[0])
@@ -89,25 +103,31 @@ def _keras_cells(kind, x, weights, d, m):
 @pytest.mark.parametrize("mod", [compiled, reference], ids=["compiled", "twin"])
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("rates", [(0.0, 0.4), (0.3, 0.4), (0.3, 0.0)])
-def test_training_forward_is_keras_implementation_1(mod, kind, rates):
+@pytest.mark.parametrize("per_gate", [True, False], ids=["implementation1", "implementation2"])
+def test_training_forward_is_keras(mod, kind, rates, per_gate):
     n, T, F, H = 5, 6, 3, 4
-    op, weights, _ = _op(mod, kind, F, H, T, np.float64, *rates)
+    op, weights, _ = _op(mod, kind, F, H, T, np.float64, *rates, per_gate=per_gate)
     x = np.random.default_rng(2).standard_normal((n, T, F))
     y = op.py_forward(x.reshape(n, -1), training=True).reshape(n, T, H)
-    want = _keras_cells(kind, x, weights, *_masks(kind, n, F, H, *rates))
+    want = _keras_cells(kind, x, weights, *_masks(kind, n, F, H, *rates, per_gate))
     np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-13)
     # the stream moved on: the next batch draws new masks; inference draws none
-    assert op.counter == KINDS[kind] * n * (F * (rates[0] > 0) + H * (rates[1] > 0))
+    k = KINDS[kind]
+    drawn = n * F * (rates[0] > 0) * (k if per_gate else 1) + k * n * H * (rates[1] > 0)
+    assert op.counter == drawn
     y_inf = op.py_forward(x.reshape(n, -1), training=False).reshape(n, T, H)
     np.testing.assert_allclose(y_inf, _keras_cells(kind, x, weights, None, None), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradients_match_central_differences(kind, reverse):
+@pytest.mark.parametrize("per_gate", [True, False], ids=["implementation1", "implementation2"])
+def test_gradients_match_central_differences(kind, reverse, per_gate):
     n, T, F, H = 3, 4, 3, 4
-    rates = (0.3, 0.4)
-    op, weights, grads = _op(compiled, kind, F, H, T, np.float64, *rates, reverse=reverse)
+    rates = (0.3, 0.4 if per_gate else 0.0)
+    op, weights, grads = _op(
+        compiled, kind, F, H, T, np.float64, *rates, reverse=reverse, per_gate=per_gate
+    )
     rng = np.random.default_rng(3)
     x = rng.standard_normal((n, T * F))
     R = rng.standard_normal((n, T * H))
@@ -128,7 +148,8 @@ def test_gradients_match_central_differences(kind, reverse):
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("split", ["never", "always"])
-def test_twin_matches_compiled_with_padding_and_threads(kind, dtype, split):
+@pytest.mark.parametrize("per_gate", [True, False], ids=["implementation1", "implementation2"])
+def test_twin_matches_compiled_with_padding_and_threads(kind, dtype, split, per_gate):
     n, T, F, H = 9, 7, 5, 8
     rng = np.random.default_rng(4)
     x = rng.standard_normal((n, T * F)).astype(dtype)
@@ -138,7 +159,9 @@ def test_twin_matches_compiled_with_padding_and_threads(kind, dtype, split):
     previous = _parallel.configure(batch_split=split)
     try:
         for mod in (compiled, reference):
-            op, _, grads = _op(mod, kind, F, H, T, dtype, 0.25, 0.35, reverse=True)
+            op, _, grads = _op(
+                mod, kind, F, H, T, dtype, 0.25, 0.35, reverse=True, per_gate=per_gate
+            )
             for _ in range(2):  # the second batch draws other masks
                 op.set_input_mask(mask)
                 y = op.py_forward(x, training=True)
@@ -193,8 +216,6 @@ def test_implementation_argument_follows_keras():
     with pytest.raises(TypeError):
         SimpleRNN(3, implementation=1)  # Keras' SimpleRNN has no such argument
     assert LSTM(3, recurrent_dropout=1.5).recurrent_dropout == 1.0  # clamped: drops nothing
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        Bidirectional(LSTM(3, recurrent_dropout=0.2))
     layer = GRU(3, recurrent_dropout=0.5)
     x = np.ones((2, 4, 2), np.float32)
     assert layer(x).shape == (2, 3)  # inference: no dropout
@@ -203,14 +224,49 @@ def test_implementation_argument_follows_keras():
 
 
 def test_implementation_1_draws_one_input_mask_per_gate():
-    # dropout alone with implementation=1: per-gate input masks in the loop, not the one
-    # mask of implementation=2 (which is SpatialDropout's op ahead of the loop)
+    # dropout alone with implementation=1: per-gate input masks, not the one of
+    # implementation=2; the LSTM's op draws them (and keeps the stream across Nets, saves)
     one, _ = _fit(LSTM, 4, dropout=0.3, implementation=1)
     two, _ = _fit(LSTM, 4, dropout=0.3)
-    # the op that draws the masks (and keeps the stream across Nets and saves)
-    assert [type(op).__name__ for _, op in one._dropout_ops] == ["LSTMOp"]
-    assert [type(op).__name__ for _, op in two._dropout_ops] == ["SpatialDropoutOp"]
+    assert [(type(op).__name__, op.input_masks) for _, op in one._dropout_ops] == [("LSTMOp", 4)]
+    assert [(type(op).__name__, op.input_masks) for _, op in two._dropout_ops] == [("LSTMOp", 1)]
     assert not np.allclose(one.get_weights()[1], two.get_weights()[1])
+
+
+@pytest.mark.parametrize("kw", [dict(dropout=0.3), dict(dropout=0.2, recurrent_dropout=0.3)])
+def test_bidirectional_with_dropout(kw):
+    """Each direction draws its own masks (its own stream, keyed by its layer), on both
+    backends alike, reproducibly, and the streams carry on across a rebuilt Net."""
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 30, (24, 9)).astype(float)
+    x[:6, :3] = 0
+    y = rng.standard_normal((24, 1))
+
+    def layers():
+        return [
+            Input((9,)),
+            Embedding(30, 4, mask_zero=True),
+            Bidirectional(GRU(5, **kw)),
+            Dense(1),
+        ]
+
+    a, b = helpers.train_on_both_backends(layers, x, y, seed=2, epochs=2, batch_size=8)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-10, atol=1e-12)
+    parts = a._dropout_ops
+    assert [layer.name.split("_")[0] for layer, _ in parts] == ["forward", "backward"]
+    assert parts[0][1].seed != parts[1][1].seed and all(op.counter > 0 for _, op in parts)
+    state = a.get_random_state()["dropout"]
+    assert sorted(state) == sorted(layer.name for layer, _ in parts)
+    # a rebuilt Net (another backend) goes on from the same counters
+    counters = [op.counter for _, op in parts]
+    fastnn.set_backend("numpy")
+    try:
+        a.train_on_batch(x[:8], y[:8])
+    finally:
+        fastnn.set_backend("compiled")
+    assert [op.counter for _, op in a._dropout_ops] != counters
+    assert [op.counter for _, op in a._dropout_ops][0] > counters[0]
 
 
 def test_bad_dropout_settings_raise():

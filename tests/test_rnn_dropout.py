@@ -11,7 +11,6 @@ import fastnn
 from fastnn.layers import (
     GRU,
     LSTM,
-    Bidirectional,
     Dense,
     Embedding,
     Input,
@@ -75,8 +74,6 @@ def test_dropout_arguments_follow_keras():
     assert LSTM(3, recurrent_dropout=0.2).recurrent_dropout == 0.2  # test_recurrent_dropout.py
     with pytest.raises(ValueError, match="dropout as a float"):
         LSTM(3, dropout="0.2")
-    with pytest.raises(NotImplementedError, match="dropout"):
-        Bidirectional(LSTM(3, dropout=0.2))
     layer = LSTM(3, dropout=0.5)
     x = np.ones((2, 4, 2), np.float32)
     assert layer(x).shape == (2, 3)  # inference: no dropout

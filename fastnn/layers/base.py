@@ -166,6 +166,13 @@ class Layer:
         fuse_activation: build without the output activation (a fused loss takes it)."""
         return []
 
+    def dropout_parts(self, ops):
+        """(owner, op) for each of this layer's ops (from make_ops) that draws dropout
+        masks: the owner's name keys the op's mask stream in the model's random state."""
+        return [
+            (self, op) for op in ops if hasattr(op, "counter") and getattr(op, "draws_masks", True)
+        ]
+
     def wire_mask(self, ops, mask_src):
         """Masking: connect this layer's ops (from make_ops) to the mask of its input
         (mask_src: the op that writes it, or None) and return the op whose mask the

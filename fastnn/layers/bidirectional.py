@@ -45,11 +45,6 @@ class Bidirectional(Layer):
                 f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one of "
                 '{"sum", "mul", "ave", "concat", None}'
             )
-        if 0 < layer.dropout < 1 or 0 < layer.recurrent_dropout < 1:
-            raise NotImplementedError(
-                "Bidirectional of a layer with dropout=... or recurrent_dropout=... is not "
-                "supported yet; put a SpatialDropout1D before it"
-            )
         if merge_mode is None:
             raise NotImplementedError(
                 "Bidirectional(merge_mode=None) returns two outputs, which needs the "
@@ -130,9 +125,18 @@ class Bidirectional(Layer):
                 "a Sequential the layer has one output"
             )
         self._install()
-        ops = [inner.make_ops(backend, need_dx, False, seed)[0] for inner in self._inner()]
+        # each direction its own dropout stream (Keras: each layer its own SeedGenerator)
+        seeds = (seed, (seed * 6364136223846793005 + 1442695040888963407) % 2**64)
+        ops = [
+            inner.make_ops(backend, need_dx, False, s)[0] for inner, s in zip(self._inner(), seeds)
+        ]
         self._op = backend("bidirectional").BidirectionalOp(ops[0], ops[1], self.merge_mode)
         return [self._op]
+
+    def dropout_parts(self, ops):
+        # the two directions' ops, each keyed by its layer (forward_*, backward_*)
+        pairs = zip(self._inner(), (ops[0].fwd, ops[0].bwd))
+        return [(inner, op) for inner, op in pairs if op.draws_masks]
 
     def _inner(self):
         return (self.forward_layer, self.backward_layer)

@@ -142,22 +142,14 @@ class _Recurrent(Layer):
         self._last_direct = False
         rate = self.dropout if 0 < self.dropout < 1 else 0.0
         recurrent_rate = self.recurrent_dropout if 0 < self.recurrent_dropout < 1 else 0.0
-        seed = seed if self.seed is None else self.seed
-        if self.implementation == 1:
-            # Keras' implementation=1: one mask per gate for the inputs (rate) and for the
-            # states (recurrent_rate), drawn per batch, the same at every step, in the loop
-            if rate or recurrent_rate:
-                op.set_dropout(rate, recurrent_rate, seed)
-            return [op]
-        if not rate:
-            return [op]
-        # Keras' input dropout (implementation=2): one mask per (sample, feature), scaled
-        # by 1/(1-rate), the same at every step: SpatialDropout1D's op, ahead of the loop
-        steps, feats = self.input_shape
-        drop = backend("dropout").SpatialDropoutOp(
-            steps, feats, self.dropout, self.dtype_, need_dx, seed
-        )
-        return [drop, op]
+        if rate or recurrent_rate:
+            # Keras: implementation=2 (the default) masks the input once, one (n, F) mask
+            # for every gate; implementation=1 (which recurrent_dropout forces) one mask
+            # per gate for the inputs and one per gate for the states. All are drawn per
+            # batch and the same at every step, inside the op's loop (set_dropout).
+            seed = seed if self.seed is None else self.seed
+            op.set_dropout(rate, recurrent_rate, seed, per_gate=self.implementation == 1)
+        return [op]
 
     def _new_op(self, backend, need_dx):
         W, U = self.weights[:2]

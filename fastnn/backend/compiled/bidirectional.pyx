@@ -142,6 +142,8 @@ cdef class BidirectionalOp(Op):
     cdef char *forward(self, char *x, Py_ssize_t n, bint training) except NULL:
         cdef OpCall calls[2]
         self.reserve(n)
+        self.fwd.draw_masks(n, training)
+        self.bwd.draw_masks(n, training)
         self.fwd.fill_forward(x, n, &calls[0])
         self.bwd.fill_forward(x, n, &calls[1])
         cdef bint together = self._together()

@@ -36,11 +36,11 @@ cdef struct OpCall:
     void *keep
     void *keepc
     int gd                     # recurrent dropout: G masks of the state, 0: none
-    int gi                     # per-gate input dropout (LSTM, GRU): G masks, 0: none
+    int gi                     # input dropout: 1 mask, or G (one per gate), 0: none
     const void *rmask          # (G, n, H) the state masks, scaled by 1 / (1 - rate)
-    const void *dmask          # (G, n, F) the input masks, the same
+    const void *dmask          # (gi, n, F) the input masks, the same
     void *hm                   # (T, n, G*H) the masked states of every step
-    void *xg                   # (G, T, n, F) the masked inputs; backward dG_q @ W_q^T
+    void *xg                   # (gi, T, n, F) the masked inputs; backward dG_q @ W_q^T
     void *tmp                  # backward: (n, H)
 
 
@@ -84,6 +84,7 @@ cdef class _RecurrentOp(Op):
     cdef readonly object h0, c0      # initial states (n, H) or None (zeros)
     # dropout in the loop (Keras implementation=1; set_dropout): rates, the mask stream
     cdef readonly double rate, recurrent_rate
+    cdef readonly int input_masks    # 1 or the gate count (per_gate); 0 without rate
     cdef public uint64_t seed, counter
     cdef bint dropped                # the last forward drew masks (training)
     cdef char *rmask

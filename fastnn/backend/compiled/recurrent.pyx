@@ -550,21 +550,23 @@ cdef void _run_forward(int kind, const floating *x, floating *x_tm, const floati
     _solo(&L, solo)
     # 2. the input projection of all timesteps, one GEMM of T*n rows: into hs[1:]
     #    (SimpleRNN), else into the gate pre-activations
+    #    (2'. input dropout in the loop: xg[q] = x_tm * d_q first, the GEMM reading xg;
+    #    one mask per gate: one GEMM per gate, gate q's columns from xg[q])
     cdef floating *xg = <floating *>C.xg
     cdef Py_ssize_t blk = <Py_ssize_t>T * n * F
+    cdef floating *proj = hs + nh if kind == SIMPLE_RNN else gates
     if C.gi:
-        # 2'. input dropout in the loop: xg[q] = x_tm * d_q, then one GEMM per gate
         if floating is float:
             rnn_drop_inputs_f32(x_tm, <const float *>C.dmask, xg, C.gi, T, n, F)
         else:
             rnn_drop_inputs_f64(x_tm, <const double *>C.dmask, xg, C.gi, T, n, F)
+    if C.gi > 1:
         for q in range(C.gi):
             _gemm2(_threads(&L, solo), False, False, T * n, H, F, <floating>1, xg + q * blk, F,
-                   w + q * H, kh, <floating>0, (hs + nh if kind == SIMPLE_RNN else gates) + q * H,
-                   kh)
+                   w + q * H, kh, <floating>0, proj + q * H, kh)
     else:
-        _gemm2(_threads(&L, solo), False, False, T * n, kh, F, <floating>1, x_tm, F, w, kh,
-               <floating>0, hs + nh if kind == SIMPLE_RNN else gates, kh)
+        _gemm2(_threads(&L, solo), False, False, T * n, kh, F, <floating>1,
+               xg if C.gi else x_tm, F, w, kh, <floating>0, proj, kh)
     # 3. the time loop: 3a. h_{t-1} @ U and 3b. the fused gate kernel per step (*_rows above),
     #    3c. with a mask, masked rows carry their state (_mask_carry)
     _run_loop(&L)
@@ -623,29 +625,33 @@ cdef void _grads(int two, floating *x_tm, const floating *w, const floating *hs,
     cdef floating *xg = <floating *>C.xg
     cdef Py_ssize_t blk = <Py_ssize_t>T * n * F
     cdef int q
-    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows; per-gate input dropout: xg[q].T @ dG_q)
-    if C.gi:
+    # 6. dW = x_tm.T @ dG (one GEMM, T*n rows; input dropout: xg.T @ dG, or per gate
+    #    xg[q].T @ dG_q)
+    if C.gi > 1:
         for q in range(C.gi):
             _gemm2(two, True, False, F, H, T * n, <floating>1, xg + q * blk, F, g + q * H, kh,
                    <floating>0, dw + q * H, kh)
     else:
-        _gemm2(two, True, False, F, kh, T * n, <floating>1, x_tm, F, g, kh, <floating>0, dw, kh)
+        _gemm2(two, True, False, F, kh, T * n, <floating>1, xg if C.gi else x_tm, F, g, kh,
+               <floating>0, dw, kh)
     # 7. dU = hs[:T].T @ dG (one GEMM; recurrent dropout: hm_q.T @ dG_q per gate)
     _du(two, hs, g, du, n, T, H, kh, C)
     # 8. db = column sums of dG (in double)
     if db != NULL:
         _bias_grad(db, g, <Py_ssize_t>T * n, kh)
     # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
-    #    (per-gate input dropout: xg[q] = dG_q @ W_q.T, then dx_tm = sum of d_q * xg[q])
+    #    (input dropout: into xg, or per gate xg[q] = dG_q @ W_q.T, then dx_tm = the sum
+    #    of d_q * xg[q])
     if dx != NULL:
-        if C.gi:
+        if C.gi > 1:
             for q in range(C.gi):
                 _gemm2(two, False, True, T * n, F, H, <floating>1, g + q * H, kh, w + q * H, kh,
                        <floating>0, xg + q * blk, F)
-            _drop_inputs_back(x_tm, xg, n, T, F, C)
         else:
-            _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0, x_tm,
-                   F)
+            _gemm2(two, False, True, T * n, F, kh, <floating>1, g, kh, w, kh, <floating>0,
+                   xg if C.gi else x_tm, F)
+        if C.gi:
+            _drop_inputs_back(x_tm, xg, n, T, F, C)
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
@@ -680,16 +686,17 @@ cdef void _gru_grads(int two, floating *x_tm, const floating *w, const floating 
     _du(two, hs, gates, du, n, T, H, 3 * H, C)
     # 7. dW = x_tm.T @ G_x with G_x = [da_r|da_z|da_n]: G_x shares its r, z columns with
     #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x);
-    #    per-gate input dropout: xg[q].T @ G_x,q, one per gate
-    if C.gi:
+    #    input dropout: from xg, or per gate xg[q].T @ G_x,q
+    cdef const floating *src = xg if C.gi else x_tm
+    if C.gi > 1:
         for q in range(3):
             _gemm2(two, True, False, F, H, T * n, <floating>1, xg + q * blk, F,
                    gates + q * H if q < 2 else hn, 3 * H if q < 2 else H, <floating>0,
                    dw + q * H, 3 * H)
     else:
-        _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, x_tm, F, gates, 3 * H,
+        _gemm2(two, True, False, F, 2 * H, T * n, <floating>1, src, F, gates, 3 * H,
                <floating>0, dw, 3 * H)
-        _gemm2(two, True, False, F, H, T * n, <floating>1, x_tm, F, hn, H, <floating>0,
+        _gemm2(two, True, False, F, H, T * n, <floating>1, src, F, hn, H, <floating>0,
                dw + 2 * H, 3 * H)
     # 8. db_hh = column sums of G_h; db_ih: the same r, z sums, column sums of da_n for n
     if db_hh != NULL:
@@ -697,18 +704,21 @@ cdef void _gru_grads(int two, floating *x_tm, const floating *w, const floating 
         memcpy(db_ih, db_hh, 2 * H * sizeof(floating))
         _bias_grad(db_ih + 2 * H, hn, rows, H)
     # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
-    if dx != NULL and C.gi:
-        # per-gate input dropout: xg[q] = G_x,q @ W_q.T, then dx_tm = sum of d_q * xg[q]
+    #    (input dropout: into xg, or per gate xg[q] = G_x,q @ W_q.T, then dx_tm = the sum
+    #    of d_q * xg[q])
+    cdef floating *dst = xg if C.gi else x_tm
+    if dx != NULL and C.gi > 1:
         for q in range(3):
             _gemm2(two, False, True, T * n, F, H, <floating>1, gates + q * H if q < 2 else hn,
                    3 * H if q < 2 else H, w + q * H, 3 * H, <floating>0, xg + q * blk, F)
-        _drop_inputs_back(x_tm, xg, n, T, F, C)
-        _from_time_major(x_tm, dx, n, T, F, reverse)
     elif dx != NULL:
         _gemm2(two, False, True, T * n, F, 2 * H, <floating>1, gates, 3 * H, w, 3 * H,
-               <floating>0, x_tm, F)
+               <floating>0, dst, F)
         _gemm2(two, False, True, T * n, F, H, <floating>1, hn, H, w + 2 * H, 3 * H, <floating>1,
-               x_tm, F)
+               dst, F)
+    if dx != NULL:
+        if C.gi:
+            _drop_inputs_back(x_tm, xg, n, T, F, C)
         _from_time_major(x_tm, dx, n, T, F, reverse)
 
 
@@ -791,6 +801,7 @@ cdef class _RecurrentOp(Op):
         self.n_fwd = self.n_bwd = -1
         self.consumed = True
         self.rate = self.recurrent_rate = 0
+        self.input_masks = 0
         self.seed = self.counter = 0
         self.dropped = False
 
@@ -799,20 +810,20 @@ cdef class _RecurrentOp(Op):
         """Whether the op has dropout in its loop (set_dropout): a mask stream to keep."""
         return self.rate > 0 or self.recurrent_rate > 0
 
-    def set_dropout(self, rate, recurrent_rate, seed):
-        """Dropout inside the loop, as Keras' implementation=1 in training: `rate` draws
-        one input mask per gate (SimpleRNN: one), `recurrent_rate` one state mask
-        per gate, each (n, F) or (n, H), scaled by 1 / (1 - rate) and the same at every
-        step. The masks come from the counter-based stream (seed, counter), which advances
-        by their size per training forward. Before the op's first call only."""
-        self.rate, self.recurrent_rate, self.seed = _c.check_dropout(
-            self, rate, recurrent_rate, seed)
+    def set_dropout(self, rate, recurrent_rate, seed, per_gate=True):
+        """Dropout inside the loop, in training: `rate` draws one input mask (n, F) per
+        gate (Keras' implementation=1; per_gate=False: one for all gates, implementation=2),
+        `recurrent_rate` one state mask (n, H) per gate, scaled by 1 / (1 - rate) and the
+        same at every step. The masks come from the counter-based stream (seed, counter),
+        which advances by their size per training forward. Before the op's first call."""
+        self.rate, self.recurrent_rate, self.seed, self.input_masks = _c.check_dropout(
+            self, rate, recurrent_rate, seed, per_gate)
 
     cdef int draw_masks(self, Py_ssize_t n, bint training) except -1:
         # this forward's masks (training with a rate), else none; the backward reuses them
         self.dropped = training and (self.rate > 0 or self.recurrent_rate > 0)
         if self.dropped:
-            self._draw(self.dmask, self.rate, self.k * n * self.features)
+            self._draw(self.dmask, self.rate, self.input_masks * n * self.features)
             self._draw(self.rmask, self.recurrent_rate, self.k * n * self.units)
         return 0
 
@@ -830,7 +841,7 @@ cdef class _RecurrentOp(Op):
         if rows <= self.cap:
             return 0
         ws = _c.workspaces(self.kind, self.timesteps, rows, self.features, self.units,
-                           self.dtype, self.rate, self.recurrent_rate)
+                           self.dtype, self.input_masks, self.recurrent_rate > 0)
         self._ws = ws
         self.dmask, self.xg, self.rmask = _ptr(ws["dmask"]), _ptr(ws["xg"]), _ptr(ws["rmask"])
         self.hm, self.tmp = _ptr(ws["hm"]), _ptr(ws["tmp"])
@@ -901,7 +912,7 @@ cdef class _RecurrentOp(Op):
         C.dx, C.ut, C.keep, C.keepc = NULL, self.ut, self.keep, self.keepc
         C.mask = NULL
         # the last draw_masks' (forward: this call's; backward: its forward's)
-        C.gi = self.k if self.dropped and self.rate > 0 else 0
+        C.gi = self.input_masks if self.dropped and self.rate > 0 else 0
         C.gd = self.k if self.dropped and self.recurrent_rate > 0 else 0
         C.dmask, C.xg, C.rmask, C.hm, C.tmp = self.dmask, self.xg, self.rmask, self.hm, self.tmp
 

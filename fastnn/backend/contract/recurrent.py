@@ -127,9 +127,10 @@ def check_gru_biases(func, b_ih, b_hh):
         )
 
 
-def check_dropout(op, rate, recurrent_rate, seed):
-    """The arguments of an op's set_dropout, as (rate, recurrent_rate, seed): rates in
-    [0, 1) (0: none), and only before the op's first workspaces."""
+def check_dropout(op, rate, recurrent_rate, seed, per_gate):
+    """The arguments of an op's set_dropout, as (rate, recurrent_rate, seed, input_masks):
+    rates in [0, 1) (0: none), and only before the op's first workspaces; input_masks is
+    how many input masks a call draws (0 without rate; per gate or one)."""
     for arg, val in (("rate", rate), ("recurrent_rate", recurrent_rate)):
         if not 0 <= val < 1:
             raise ValueError(f"{op.name}.set_dropout expected {arg} in [0, 1). Received: {val!r}")
@@ -137,19 +138,20 @@ def check_dropout(op, rate, recurrent_rate, seed):
         raise RuntimeError(f"{op.name}.set_dropout must come before the op's first call")
     if not 0 <= seed < 2**64:
         raise ValueError(f"{op.name}.set_dropout expected a seed in [0, 2**64). Received: {seed}")
-    return float(rate), float(recurrent_rate), int(seed)
+    masks = (GATES[op.kind] if per_gate else 1) if rate > 0 else 0
+    return float(rate), float(recurrent_rate), int(seed), masks
 
 
-def workspaces(kind, T, rows, F, H, dtype, rate=0.0, recurrent_rate=0.0):
+def workspaces(kind, T, rows, F, H, dtype, input_masks=0, state_masks=False):
     """An op's zeroed flat workspaces for `rows` rows, by name (None where the kind has
     none): x_tm (T, n, F), hs (T+1, n, H), cs (T+1, n, H) LSTM, gates (T, n, kH) LSTM
     and GRU, aux (T, n, H) (SimpleRNN: da; LSTM: tanh(c_t); GRU: hn_t, then da_n),
     hu (n, 3H) GRU, dh (n, H), dc (n, H) LSTM; keep (n, H) and keepc (n, H) LSTM: what
     a masked step passes straight back (backward). Dropout in the loop (set_dropout):
-    with `rate`, dmask (k, n, F) and xg (k, T, n, F); with `recurrent_rate`, rmask
-    (k, n, H), hm (T, n, kH) and tmp (n, H)."""
+    with input_masks = m > 0, dmask (m, n, F) and xg (m, T, n, F); with state_masks,
+    rmask (k, n, H), hm (T, n, kH) and tmp (n, H)."""
     k = GATES[kind]
-    gi, gd = rate > 0, recurrent_rate > 0
+    gi, gd = input_masks, state_masks
 
     def ws(size, present=True):
         return np.zeros(size, dtype) if present else None
@@ -165,8 +167,8 @@ def workspaces(kind, T, rows, F, H, dtype, rate=0.0, recurrent_rate=0.0):
         dc=ws(rows * H, kind == LSTM),
         keep=ws(rows * H),
         keepc=ws(rows * H, kind == LSTM),
-        dmask=ws(k * rows * F, gi),
-        xg=ws(k * T * rows * F, gi),
+        dmask=ws(gi * rows * F, gi > 0),
+        xg=ws(gi * T * rows * F, gi > 0),
         rmask=ws(k * rows * H, gd),
         hm=ws(T * rows * k * H, gd),
         tmp=ws(rows * H, gd),

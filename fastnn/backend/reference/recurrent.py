@@ -247,28 +247,40 @@ class Drop:
             cols = slice(q * H, (q + 1) * H)
             du[:, cols] = hm[:, cols].T @ g[:, cols]
 
-    # -- the inputs (the projection before the loop, the products after it)
+    # -- the inputs (the projection before the loop, the products after it): one mask for
+    # every gate (implementation=2) or one per gate; src(q) is what gate q's columns read
+    def _src(self, q):
+        return self.xg[q if len(self.xg) > 1 else 0]
+
     def project(self, x_tm, w, gates):
-        # 2'. xg[q] = x_tm * d_q, then gates[..., q] = xg[q] @ W_q, one GEMM per gate
-        H = w.shape[1] // self.d.shape[0]
-        for q in range(self.d.shape[0]):
-            cols = slice(q * H, (q + 1) * H)
+        # 2'. xg[q] = x_tm * d_q, then gates[..., q] = xg[q] @ W_q (one GEMM with one mask)
+        for q in range(len(self.d)):
             self.xg[q] = x_tm * self.d[q]
+        if len(self.d) == 1:
+            np.matmul(self.xg[0], w, out=gates)
+            return
+        H = w.shape[1] // len(self.d)
+        for q in range(len(self.d)):
+            cols = slice(q * H, (q + 1) * H)
             gates[..., cols] = self.xg[q] @ w[:, cols]
 
-    def dw(self, gx, dw):
-        # 6'. dW_q = xg[q].T @ dG_x,q; gx(q): the gradient of gate q's projection (T*n, H)
+    def dw(self, gx, dw, gates):
+        # 6'. dW_q = src(q).T @ dG_x,q; gx(q): the gradient of gate q's projection (T*n, H)
         G, T, n, F = self.xg.shape
-        H = dw.shape[1] // G
-        for q in range(G):
-            dw[:, q * H : (q + 1) * H] = self.xg[q].reshape(T * n, F).T @ gx(q)
+        H = dw.shape[1] // gates
+        for q in range(gates):
+            dw[:, q * H : (q + 1) * H] = self._src(q).reshape(T * n, F).T @ gx(q)
 
-    def dx(self, gx, w, x_tm):
-        # 9'. xg[q] = dG_x,q @ W_q.T, then dx_tm = sum over q of d_q * xg[q]
+    def dx(self, gx, w, x_tm, gates):
+        # 9'. src(q) (+)= dG_x,q @ W_q.T, then dx_tm = sum over the masks of d_q * xg[q]
         G, T, n, F = self.xg.shape
-        H = w.shape[1] // G
-        for q in range(G):
-            self.xg[q] = (gx(q) @ w[:, q * H : (q + 1) * H].T).reshape(T, n, F)
+        H = w.shape[1] // gates
+        for q in range(gates):
+            p = (gx(q) @ w[:, q * H : (q + 1) * H].T).reshape(T, n, F)
+            if G == 1 and q > 0:
+                self.xg[0] += p
+            else:
+                self.xg[q if G > 1 else 0] = p
         x_tm[...] = self.d[0] * self.xg[0]
         for q in range(1, G):
             x_tm += self.d[q] * self.xg[q]
@@ -334,16 +346,16 @@ def _simple_rnn_backward(
         _bias_grad(da, db)
     # 9. dx: dx_tm = da @ W.T (into x_tm, no longer needed), back to batch-first order
     if dx is not None:
-        _input_grad(da, w, x_tm, dr)
+        _input_grad(da, w, x_tm, dr, hs.shape[2])
         _from_time_major(x_tm, dx, reverse)
 
 
-def _input_grad(g, w, x_tm, dr):
+def _input_grad(g, w, x_tm, dr, u_units):
     # 9. dx_tm = dG @ W.T (into x_tm; input dropout in the loop: Drop.dx)
     if dr is not None and dr.inputs:
-        H = w.shape[1] // dr.d.shape[0]
-        g2 = g.reshape(-1, g.shape[2])
-        dr.dx(lambda q: g2[:, q * H : (q + 1) * H], w, x_tm)
+        k, H = g.shape[2], u_units
+        g2 = g.reshape(-1, k)
+        dr.dx(lambda q: g2[:, q * H : (q + 1) * H], w, x_tm, k // H)
     else:
         np.matmul(g, w.T, out=x_tm)
 
@@ -355,7 +367,7 @@ def _dense_grads(x_tm, hs, g, dw, du, dr=None):
     H, k = hs.shape[2], g.shape[2]
     g2 = g.reshape(T * n, k)
     if dr is not None and dr.inputs:
-        dr.dw(lambda q: g2[:, q * H : (q + 1) * H], dw)
+        dr.dw(lambda q: g2[:, q * H : (q + 1) * H], dw, k // H)
     else:
         np.matmul(x_tm.reshape(T * n, F).T, g2, out=dw)
     if dr is not None and dr.states:
@@ -419,7 +431,7 @@ def _lstm_backward(
     # 9. dx: dx_tm = dG @ W.T (into x_tm, no longer needed), back to batch-first order
     #    (per-gate input dropout: Drop.dx)
     if dx is not None:
-        _input_grad(gates, w, x_tm, dr)
+        _input_grad(gates, w, x_tm, dr, hs.shape[2])
         _from_time_major(x_tm, dx, reverse)
 
 
@@ -478,7 +490,7 @@ def _gru_backward(
     #    G_h, so two GEMMs write the r,z and the n columns (no (T, n, 3H) copy of G_x);
     #    per-gate input dropout: one per gate (Drop.dw)
     if dr is not None and dr.inputs:
-        dr.dw(gx, dw)
+        dr.dw(gx, dw, 3)
     else:
         dw[:, : 2 * H] = xt.T @ g[:, : 2 * H]
         dw[:, 2 * H :] = xt.T @ dan
@@ -490,7 +502,7 @@ def _gru_backward(
     # 9. dx: dx_tm = G_x @ W.T (two GEMMs again, into x_tm), back to batch-first order
     if dx is not None:
         if dr is not None and dr.inputs:
-            dr.dx(gx, w, x_tm)
+            dr.dx(gx, w, x_tm, 3)
         else:
             np.matmul(g[:, : 2 * H], w[:, : 2 * H].T, out=xt)
             xt += dan @ w[:, 2 * H :].T
@@ -620,7 +632,7 @@ class _RecurrentOp(Op):
         self.n_fwd = self.n_bwd = -1
         self.consumed = True
         self.rate = self.recurrent_rate = 0.0
-        self.seed = self.counter = 0
+        self.seed = self.counter = self.input_masks = 0
         self.dropped = False
 
     @property
@@ -628,14 +640,14 @@ class _RecurrentOp(Op):
         """Whether the op has dropout in its loop (set_dropout): a mask stream to keep."""
         return self.rate > 0 or self.recurrent_rate > 0
 
-    def set_dropout(self, rate, recurrent_rate, seed):
-        """Dropout inside the loop, as Keras' implementation=1 in training: `rate` draws
-        one input mask per gate (SimpleRNN: one), `recurrent_rate` one state mask
-        per gate, each (n, F) or (n, H), scaled by 1 / (1 - rate) and the same at every
-        step. The masks come from the counter-based stream (seed, counter), which advances
-        by their size per training forward. Before the op's first call only."""
-        self.rate, self.recurrent_rate, self.seed = _c.check_dropout(
-            self, rate, recurrent_rate, seed
+    def set_dropout(self, rate, recurrent_rate, seed, per_gate=True):
+        """Dropout inside the loop, in training: `rate` draws one input mask (n, F) per
+        gate (Keras' implementation=1; per_gate=False: one for all gates, implementation=2),
+        `recurrent_rate` one state mask (n, H) per gate, scaled by 1 / (1 - rate) and the
+        same at every step. The masks come from the counter-based stream (seed, counter),
+        which advances by their size per training forward. Before the op's first call."""
+        self.rate, self.recurrent_rate, self.seed, self.input_masks = _c.check_dropout(
+            self, rate, recurrent_rate, seed, per_gate
         )
 
     def draw_masks(self, n, training):
@@ -643,12 +655,12 @@ class _RecurrentOp(Op):
         self.dropped = training and (self.rate > 0 or self.recurrent_rate > 0)
         if not self.dropped:
             return
-        for rate, name, width in (
-            (self.rate, "dmask", self.features),
-            (self.recurrent_rate, "rmask", self.units),
+        for rate, name, size in (
+            (self.rate, "dmask", self.input_masks * n * self.features),
+            (self.recurrent_rate, "rmask", self.k * n * self.units),
         ):
             if rate > 0:
-                m = self.k * n * width
+                m = size
                 self.ws[name][:m] = dropout_mask(m, rate, self.seed, self.counter, self.dtype)
                 self.counter += m
 
@@ -663,8 +675,8 @@ class _RecurrentOp(Op):
 
         gi, gd = self.rate > 0, self.recurrent_rate > 0
         return Drop(
-            view("dmask", (k, n, F), gi),
-            view("xg", (k, T, n, F), gi),
+            view("dmask", (self.input_masks, n, F), gi),
+            view("xg", (self.input_masks, T, n, F), gi),
             view("rmask", (k, n, H), gd),
             view("hm", (T, n, k * H), gd),
         )
@@ -676,7 +688,7 @@ class _RecurrentOp(Op):
             return 0
         T, F, H = self.timesteps, self.features, self.units
         self.ws = _c.workspaces(
-            self.kind, T, rows, F, H, self.dtype, self.rate, self.recurrent_rate
+            self.kind, T, rows, F, H, self.dtype, self.input_masks, self.recurrent_rate > 0
         )
         return Op.reserve(self, rows)
 
