@@ -131,8 +131,8 @@ def make_net(model, backend):
         ops += layer_ops
     if not ops:
         raise ValueError("the model has no layer that computes anything (add a Dense layer)")
-    # a mask on the output: Keras would weight the loss and metrics by it (check_loss_mask)
-    model._output_masked = mask_src is not None
+    # a mask on the output (mask_src: the op writing it) weighs the loss and the metrics
+    # (Keras' apply_mask): the Net's loss_mask
     old, updater = model._updater, None
     if model.optimizer is not None:
         updater = model.optimizer.build(
@@ -162,6 +162,7 @@ def make_net(model, backend):
         metrics=model._metric_kinds,
         target_cols=1 if sparse else None,
         dtype=model.dtype,
+        loss_mask=mask_src,
     )
     model._updater, model._net_backend, model._sparse = updater, backend, sparse
     model._net_trainable = trainable_version()  # a later change rebuilds the Net
@@ -176,19 +177,6 @@ def make_net(model, backend):
 def trainable_flags(model):
     """One flag per weight of the model, in buffer order: its layer's trainable."""
     return [layer.trainable for layer in model.layers for _ in layer.weights]
-
-
-def check_loss_mask(model):
-    """Refuse a loss over a masked output (before any training or evaluation step)."""
-    if getattr(model, "_output_masked", False):
-        makers = [l.name for l in model.layers if getattr(l, "mask_zero", False)]
-        makers += [l.name for l in model.layers if type(l).__name__ == "Masking"]
-        raise NotImplementedError(
-            f"the output of {model.layers[-1].name} carries a mask (from "
-            f"{makers[-1] if makers else 'a masking layer'}), which Keras applies to the "
-            "loss; fastnn does not support masked losses yet: end the model with a layer "
-            "that consumes the mask (an RNN without return_sequences, GlobalAveragePooling1D)"
-        )
 
 
 def random_state(model):

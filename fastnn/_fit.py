@@ -302,7 +302,7 @@ def _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epo
         total_loss += loss * m
         total_rows += m
         msums += net.metric_sums
-        total_w += float(ws.sum()) if ws is not None else m * net.out_steps
+        total_w += net.metric_weight
         logs = {"loss": total_loss / total_rows}
         for name, s_ in zip(model._metric_names, msums):
             logs[name] = float(s_) / total_w if total_w else 0.0
@@ -324,7 +324,7 @@ def evaluate_arrays(model, x, y, w, batch_size):
             ws = None if w is None else w[s * w_per : e * w_per]
             total_loss += net.test_step(x[s:e], y[s:e], ws) * (e - s)
             msums += net.metric_sums
-            total_w += float(ws.sum()) if ws is not None else (e - s) * net.out_steps
+            total_w += net.metric_weight
     logs = {"loss": total_loss / n}
     for name, s_ in zip(model._metric_names, msums):
         logs[name] = float(s_) / total_w if total_w else 0.0

@@ -205,11 +205,10 @@ class Sequential:
                 f"You must call compile(optimizer, loss) before {what}(). "
                 f"Received: a model that was not compiled"
             )
-        _assembly.check_loss_mask(self)
 
-    def _get_net(self, loss=True):
+    def _get_net(self):
         """The Net for the current backend (rebuilt after set_backend, keeping
-        weights and optimizer state). loss: the caller computes the loss with it."""
+        weights and optimizer state)."""
         backend = _backend.get_backend()
         net = self._net
         if (
@@ -218,8 +217,6 @@ class Sequential:
             or self._net_trainable != trainable_version()
         ):
             net = _assembly.make_net(self, backend)
-        if loss:
-            _assembly.check_loss_mask(self)
         return net
 
     # ------------------------------------------------------------------ config
@@ -391,7 +388,7 @@ class Sequential:
         if len(x) == 0:
             raise ValueError(f"predict expected at least one sample. Received: x.shape={x.shape}")
         self._ensure_built(x.shape[1:])
-        net = self._get_net(loss=False)
+        net = self._get_net()
         out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
         with self._lock:
             for s in range(0, len(x), batch_size):

@@ -58,7 +58,7 @@ import numpy as np
 
 import fastnn
 from fastnn import Sequential
-from fastnn.layers import LSTM, Bidirectional, Dense, Dropout, Embedding, Input
+from fastnn.layers import LSTM, Bidirectional, Dense, Dropout, Embedding, Input, TimeDistributed
 
 
 case, mode, warmup, steps, slack = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
@@ -94,6 +94,14 @@ def build():
         x = rng.integers(1, 5000, size=(32, 40)).astype(np.float32)
         x[np.arange(40)[None, :] < rng.integers(0, 35, size=(32, 1))] = 0
         y = rng.integers(0, 2, size=(32, 1)).astype(np.float32)
+    elif case == "masked_loss":
+        # a padded sequence tagger: the mask reaches the loss (per-step weights each batch)
+        layers = [Input(shape=(40,)), Embedding(5000, 32, mask_zero=True),
+                  LSTM(32, return_sequences=True), TimeDistributed(Dense(5, activation="softmax"))]
+        loss = "sparse_categorical_crossentropy"
+        x = rng.integers(1, 5000, size=(32, 40)).astype(np.float32)
+        x[np.arange(40)[None, :] >= rng.integers(5, 40, size=(32, 1))] = 0
+        y = rng.integers(0, 5, size=(32, 40, 1)).astype(np.float32)
     else:
         layers = [Input(shape=(784,)), Dense(64, activation="relu")]
         if case == "dropout":
@@ -284,6 +292,7 @@ CASES = {
     "embedding(5000,32,mask_zero)-lstm(32,dropout,recurrent_dropout)-1 bce adam": (
         "recurrent_dropout"
     ),
+    "embedding(5000,32,mask_zero)-lstm(32,seq)-td(dense(5)) masked sparse-CE adam": "masked_loss",
 }
 
 

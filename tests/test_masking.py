@@ -540,23 +540,6 @@ def test_layers_without_mask_support_drop_it_with_keras_warning():
         model.predict(x, verbose=0)
 
 
-def test_a_mask_reaching_the_loss_is_refused():
-    T = 4
-    model = fastnn.Sequential(
-        [
-            fastnn.Input((T,)),
-            Embedding(10, 3, mask_zero=True),
-            LSTM(2, return_sequences=True),
-            Dense(1),
-        ]
-    )
-    with pytest.raises(NotImplementedError, match="carries a mask"):
-        model.compile("adam", "mse")
-        model.fit(np.ones((2, T)), np.ones((2, T, 1)), verbose=0)
-    # predicting needs no loss: it runs
-    assert model.predict(np.ones((2, T)), verbose=0).shape == (2, T, 1)
-
-
 def test_a_mask_of_the_wrong_shape_is_refused():
     lstm = LSTM(2)
     x = np.ones((3, 4, 2), np.float32)

@@ -74,6 +74,12 @@ double metric_f32(int kind, const float *y_nd, const float *t_nd, const float *w
                   ptrdiff_t d, ptrdiff_t t_d);
 double metric_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n, ptrdiff_t n,
                   ptrdiff_t d, ptrdiff_t t_d);
+/* loss_mask_weights: a masked output's per-row weights (Keras' apply_mask): wm = m ? sw : 0
+ * for the metrics, wl = wm * rows / valid for the loss; returns the sum of wm. */
+double loss_mask_weights_f32(const unsigned char *m, const float *sw, float *wl, float *wm,
+                             ptrdiff_t rows);
+double loss_mask_weights_f64(const unsigned char *m, const double *sw, double *wl, double *wm,
+                             ptrdiff_t rows);
 
 /* ---- optimizers.c -----------------------------------------------------------
  * In-place updates of n parameters w from gradients g (read as g * gscale, which

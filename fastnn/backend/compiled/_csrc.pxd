@@ -33,6 +33,10 @@ cdef extern from "fastnn_kernels.h" nogil:
                     float *g_nd, float *p_nd, Py_ssize_t n, Py_ssize_t d)
     double loss_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n,
                     double *g_nd, double *p_nd, Py_ssize_t n, Py_ssize_t d)
+    double loss_mask_weights_f32(const unsigned char *m, const float *sw, float *wl, float *wm,
+                                 Py_ssize_t rows)
+    double loss_mask_weights_f64(const unsigned char *m, const double *sw, double *wl,
+                                 double *wm, Py_ssize_t rows)
     double metric_f32(int kind, const float *y_nd, const float *t_nd, const float *w_n,
                       Py_ssize_t n, Py_ssize_t d, Py_ssize_t t_d)
     double metric_f64(int kind, const double *y_nd, const double *t_nd, const double *w_n,

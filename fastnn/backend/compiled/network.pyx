@@ -14,10 +14,11 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from fastnn.backend.compiled._op cimport Op
 from fastnn.backend.compiled._csrc cimport (
-    loss_f32, loss_f64, metric_f32, metric_f64, bias_act_forward_f32, bias_act_forward_f64)
+    loss_f32, loss_f64, metric_f32, metric_f64, bias_act_forward_f32, bias_act_forward_f64,
+    loss_mask_weights_f32, loss_mask_weights_f64)
 from fastnn.backend.compiled.activations import ACTIVATIONS
 from fastnn.backend.compiled.losses import LOSS_KINDS, METRIC_KINDS
-from fastnn.backend.contract.network import array_error, empty_batch_error
+from fastnn.backend.contract.network import array_error, check_loss_mask, empty_batch_error
 from fastnn.backend.contract.network import net_args as _net_args
 
 cnp.import_array()
@@ -29,6 +30,11 @@ cdef enum:
 cdef inline Py_ssize_t _rows(x):
     # the batch size of an array argument (0 for anything else: _arg then rejects it)
     return cnp.PyArray_DIM(x, 0) if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(x) else 0
+
+
+cdef inline char *_weights(sw):
+    # the checked sample weights' data, or NULL
+    return NULL if sw is None else <char *>cnp.PyArray_DATA(<cnp.ndarray>sw)
 
 
 cdef class Net:
@@ -46,6 +52,11 @@ cdef class Net:
     cdef int n_metrics
     cdef readonly object metric_sums   # weighted sums of each metric on the last batch
     cdef readonly bint skipped         # last train_step made no update (non-finite)
+    cdef readonly double metric_weight  # sum of the weights behind metric_sums
+    cdef readonly Op loss_mask         # the op whose mask the output carries, or None
+    cdef object wl_arr, wm_arr
+    cdef char *wl                      # with loss_mask: the loss's per-row weights
+    cdef char *wm                      # and the metrics'
 
     def __cinit__(self, *args, **kwargs):
         self.acts = NULL
@@ -54,15 +65,19 @@ cdef class Net:
         free(self.acts)
 
     def __init__(self, ops, loss, out_activation, Py_ssize_t out_steps, updater,
-                 metrics=(), target_cols=None, dtype=np.float32):
+                 metrics=(), target_cols=None, dtype=np.float32, loss_mask=None):
         """ops: Op objects in layer order. loss: a LOSS_KINDS name (the *_logits kinds
         take the last op's output as logits). out_activation: applied by predict() to
         the last op's output (the activation a fused loss took over; "linear" else).
         out_steps: rows per sample of the output (timesteps of a sequence output).
         updater: object with apply() -> 0 updated / 1 skipped, or None (no training).
         metrics: METRIC_KINDS names. target_cols: target values per output row
-        (1 for sparse labels; default the output units)."""
+        (1 for sparse labels; default the output units). loss_mask: the op whose
+        (n, out_steps) mask the output carries, or None; the loss and the metrics then
+        weigh the unmasked rows only, as Keras' apply_mask does."""
         dtype = np.dtype(dtype)
+        check_loss_mask(loss_mask, out_steps)
+        self.loss_mask = loss_mask
         for op in ops:
             <Op?>op  # compiled ops only: their cdef methods are called through the vtable
         _net_args(ops, metrics, dtype, MAX_METRICS)
@@ -100,6 +115,11 @@ cdef class Net:
         self.probs_arr = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
         self.grad = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.grad_arr)
         self.probs = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.probs_arr)
+        if self.loss_mask is not None:
+            self.wl_arr = np.zeros(rows * self.out_steps, dtype=self.dtype)
+            self.wm_arr = np.zeros(rows * self.out_steps, dtype=self.dtype)
+            self.wl = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.wl_arr)
+            self.wm = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.wm_arr)
         self.cap = rows
 
     cdef char *_arg(self, a, Py_ssize_t size, name) except NULL:
@@ -128,12 +148,31 @@ cdef class Net:
         cdef char *g = self.grad if with_grad else NULL
         cdef double loss
         cdef Py_ssize_t k
+        cdef char *wl = w      # the loss's per-row weights
+        cdef const unsigned char *m
+        cdef char *s
+        if self.loss_mask is not None:
+            # a masked output: the loss over the unmasked rows, the metrics weighing them
+            m = self.loss_mask.out_mask
+            s = _weights(sw)
+            wl, w = self.wl, self.wm
+            with nogil:
+                if self.f64:
+                    self.metric_weight = loss_mask_weights_f64(m, <double *>s, <double *>wl,
+                                                               <double *>w, rows)
+                else:
+                    self.metric_weight = loss_mask_weights_f32(m, <float *>s, <float *>wl,
+                                                               <float *>w, rows)
+        elif sw is not None:
+            self.metric_weight = float(np.sum(sw, dtype=np.float64))
+        else:
+            self.metric_weight = rows
         with nogil:
             if self.f64:
-                loss = loss_f64(self.loss_kind, <double *>out, <double *>t, <double *>w,
+                loss = loss_f64(self.loss_kind, <double *>out, <double *>t, <double *>wl,
                                 <double *>g, <double *>self.probs, rows, self.units)
             else:
-                loss = loss_f32(self.loss_kind, <float *>out, <float *>t, <float *>w,
+                loss = loss_f32(self.loss_kind, <float *>out, <float *>t, <float *>wl,
                                 <float *>g, <float *>self.probs, rows, self.units)
         if self.n_metrics:
             # fused kinds wrote the activated output into probs; others: the output is it

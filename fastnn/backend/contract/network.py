@@ -31,3 +31,14 @@ def array_error(name, dtype, size, a):
 
 def empty_batch_error(n):
     return ValueError(f"Net expected x with at least one sample. Received: {n} rows")
+
+
+def check_loss_mask(op, out_steps):
+    """A Net's loss_mask: None, or an op whose forward writes an (n, out_steps) mask."""
+    if op is None:
+        return
+    if op.mask_steps != out_steps:
+        raise ValueError(
+            f"Net expected loss_mask to write a mask of {out_steps} steps per sample (the "
+            f"output's). Received: {type(op).__name__} with {op.mask_steps} steps"
+        )

@@ -253,3 +253,15 @@ def metric_sum(kind, y_pred, y_true, sample_weight=None):
         e = y_pred.astype(np.float64) - y_true.astype(np.float64)
         m = np.sum(e * e if kind == "mse" else np.abs(e), axis=1) / d
     return float(np.sum(w * m))
+
+
+def loss_mask_weights(m, sw, wl, wm):
+    """Twin of loss_mask_weights in losses_impl.inc: a masked output's per-row weights
+    (Keras' apply_mask). wm = sw (1) on unmasked rows, 0 on masked ones, for the metrics;
+    wl = wm * rows / valid for the loss (0 when every row is masked). Returns sum(wm)."""
+    keep = m != 0
+    valid = int(np.count_nonzero(keep))
+    wm[...] = np.where(keep, 1 if sw is None else sw, 0)
+    scale = len(m) / valid if valid else 0.0
+    wl[...] = wm.astype(np.float64) * scale
+    return float(np.sum(wm, dtype=np.float64))

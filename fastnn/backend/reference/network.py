@@ -9,12 +9,13 @@ import math
 
 import numpy as np
 
-from fastnn.backend.contract.network import array_error, empty_batch_error
+from fastnn.backend.contract.network import array_error, check_loss_mask, empty_batch_error
 from fastnn.backend.contract.network import net_args as _net_args
 from fastnn.backend.reference.activations import ACTIVATIONS, bias_act_forward
 from fastnn.backend.reference.losses import (
     LOSS_KINDS,
     METRIC_KINDS,
+    loss_mask_weights,
     loss_value_and_grad,
     metric_sum,
 )
@@ -35,6 +36,7 @@ class Net:
         metrics=(),
         target_cols=None,
         dtype=np.float32,
+        loss_mask=None,
     ):
         """ops: Op objects in layer order. loss: a LOSS_KINDS name (the *_logits kinds
         take the last op's output as logits). out_activation: applied by predict() to
@@ -42,8 +44,13 @@ class Net:
         out_steps: rows per sample of the output (timesteps of a sequence output).
         updater: object with apply() -> 0 updated / 1 skipped, or None (no training).
         metrics: METRIC_KINDS names. target_cols: target values per output row
-        (1 for sparse labels; default the output units)."""
+        (1 for sparse labels; default the output units). loss_mask: the op whose
+        (n, out_steps) mask the output carries, or None; the loss and the metrics then
+        weigh the unmasked rows only, as Keras' apply_mask does."""
         dtype = np.dtype(dtype)
+        check_loss_mask(loss_mask, out_steps)
+        self.loss_mask = loss_mask
+        self.metric_weight = 0.0
         _net_args(ops, metrics, dtype, MAX_METRICS)
         self.ops = list(ops)
         self.n_ops = len(ops)
@@ -74,6 +81,9 @@ class Net:
             op.reserve(rows)
         self.grad = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
         self.probs = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
+        if self.loss_mask is not None:
+            self.wl = np.zeros(rows * self.out_steps, dtype=self.dtype)
+            self.wm = np.zeros(rows * self.out_steps, dtype=self.dtype)
         self.cap = rows
 
     def _arg(self, a, size, name):
@@ -102,7 +112,15 @@ class Net:
         w = None if sw is None else self._arg(sw, rows, "sample_weight").reshape(rows)
         out = self.acts[self.n_ops][:n].reshape(rows, self.units)
         g = self.grad[:rows] if with_grad else None
-        loss = loss_value_and_grad(self.loss, out, t, w, grad=g, probs=self.probs[:rows])
+        wl = w  # the loss's per-row weights
+        if self.loss_mask is not None:
+            # a masked output: the loss over the unmasked rows, the metrics weighing them
+            m = self.loss_mask.out_mask[:n].reshape(rows)
+            wl, w = self.wl[:rows], self.wm[:rows]
+            self.metric_weight = loss_mask_weights(m, None if sw is None else sw, wl, w)
+        else:
+            self.metric_weight = rows if w is None else float(np.sum(w, dtype=np.float64))
+        loss = loss_value_and_grad(self.loss, out, t, wl, grad=g, probs=self.probs[:rows])
         if self.metrics:
             # fused kinds wrote the activated output into probs; others: the output is it
             out = self.probs[:rows] if self._fused_output() else out
