@@ -5,11 +5,13 @@ small seeded models, and the order in which fit calls the hooks."""
 import csv
 import math
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
 import fastnn
+from fastnn import Sequential
 from fastnn.callbacks import (
     Callback,
     CSVLogger,
@@ -109,13 +111,30 @@ def test_bad_arguments_raise_value_error_naming_them(make):
         make()
 
 
-def test_auto_mode_maximises_accuracy_and_minimises_the_rest():
-    assert EarlyStopping(monitor="val_accuracy").mode == "max"
-    assert EarlyStopping(monitor="acc").mode == "max"
-    assert EarlyStopping(monitor="val_loss").mode == "min"
-    assert ReduceLROnPlateau(monitor="val_binary_accuracy").mode == "max"
-    assert ModelCheckpoint("m.fnn", monitor="loss").mode == "min"
-    assert EarlyStopping(monitor="val_accuracy", mode="min").mode == "min"
+def test_auto_mode_follows_the_compiled_metric_and_refuses_an_unknown_one():
+    # Keras 3.15 MonitorCallback._set_monitor_op: at the first epoch's end, 'auto' is
+    # 'min' for a loss and the direction of the compiled metric of that name; a monitor
+    # it cannot place raises (the name alone says nothing: "acc" is not a metric here)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)), rng.integers(0, 2, (16, 1)).astype(float)
+
+    def run(cb, metrics=("accuracy", "mse")):
+        model = Sequential([Input((3,)), Dense(1, activation="sigmoid")])
+        model.compile("sgd", "binary_crossentropy", metrics=list(metrics))
+        model.fit(x, y, epochs=1, validation_data=(x, y), callbacks=[cb], verbose=0)
+        return cb._mode
+
+    assert run(EarlyStopping(monitor="val_accuracy")) == "max"
+    assert run(EarlyStopping(monitor="val_loss")) == "min"
+    assert run(ReduceLROnPlateau(monitor="mse")) == "min"
+    path = os.path.join(tempfile.mkdtemp(), "m.fnn")
+    assert run(ModelCheckpoint(path, monitor="loss", save_best_only=True)) == "min"
+    assert run(EarlyStopping(monitor="val_mse", mode="max")) == "max"
+    assert EarlyStopping(monitor="val_accuracy").mode == "auto"  # as given, as in Keras
+    with pytest.raises(ValueError, match="monitor=acc, but fastnn isn't able"):
+        run(EarlyStopping(monitor="acc"))
+    with pytest.raises(ValueError, match="monitor=val_auc"):
+        run(ReduceLROnPlateau(monitor="val_auc"))
 
 
 # ------------------------------------------------------------------ hook order
@@ -174,7 +193,7 @@ def test_hooks_run_in_keras_order_and_history_records_keys_added_by_callbacks():
 # ------------------------------------------------------------------ EarlyStopping
 def test_early_stopping_stops_after_patience_epochs_without_improvement():
     model = mlp()
-    es = EarlyStopping(monitor="score", patience=2)
+    es = EarlyStopping(monitor="score", mode="min", patience=2)
     hist = fit(model, [Script("score", [5, 4, 3, 3.5, 3.2, 1, 1, 1, 1, 1]), es])
     # best at epoch 2; epochs 3 and 4 do not improve -> stop at the end of epoch 4
     assert len(hist.history["loss"]) == 5 and hist.history["score"] == [5, 4, 3, 3.5, 3.2]
@@ -183,24 +202,24 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
 
 def test_early_stopping_min_delta_mode_max_baseline_and_start_from_epoch():
     # min_delta: 2.95 is not better than 3 by more than 0.1
-    es = EarlyStopping(monitor="score", patience=1, min_delta=0.1)
+    es = EarlyStopping(monitor="score", mode="min", patience=1, min_delta=0.1)
     hist = fit(mlp(), [Script("score", [3, 2.95, 1, 1, 1, 1, 1, 1, 1, 1]), es])
     assert len(hist.history["loss"]) == 2
-    # mode max (auto for an accuracy name)
-    es = EarlyStopping(monitor="my_acc", patience=0)
+    # mode max
+    es = EarlyStopping(monitor="my_acc", mode="max", patience=0)
     hist = fit(mlp(), [Script("my_acc", [0.1, 0.2, 0.3, 0.25, 1, 1, 1, 1, 1, 1]), es])
     assert len(hist.history["loss"]) == 4
     # baseline: improvements that stay above it do not reset the patience counter
     # (an improving epoch never stops training; the first stall after 3 epochs does)
     values = [5, 4, 3, 3, 0.5, 0.4, 0.3, 0.2, 0.1, 0.1]
-    es = EarlyStopping(monitor="score", patience=3, baseline=1.0)
+    es = EarlyStopping(monitor="score", mode="min", patience=3, baseline=1.0)
     hist = fit(mlp(), [Script("score", values), es])
     assert len(hist.history["loss"]) == 4 and es.best == 3
-    es = EarlyStopping(monitor="score", patience=3)
+    es = EarlyStopping(monitor="score", mode="min", patience=3)
     hist = fit(mlp(), [Script("score", values), es])
     assert len(hist.history["loss"]) == 10
     # start_from_epoch: the first epochs are not looked at
-    es = EarlyStopping(monitor="score", patience=0, start_from_epoch=3)
+    es = EarlyStopping(monitor="score", mode="min", patience=0, start_from_epoch=3)
     hist = fit(mlp(), [Script("score", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), es])
     assert len(hist.history["loss"]) == 5
 
@@ -208,7 +227,7 @@ def test_early_stopping_min_delta_mode_max_baseline_and_start_from_epoch():
 def test_early_stopping_restores_exactly_the_best_epochs_weights():
     model = mlp()
     snaps = Snapshots()
-    es = EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
+    es = EarlyStopping(monitor="score", mode="min", patience=2, restore_best_weights=True)
     hist = fit(model, [Script("score", [5, 4, 3, 3.5, 3.2, 1, 1, 1, 1, 1]), snaps, es])
     assert len(hist.history["loss"]) == 5 and es.best_epoch == 2
     assert same_weights(model.get_weights(), snaps.weights[2])
@@ -274,7 +293,7 @@ def test_checkpoint_save_best_only_keeps_only_improvements(tmp_path):
     model = mlp()
     snaps = Snapshots()
     path = str(tmp_path / "best-{epoch:02d}.fnn")
-    cb = ModelCheckpoint(path, monitor="score", save_best_only=True)
+    cb = ModelCheckpoint(path, monitor="score", mode="min", save_best_only=True)
     fit(model, [Script("score", [3, 2, 2.5, 1, 1.0, 4]), snaps, cb], epochs=6)
     assert sorted(os.listdir(tmp_path)) == ["best-01.fnn", "best-02.fnn", "best-04.fnn"]
     assert same_weights(
@@ -285,7 +304,9 @@ def test_checkpoint_save_best_only_keeps_only_improvements(tmp_path):
         os.remove(tmp_path / f)
     model = mlp()
     snaps = Snapshots()
-    cb = ModelCheckpoint(str(tmp_path / "best.fnn"), monitor="val_acc", save_best_only=True)
+    cb = ModelCheckpoint(
+        str(tmp_path / "best.fnn"), monitor="val_acc", mode="max", save_best_only=True
+    )
     fit(model, [Script("val_acc", [0.1, 0.5, 0.4, 0.3]), snaps, cb], epochs=4)
     assert os.listdir(tmp_path) == ["best.fnn"]
     assert same_weights(
@@ -325,7 +346,9 @@ class LrAtEpochBegin(Callback):
 def test_reduce_lr_on_plateau_reduces_at_the_right_epoch_with_cooldown_and_floor():
     model = mlp(optimizer=fastnn.optimizers.SGD(learning_rate=0.1))
     seen = LrAtEpochBegin()
-    cb = ReduceLROnPlateau(monitor="score", factor=0.5, patience=2, cooldown=1, min_lr=0.02)
+    cb = ReduceLROnPlateau(
+        monitor="score", mode="min", factor=0.5, patience=2, cooldown=1, min_lr=0.02
+    )
     hist = fit(model, [seen, Script("score", [1.0] * 10), cb], epochs=10)
     # epoch 0 improves on inf; epochs 1, 2 do not -> reduced at the end of epoch 2.
     # As in Keras, the epoch that ends the cooldown already counts: 3, 4 -> reduced at
@@ -338,7 +361,7 @@ def test_reduce_lr_on_plateau_reduces_at_the_right_epoch_with_cooldown_and_floor
 
 def test_reduce_lr_on_plateau_improvement_resets_the_counter():
     model = mlp(optimizer=fastnn.optimizers.SGD(learning_rate=0.1))
-    cb = ReduceLROnPlateau(monitor="score", factor=0.1, patience=2, min_delta=0.01)
+    cb = ReduceLROnPlateau(monitor="score", mode="min", factor=0.1, patience=2, min_delta=0.01)
     # 0.995 is not an improvement by more than min_delta; 0.5 is
     hist = fit(model, [Script("score", [1.0, 0.995, 0.5, 0.6, 0.7, 0.4]), cb], epochs=6)
     assert hist.history["learning_rate"] == pytest.approx([0.1] * 5 + [0.01])

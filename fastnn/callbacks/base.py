@@ -193,14 +193,36 @@ def _bool_arg(owner, name, value):
 
 
 def _mode_arg(owner, mode, monitor):
-    """'min' or 'max'; 'auto' is 'max' for accuracy-like names (containing 'acc')."""
+    """The checked mode, 'auto', 'min' or 'max' ('auto' is resolved later: _direction)."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(
             f"{owner} expected mode in ('auto', 'min', 'max'). Received: mode={mode!r}"
         )
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
     return mode
+
+
+# the direction of each compiled metric kind (Keras' metric _direction)
+_UP = ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
+
+
+def _direction(owner, mode, monitor, model):
+    """'min' or 'max', as Keras 3.15's MonitorCallback._set_monitor_op: a given mode, or
+    for 'auto' 'min' on a loss and the direction of the model's compiled metric of that
+    name (accuracies up, errors down); a ValueError when it cannot tell."""
+    if mode != "auto":
+        return mode
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name == "loss":
+        return "min"
+    kinds = dict(zip(getattr(model, "_metric_names", ()), getattr(model, "_metric_kinds", ())))
+    if name in kinds:
+        return "max" if kinds[name] in _UP else "min"
+    raise ValueError(
+        f"{owner} callback received monitor={monitor}, but fastnn isn't able to "
+        "automatically determine whether that metric should be maximized or minimized. "
+        "Pass `mode='max'` in order to monitor based on the highest metric value, or pass "
+        "`mode='min'` in order to use the lowest value."
+    )
 
 
 def _monitor_value(owner, monitor, logs):

@@ -2,7 +2,6 @@
 or its weights) and CSVLogger (the epoch logs)."""
 
 import csv
-import math
 import os
 from collections.abc import Iterable
 
@@ -10,7 +9,14 @@ import numpy as np
 
 from fastnn.backend.contract.args import integer as _integer
 from fastnn.backend.contract.args import real as _real
-from fastnn.callbacks.base import Callback, _bool_arg, _mode_arg, _monitor_arg, _monitor_value
+from fastnn.callbacks.base import (
+    Callback,
+    _bool_arg,
+    _direction,
+    _mode_arg,
+    _monitor_arg,
+    _monitor_value,
+)
 
 
 class ModelCheckpoint(Callback):
@@ -53,12 +59,15 @@ class ModelCheckpoint(Callback):
         threshold = _real(
             owner, "initial_value_threshold", initial_value_threshold, allow_none=True
         )
-        if threshold is None:
-            threshold = math.inf if self.mode == "min" else -math.inf
-        self.best = threshold
+        self.best = threshold  # None: the first value improves
+        self._mode = None  # the resolved direction, at the first epoch's end (as Keras)
 
     def _improved(self, value):
-        return value < self.best if self.mode == "min" else value > self.best
+        if self._mode is None:
+            self._mode = _direction("ModelCheckpoint", self.mode, self.monitor, self.model)
+        if self.best is None:
+            return True
+        return value < self.best if self._mode == "min" else value > self.best
 
     def _get_file_path(self, epoch, logs):
         try:
@@ -76,16 +85,15 @@ class ModelCheckpoint(Callback):
             current = _monitor_value("Can save best model only with", self.monitor, logs)
             if current is None:
                 return
+            best = "None" if self.best is None else f"{self.best:.5f}"  # as Keras prints it
             if not self._improved(current):
                 if self.verbose > 0:
-                    print(
-                        f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
-                    )
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
                 return
             path = self._get_file_path(epoch, logs)
             if self.verbose > 0:
                 print(
-                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current

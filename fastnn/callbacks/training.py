@@ -12,6 +12,7 @@ from fastnn.backend.contract.args import real as _real
 from fastnn.callbacks.base import (
     Callback,
     _bool_arg,
+    _direction,
     _learning_rate,
     _mode_arg,
     _monitor_arg,
@@ -57,12 +58,17 @@ class EarlyStopping(Callback):
     def _reset(self):
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None  # the first value improves
         self.best_weights = None
         self.best_epoch = 0
+        self._mode = None  # the resolved direction, at the first epoch's end (as Keras)
 
     def _is_improvement(self, value, reference):
-        if self.mode == "min":
+        if reference is None:
+            return True
+        if self._mode is None:
+            self._mode = _direction("EarlyStopping", self.mode, self.monitor, self.model)
+        if self._mode == "min":
             return value + self.min_delta < reference
         return value - self.min_delta > reference
 
@@ -70,6 +76,8 @@ class EarlyStopping(Callback):
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._mode is None:
+            self._mode = _direction("EarlyStopping", self.mode, self.monitor, self.model)
         current = _monitor_value("Early stopping", self.monitor, logs)
         if current is None or epoch < self.start_from_epoch:
             return
@@ -134,12 +142,15 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _reset(self):
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None  # the first value improves
         self.cooldown_counter = 0
         self.wait = 0
+        self._mode = None  # the resolved direction, at the first epoch's end (as Keras)
 
     def _improved(self, value):
-        if self.mode == "min":
+        if self.best is None:
+            return True
+        if self._mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
@@ -152,6 +163,8 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             logs = {}
+        if self._mode is None:
+            self._mode = _direction("ReduceLROnPlateau", self.mode, self.monitor, self.model)
         logs["learning_rate"] = _learning_rate(self.model, "ReduceLROnPlateau")
         current = _monitor_value("Learning rate reduction", self.monitor, logs)
         if current is None:
