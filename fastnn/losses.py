@@ -60,7 +60,14 @@ class Loss:
             )
         self.name = name if name is not None else (self.DEFAULT_NAME or type(self).__name__)
         self.reduction = reduction
-        self.dtype = dtype  # accepted for Keras compatibility; kernels follow the model dtype
+        if dtype not in (None, "float32", "float64", np.float32, np.float64):
+            raise ValueError(
+                f"{type(self).__name__} expected dtype 'float32', 'float64' or None. "
+                f"Received: dtype={dtype!r}"
+            )
+        # the dtype of a direct call (None: float32, Keras' floatx); in a model the
+        # kernels follow the model's dtype
+        self.dtype = dtype
         self.from_logits = False
 
     # -- kernel selection --------------------------------------------------
@@ -92,8 +99,10 @@ class Loss:
 
     # -- Keras-shaped API ----------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """The loss value (a Python float) of y_pred against y_true, computed in
-        float64 with the NumPy reference kernel. y_pred has shape (..., d); the
+        """The loss value (a Python float) of y_pred against y_true with the NumPy
+        reference kernel, the inputs in the loss's dtype as Keras converts them
+        (float32 unless dtype="float64": it decides the clip bounds, and the rounding
+        of the inputs; the sums run in float64). y_pred has shape (..., d); the
         leading axes are samples (and timesteps). y_true has the same shape, or
         for sparse losses the leading shape (optionally with a trailing 1).
         sample_weight: None, a scalar, or an array over the leading axes (a prefix
@@ -139,8 +148,12 @@ class Loss:
                 )
             sw = sw.reshape(sw.shape + (1,) * (len(lead) - sw.ndim))
             w = np.ascontiguousarray(np.broadcast_to(sw, lead)).reshape(rows)
-        y2 = np.ascontiguousarray(y_pred.reshape(rows, d))
-        t2 = np.ascontiguousarray(y_true.reshape((rows,) if self.sparse_targets else (rows, d)))
+        dt = np.dtype(self.dtype or "float32")
+        y2 = np.ascontiguousarray(y_pred.reshape(rows, d), dtype=dt)
+        t2 = np.ascontiguousarray(
+            y_true.reshape((rows,) if self.sparse_targets else (rows, d)), dtype=dt
+        )
+        w = None if w is None else w.astype(dt)
         kind = self.LOGITS_KIND if self.from_logits else self.PROBABILITY_KIND
         if kind is None:
             raise NotImplementedError(f"{type(self).__name__} has no loss kernel")

@@ -78,15 +78,21 @@ def _mae(y, t, w, n, want_grad):
     return loss, g, None
 
 
-def _bce(y, t, w, n, want_grad):
+def _clip_bounds(dtype):
+    # Keras clips at epsilon and 1 - epsilon in the tensor's dtype (clip_lo / clip_hi in
+    # losses_impl.inc): float32's upper bound is 0.99999988
+    return float(dtype.type(EPSILON)), float(dtype.type(1.0 - EPSILON))
+
+
+def _bce(y, t, w, n, want_grad, lo, hi):
     # q = clip(y, eps, 1 - eps); loss_i = -(1/d) sum_j [t log q + (1 - t) log(1 - q)]
     # dL/dy = (q - t) / (q (1 - q)) w_i / (n d) where y was not clipped, 0 where it was
     d = y.shape[1]
-    q = np.clip(y, EPSILON, 1.0 - EPSILON)
+    q = np.clip(y, lo, hi)
     loss = -np.sum(t * np.log(q) + (1.0 - t) * np.log(1.0 - q), axis=1) / d
     g = None
     if want_grad:
-        live = (y >= EPSILON) & (y <= 1.0 - EPSILON)
+        live = (y >= lo) & (y <= hi)
         g = np.where(live, (w / (n * d))[:, None] * (q - t) / (q * (1.0 - q)), 0.0)
     return loss, g, None
 
@@ -102,17 +108,17 @@ def _bce_logits(z, t, w, n, want_grad):
     return loss, g, p
 
 
-def _cce(y, t, w, n, want_grad):
+def _cce(y, t, w, n, want_grad, lo, hi):
     # s = sum_j y_j, r = y / s, q = clip(r, eps, 1 - eps); loss_i = -sum_j t_j log q_j
     # a_j = -t_j / r_j where r_j is not clipped (else 0):
     # dL/dy_k = (a_k - sum_j a_j r_j) / s w_i / n
     s = np.sum(y, axis=1, keepdims=True)
     r = y / s
-    q = np.clip(r, EPSILON, 1.0 - EPSILON)
+    q = np.clip(r, lo, hi)
     loss = -np.sum(t * np.log(q), axis=1)
     g = None
     if want_grad:
-        live = (r >= EPSILON) & (r <= 1.0 - EPSILON)
+        live = (r >= lo) & (r <= hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             a = np.where(live, -t / r, 0.0)
         dot = -np.sum(np.where(live, t, 0.0), axis=1, keepdims=True)  # sum_j a_j r_j
@@ -139,17 +145,17 @@ def _one_hot(labels, d):
     return t
 
 
-def _sparse_cce(y, t, w, n, want_grad):
+def _sparse_cce(y, t, w, n, want_grad, lo, hi):
     # the CCE above with t = one_hot(k): loss_i = -log clip(r_k)
     # unclipped: dL/dy_j = (1 - [j == k] / r_k) / s w_i / n; clipped r_k: 0
     k = t[:, 0].astype(np.intp)
     rows = np.arange(y.shape[0])
     s = np.sum(y, axis=1)
     r = y[rows, k] / s
-    loss = -np.log(np.clip(r, EPSILON, 1.0 - EPSILON))
+    loss = -np.log(np.clip(r, lo, hi))
     g = None
     if want_grad:
-        live = (r >= EPSILON) & (r <= 1.0 - EPSILON)
+        live = (r >= lo) & (r <= hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             g = (w / n)[:, None] * (1.0 - _one_hot(k, y.shape[1]) / r[:, None]) / s[:, None]
         g = np.where(live[:, None], g, 0.0)
@@ -207,7 +213,11 @@ def loss_value_and_grad(kind, y_pred, y_true, sample_weight=None, grad=None, pro
     y = y_pred.astype(np.float64)
     t = y_true.astype(np.float64).reshape(n, -1)
     w = np.ones(n) if sample_weight is None else sample_weight.astype(np.float64)
-    loss, g, p = _LOSSES[kind](y, t, w, n, grad is not None)
+    fn = _LOSSES[kind]
+    if fn in (_bce, _cce, _sparse_cce):
+        loss, g, p = fn(y, t, w, n, grad is not None, *_clip_bounds(y_pred.dtype))
+    else:
+        loss, g, p = fn(y, t, w, n, grad is not None)
     # value = sum_i w_i loss_i / n
     value = float(np.sum(w * loss) / n)
     if grad is not None:
