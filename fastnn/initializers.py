@@ -78,6 +78,13 @@ class VarianceScaling(Initializer):
     by 0.8796 as Keras does."""
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+        # as Keras (random_initializers.py): a scale of 0 or less has no variance to scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
+            raise ValueError(f"VarianceScaling expected scale as a float. Received: {scale!r}")
+        if not scale > 0:
+            raise ValueError(
+                f"Argument `scale` must be positive float. Received: scale={scale}"
+            )
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
                 f"VarianceScaling expected mode 'fan_in', 'fan_out' or 'fan_avg'. "
