@@ -82,9 +82,7 @@ class VarianceScaling(Initializer):
         if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
             raise ValueError(f"VarianceScaling expected scale as a float. Received: {scale!r}")
         if not scale > 0:
-            raise ValueError(
-                f"Argument `scale` must be positive float. Received: scale={scale}"
-            )
+            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
                 f"VarianceScaling expected mode 'fan_in', 'fan_out' or 'fan_avg'. "
