@@ -219,7 +219,8 @@ def _fit_checked(
         model._shuffle_rng = np.random.default_rng([model._seed, 1])
     n = len(x)
     bs = min(batch_size, n)
-    steps = steps_per_epoch or math.ceil(n / bs)
+    num_batches = math.ceil(n / bs)
+    steps = steps_per_epoch or num_batches
     # gather buffers for shuffled batches: allocated once per fit
     xb = np.empty((bs,) + x.shape[1:], dtype=model.dtype)
     yb = np.empty((bs,) + y.shape[1:], dtype=model.dtype)
@@ -237,10 +238,19 @@ def _fit_checked(
     try:
         logs = {}
         cb.on_train_begin()
+        # the pass through the data in progress, as Keras' epoch iterator keeps it: with
+        # steps_per_epoch, epochs go on where the last one stopped, and the pass ends
+        # (cutting its epoch short, with Keras' warning) when the data runs out
+        order, pos = None, None
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
-            order = model._shuffle_rng.permutation(n) if shuffle else None
-            logs = _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch)
+            if pos is None or steps_per_epoch is None:
+                order, pos = (model._shuffle_rng.permutation(n) if shuffle else None), 0
+            logs, pos = _run_epoch(
+                model, net, (x, y, w, xb, yb, wb, w_per), order, pos, bs, steps, cb, epoch
+            )
+            if pos >= num_batches:
+                pos = None
             if val is not None and (epoch + 1) % validation_freq == 0:
                 vlogs = evaluate_arrays(model, *val, validation_batch_size or bs)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
@@ -261,14 +271,27 @@ def _fit_checked(
     return history
 
 
-def _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epoch):
+def _run_epoch(model, net, data, order, pos, bs, steps, cb, epoch):
+    # `steps` batches from batch `pos` of the pass (order: its permutation, or None);
+    # returns the epoch's logs and the position after it
+    x, y, w, xb, yb, wb, w_per = data
     n = len(x)
     total_loss, total_rows, total_w = 0.0, 0, 0.0
     msums = np.zeros(len(model._metric_names))
     logs = {}
     for b in range(steps):
-        s = (b * bs) % n
+        if pos * bs >= n:
+            warnings.warn(
+                "Your input ran out of data; interrupting training. Make sure that your "
+                "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                "batches.",
+                UserWarning,
+                stacklevel=4,
+            )
+            break
+        s = pos * bs
         e = min(s + bs, n)
+        pos += 1
         m = e - s
         cb.on_train_batch_begin(b)
         if order is None:
@@ -309,7 +332,7 @@ def _run_epoch(model, net, x, y, w, xb, yb, wb, w_per, order, bs, steps, cb, epo
         cb.on_train_batch_end(b, logs)
         if model.stop_training:
             break
-    return dict(logs)
+    return dict(logs), pos
 
 
 def evaluate_arrays(model, x, y, w, batch_size):
