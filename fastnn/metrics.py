@@ -46,6 +46,25 @@ ALIASES = {
 ACCURACY = ("accuracy", "acc")  # compared case-insensitively, as Keras does
 
 
+# config entries the kernels honour as Keras' defaults; anything else would be silently
+# dropped, so it is refused
+_DEFAULT_CONFIG = {"BinaryAccuracy": {"threshold": 0.5}}
+
+
+def _check_config(class_name, config):
+    defaults = _DEFAULT_CONFIG.get(class_name, {})
+    for key, value in config.items():
+        if key in ("name", "dtype"):
+            continue
+        if key in defaults and value == defaults[key]:
+            continue
+        raise NotImplementedError(
+            f"{class_name}({key}={value!r}) is not supported yet: the metric kernels "
+            f"compute {class_name} with Keras' defaults"
+            + (f" ({', '.join(f'{k}={v}' for k, v in defaults.items())})" if defaults else "")
+        )
+
+
 def _known_names():
     return ", ".join(("accuracy", "acc") + tuple(ALIASES))
 
@@ -88,6 +107,7 @@ def resolve(metric, loss=None, output_dim=None):
         for kind, (class_name, default_name) in KINDS.items():
             if metric["class_name"] == class_name:
                 config = metric.get("config") or {}
+                _check_config(class_name, config)
                 return config.get("name") or default_name, kind
     raise ValueError(
         f"Could not interpret metric identifier: {metric!r}. Known names: {_known_names()}"

@@ -232,6 +232,19 @@ def test_resolve_config_dicts():
     )
 
 
+def test_resolve_refuses_config_it_would_drop():
+    # a Keras config the kernels do not honour is refused, not silently dropped
+    cfg = {"name": "acc7", "dtype": "float32", "threshold": 0.5}
+    assert metrics.resolve({"class_name": "BinaryAccuracy", "config": cfg}) == (
+        "acc7",
+        "binary_accuracy",
+    )
+    with pytest.raises(NotImplementedError, match=r"BinaryAccuracy\(threshold=0.7\)"):
+        metrics.resolve({"class_name": "BinaryAccuracy", "config": {"threshold": 0.7}})
+    with pytest.raises(NotImplementedError, match="MeanSquaredError"):
+        metrics.resolve({"class_name": "MeanSquaredError", "config": {"foo": 1}})
+
+
 @pytest.mark.parametrize("bad", ["accuracyy", "auc", "Mse", None, 3, {"class_name": "AUC"}])
 def test_resolve_unknown_lists_names(bad):
     with pytest.raises(ValueError) as err:
