@@ -19,38 +19,33 @@ def _ref(name, x):
     return x
 
 
-def linear(x):
-    return _ref("linear", x)
+class _Activation(str):
+    """An activation function that is also its Keras name: called on an array it computes
+    with the NumPy reference; everywhere else (configs, comparisons, the kernels) it is
+    the name. So `layer.activation` is both what Keras code calls and what fastnn stores."""
+
+    __slots__ = ()
+
+    def __call__(self, x):
+        return _ref(str(self), x)
+
+    @property
+    def __name__(self):
+        return str(self)
 
 
-def relu(x):
-    return _ref("relu", x)
+linear = _Activation("linear")
+relu = _Activation("relu")
+sigmoid = _Activation("sigmoid")
+tanh = _Activation("tanh")
+softmax = _Activation("softmax")
+leaky_relu = _Activation("leaky_relu")  # max(x, 0.2 x): Keras 3's default negative slope
+elu = _Activation("elu")  # x if x > 0 else exp(x) - 1
 
 
-def sigmoid(x):
-    return _ref("sigmoid", x)
-
-
-def tanh(x):
-    return _ref("tanh", x)
-
-
-def softmax(x):
-    return _ref("softmax", x)
-
-
-def leaky_relu(x):
-    """max(x, 0.2 x): Keras 3's default negative slope."""
-    return _ref("leaky_relu", x)
-
-
-def elu(x):
-    """x if x > 0 else exp(x) - 1."""
-    return _ref("elu", x)
-
-
-def get(identifier):
-    """Canonical activation name from a string, None or one of this module's functions."""
+def name_of(identifier):
+    """Canonical activation name from a string, None or one of this module's functions
+    (what layers store and the kernels take)."""
     if identifier is None:
         return "linear"
     if callable(identifier) and getattr(identifier, "__name__", None) in NAMES:
@@ -58,3 +53,9 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in NAMES:
         return identifier.lower()
     raise ValueError(f"unknown activation {identifier!r}. Expected None or one of {list(NAMES)}")
+
+
+def get(identifier):
+    """The activation function, as keras.activations.get: None gives linear, a name its
+    function, one of this module's functions itself (each also equal to its name)."""
+    return globals()[name_of(identifier)]

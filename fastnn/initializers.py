@@ -206,7 +206,9 @@ _NAMES.update(uniform=RandomUniform, normal=RandomNormal, one=Ones, zero=Zeros)
 
 def get(identifier):
     """An Initializer from an instance, a Keras name ('glorot_uniform', 'GlorotUniform',
-    'zeros', ...) or a {"class_name", "config"} dict."""
+    'zeros', ...) or a {"class_name", "config"} dict; None stays None (as Keras)."""
+    if identifier is None:
+        return None
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, dict):
@@ -219,6 +221,13 @@ def get(identifier):
     raise ValueError(
         f"unknown initializer {identifier!r}. Expected an Initializer or one of {sorted(_NAMES)}"
     )
+
+
+def for_weight(identifier):
+    """A layer's initializer argument: get(identifier), None meaning glorot_uniform (what
+    Keras' add_weight draws a float weight with when given no initializer)."""
+    init = get(identifier)
+    return GlorotUniform() if init is None else init
 
 
 def serialize(init):

@@ -23,3 +23,12 @@ def test_variance_scaling_draws_with_the_scaled_variance():
     # uniform on [-l, l], l = sqrt(3 * 2 / 400): variance 2 / 400
     assert np.abs(w).max() <= np.sqrt(6 / 400)
     np.testing.assert_allclose(w.var(), 2 / 400, rtol=0.02)
+
+
+def test_get_none_is_none_and_a_layer_then_draws_glorot_uniform():
+    # Keras: initializers.get(None) is None; add_weight then uses glorot_uniform
+    assert initializers.get(None) is None
+    from fastnn.layers import Dense
+
+    layer = Dense(3, kernel_initializer=None)
+    assert isinstance(layer.kernel_initializer, initializers.GlorotUniform)

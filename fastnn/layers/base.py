@@ -17,14 +17,34 @@ import numpy as np
 from fastnn._data import checked_weights
 from fastnn.backend.contract.args import integer
 
-# Bumped by every change of a layer's trainable flag: a model compares it with the value
-# its Net was built at (one int compare per train_on_batch) and rebuilds the Net's
-# optimizer step when it differs.
+# Bumped by every change of a layer's trainable flag (or of what its ops compute, such as
+# an activation set after construction): a model compares it with the value its Net was
+# built at (one int compare per train_on_batch) and rebuilds the Net when it differs.
 _trainable_changes = [0]
 
 
 def trainable_version():
     return _trainable_changes[0]
+
+
+def layers_changed():
+    """A layer changed what its ops compute: Nets built before are rebuilt."""
+    _trainable_changes[0] += 1
+
+
+class ActivationAttribute:
+    """`layer.activation` of Dense and Activation: the activation function (fastnn.
+    activations, each also equal to its name). Set after construction (a name, None or
+    an activation function, as Keras code does) it takes effect at the next step."""
+
+    def __get__(self, layer, owner=None):
+        return self if layer is None else layer._activation
+
+    def __set__(self, layer, value):
+        from fastnn import activations
+
+        layer._activation = activations.get(value)
+        layers_changed()
 
 
 # Keras-style automatic names: dense, dense_1, dense_2, ... (one counter per prefix)

@@ -5,10 +5,9 @@ import warnings
 
 import numpy as np
 
-from fastnn import activations as _activations
 from fastnn import initializers
 from fastnn.backend.contract.args import integer
-from fastnn.layers.base import Layer, _to_shape
+from fastnn.layers.base import ActivationAttribute, Layer, _to_shape
 
 
 def _sequence_shape(layer, input_shape):
@@ -48,6 +47,7 @@ class Dense(Layer):
     On a sequence input (T, F) it applies to every timestep."""
 
     supports_masking = True
+    activation = ActivationAttribute()
 
     def __init__(
         self,
@@ -78,10 +78,10 @@ class Dense(Layer):
             if val is not None:
                 raise NotImplementedError(f"Dense({arg}=...) is not supported yet")
         self.units = int(units)
-        self.activation = _activations.get(activation)
+        self.activation = activation
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_initializer = initializers.for_weight(kernel_initializer)
+        self.bias_initializer = initializers.for_weight(bias_initializer)
 
     def weight_specs(self, input_shape):
         specs = [("kernel", (input_shape[-1], self.units), self.kernel_initializer)]
@@ -152,7 +152,7 @@ class Embedding(Layer):
             if val is not None:
                 raise NotImplementedError(f"Embedding({arg}=...) is not supported yet")
         self.mask_zero = bool(mask_zero)
-        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_initializer = initializers.for_weight(embeddings_initializer)
         self.initial_weights = None
         if weights is not None:
             if isinstance(weights, (list, tuple)) and len(weights) == 1:
@@ -234,10 +234,11 @@ class Activation(Layer):
     """Applies an activation to its input (softmax over the last axis)."""
 
     supports_masking = True
+    activation = ActivationAttribute()
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _activations.get(activation)
+        self.activation = activation
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
         if fuse_activation:

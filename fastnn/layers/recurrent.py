@@ -80,9 +80,9 @@ class _Recurrent(Layer):
         self.units = int(units)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_initializer = initializers.for_weight(kernel_initializer)
+        self.recurrent_initializer = initializers.for_weight(recurrent_initializer)
+        self.bias_initializer = initializers.for_weight(bias_initializer)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -381,9 +381,9 @@ class LSTM(_Recurrent):
         unit_forget_bias=True,
         **kwargs,
     ):
-        if activation not in ("tanh", None) and _activations.get(activation) != "tanh":
+        if activation not in ("tanh", None) and _activations.name_of(activation) != "tanh":
             raise NotImplementedError("LSTM supports activation='tanh' only")
-        if _activations.get(recurrent_activation) != "sigmoid":
+        if _activations.name_of(recurrent_activation) != "sigmoid":
             raise NotImplementedError("LSTM supports recurrent_activation='sigmoid' only")
         implementation = _implementation("LSTM", kwargs)
         super().__init__(units, activation="tanh", **kwargs)
@@ -423,9 +423,9 @@ class GRU(_Recurrent):
     ):
         if not reset_after:
             raise NotImplementedError("GRU supports reset_after=True only (the PyTorch form)")
-        if _activations.get(activation) != "tanh":
+        if _activations.name_of(activation) != "tanh":
             raise NotImplementedError("GRU supports activation='tanh' only")
-        if _activations.get(recurrent_activation) != "sigmoid":
+        if _activations.name_of(recurrent_activation) != "sigmoid":
             raise NotImplementedError("GRU supports recurrent_activation='sigmoid' only")
         implementation = _implementation("GRU", kwargs)
         super().__init__(units, activation="tanh", **kwargs)
