@@ -107,6 +107,8 @@ def make_net(model, backend):
     # before compile (predict only) the Net gets a stand-in loss and no updater
     loss = model.loss if model.loss is not None else _losses.get("mse")
     kind, fused = loss.kernel_kind(last.activation_name)
+    if model.loss is not None:
+        _losses.check_model_output(loss, last.activation_name, last.output_shape[-1])
     ops, seed = [], model._seed
     op_layers = [l for l in model.layers if l.make_ops.__func__ is not Layer.make_ops]
     if not op_layers:

@@ -4,6 +4,8 @@ Every check runs before anything touches the model, so bad input never changes
 weights. Messages name the argument, what was expected and what was received.
 """
 
+import warnings
+
 import numpy as np
 
 from fastnn import backend as _backend
@@ -198,6 +200,23 @@ def output_shape_for(model, input_shape):
     return model._layer_shapes(input_shape)[-1][2]
 
 
+def _check_binary_targets(loss, y):
+    # binary cross-entropy reads targets as probabilities: others train without an error
+    # (in Keras too) on a loss that is no cross-entropy and can go negative; say so
+    from fastnn.losses import BinaryCrossentropy
+
+    if isinstance(loss, BinaryCrossentropy) and y.size:
+        lo, hi = float(y.min()), float(y.max())
+        if lo < 0 or hi > 1:
+            warnings.warn(
+                f"binary_crossentropy expected targets in [0, 1] (0/1 labels or "
+                f"probabilities). Received: targets from {lo:g} to {hi:g}; for more than "
+                "two classes use sparse_categorical_crossentropy",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 def prepare(model, x, y=None, sample_weight=None, class_weight=None, input_shape=None):
     """Validated arrays (x, y, w) of the model dtype: x checked against the input
     shape (input_shape, else the model's), y against the output shape, the weights
@@ -211,6 +230,7 @@ def prepare(model, x, y=None, sample_weight=None, class_weight=None, input_shape
     sparse = model._targets_sparse()
     y = prepare_targets(y, model.dtype, out_shape, sparse, out_shape[-1])
     check_lengths(x=x, y=y)
+    _check_binary_targets(model.loss, y)
     steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
     labels = None
     if class_weight is not None:

@@ -12,6 +12,21 @@ from fastnn.backend.contract.args import integer
 from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from fastnn.preprocessing.timeseries import TimeseriesDataset
 
+# Keras 1 / 2 spellings that Keras 3 no longer takes, and what replaced them
+_LEGACY = {
+    "nb_epoch": "epochs",
+    "nb_val_samples": "validation_steps",
+    "samples_per_epoch": ("steps_per_epoch"),
+}
+
+
+def refuse_legacy(func, kwargs):
+    """The TypeError Keras 3 raises for an unknown keyword (it has no **kwargs), naming
+    the replacement of a legacy spelling."""
+    for key in kwargs:
+        hint = f" (Keras 1 spelling; use `{_LEGACY[key]}`)" if key in _LEGACY else ""
+        raise TypeError(f"{func}() got an unexpected keyword argument {key!r}{hint}")
+
 
 def positive_int(v, name):
     return integer(None, name, v, 1)

@@ -369,3 +369,29 @@ def get(identifier):
     raise ValueError(
         f"Could not interpret loss identifier: {identifier!r}. Known names: {', '.join(ALIASES)}"
     )
+
+
+def check_model_output(loss, last_activation, units):
+    """Keras' warnings about a loss that does not suit the model's output, raised where
+    Keras raises them (its loss functions and backends), once per Net here:
+    categorical cross-entropy on one unit (SyntaxWarning, keras/src/losses/losses.py) and
+    from_logits=True on a softmax / sigmoid output (keras/src/backend/tensorflow/nn.py)."""
+    import warnings
+
+    if isinstance(loss, CategoricalCrossentropy) and units == 1:
+        warnings.warn(
+            "In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
+            f"num_classes) with num_classes > 1. Received: y_pred.shape=(None, {units}). "
+            "Consider using 'binary_crossentropy' if you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=4,
+        )
+    op_type = {"softmax": "Softmax", "sigmoid": "Sigmoid"}.get(_activation_name(last_activation))
+    if getattr(loss, "from_logits", False) and op_type is not None:
+        warnings.warn(
+            f'"`{loss.DEFAULT_NAME}` received `from_logits=True`, but the `output` '
+            f"argument was produced by a {op_type} activation and thus does not represent "
+            "logits. Was this intended?",
+            UserWarning,
+            stacklevel=4,
+        )

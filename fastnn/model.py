@@ -425,6 +425,7 @@ class Sequential:
         validation_batch_size=None,
         validation_freq=1,
         seed=None,
+        **legacy,
     ):
         """Train for `epochs` passes over (x, y). Returns a History whose .history dict
         holds loss, metrics and val_* per epoch. verbose: 0 silent, 1 progress bar,
@@ -438,6 +439,7 @@ class Sequential:
         Every argument and array is checked before training starts: a failing call
         leaves the model as it was. A non-finite loss stops training with a
         RuntimeWarning, keeping the weights of the last finite step."""
+        _fit.refuse_legacy("fit", legacy)
         return _fit.fit(
             self,
             x,

@@ -17,6 +17,8 @@ gradient norm is computed (clipnorm or global_clipnorm) and is not finite, the s
 skipped: parameters, slots and iterations stay as they were.
 """
 
+import warnings
+
 import numpy as np
 
 from fastnn.backend.contract.optimizers import _check_iterations, _check_real
@@ -55,6 +57,16 @@ def _optional(owner, name, value, ok, rule):
     return None if value is None else _checked(owner, name, value, ok, rule + " or None")
 
 
+def _legacy_kwargs(kwargs):
+    # as Keras 3's BaseOptimizer: `decay` is ignored with a warning, anything else raises;
+    # a Keras 2 spelling is named with its replacement
+    if kwargs.pop("decay", None) is not None:
+        warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=4)
+    if kwargs:
+        hint = " (`lr` is now `learning_rate`)" if "lr" in kwargs else ""
+        raise ValueError(f"Argument(s) not recognized: {kwargs}{hint}")
+
+
 class Optimizer:
     """Base class of the fastnn optimizers (abstract: use SGD, Adagrad, RMSprop, Adam).
 
@@ -84,10 +96,12 @@ class Optimizer:
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **kwargs,
     ):
         owner = type(self).__name__
         if type(self)._kind is None:
             raise TypeError(f"{owner} is abstract: use SGD, Adagrad, RMSprop or Adam.")
+        _legacy_kwargs(kwargs)
         self._learning_rate = _positive(owner, "learning_rate", learning_rate)
         self.weight_decay = _optional(owner, "weight_decay", weight_decay, lambda v: v >= 0, ">= 0")
         self.clipnorm = _optional(owner, "clipnorm", clipnorm, lambda v: v > 0, "> 0")
@@ -305,6 +319,7 @@ class SGD(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **kwargs,
     ):
         super().__init__(
             learning_rate,
@@ -313,6 +328,7 @@ class SGD(Optimizer):
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             name=name,
+            **kwargs,
         )
         self.momentum = _unit("SGD", "momentum", momentum, closed_low=True)
         if not isinstance(nesterov, (bool, np.bool_)):
@@ -356,6 +372,7 @@ class Adagrad(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **kwargs,
     ):
         super().__init__(
             learning_rate,
@@ -364,6 +381,7 @@ class Adagrad(Optimizer):
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             name=name,
+            **kwargs,
         )
         self.initial_accumulator_value = _checked(
             "Adagrad",
@@ -421,6 +439,7 @@ class RMSprop(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **kwargs,
     ):
         if centered:
             raise NotImplementedError(
@@ -434,6 +453,7 @@ class RMSprop(Optimizer):
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             name=name,
+            **kwargs,
         )
         self.rho = _unit("RMSprop", "rho", rho, closed_low=True)
         self.momentum = _unit("RMSprop", "momentum", momentum, closed_low=True)
@@ -486,6 +506,7 @@ class Adam(Optimizer):
         clipvalue=None,
         global_clipnorm=None,
         name=None,
+        **kwargs,
     ):
         if amsgrad:
             raise NotImplementedError(
@@ -498,6 +519,7 @@ class Adam(Optimizer):
             clipvalue=clipvalue,
             global_clipnorm=global_clipnorm,
             name=name,
+            **kwargs,
         )
         self.beta_1 = _unit("Adam", "beta_1", beta_1, closed_low=False)
         self.beta_2 = _unit("Adam", "beta_2", beta_2, closed_low=False)
