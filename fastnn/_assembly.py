@@ -3,6 +3,8 @@ parameter and gradient buffers its layers' weights are views of, the Net built f
 layers' ops over them, and the random streams (initial weights, dropout, shuffling) the
 Net's ops carry (docs/architecture.md, "How a training step runs")."""
 
+import math
+
 import numpy as np
 
 from fastnn import _random
@@ -41,7 +43,7 @@ def install_weights(model, shape):
     specs = [(layer, layer.weight_specs(ins), ins, outs) for layer, ins, outs in shapes]
     if model._seed is None:
         model._seed = _random.draw_seed()
-    total = sum(int(np.prod(s)) for _, ws, _, _ in specs for _, s, _ in ws)
+    total = sum(math.prod(s) for _, ws, _, _ in specs for _, s, _ in ws)
     params = np.zeros(total, dtype=model.dtype)
     grads = np.zeros(total, dtype=model.dtype)
     rng = np.random.default_rng(model._seed)
@@ -54,7 +56,7 @@ def install_weights(model, shape):
         )
         weights, layer_grads = [], []
         for k, (_, wshape, init) in enumerate(ws):
-            size = int(np.prod(wshape))
+            size = math.prod(wshape)
             view = params[offset : offset + size].reshape(wshape)
             view[...] = old[k] if keep else init(wshape, model.dtype, rng)
             weights.append(view)
@@ -147,7 +149,7 @@ def make_net(model, backend):
         if old is not None:
             updater.set_state(old.get_state())
     out_shape = last.output_shape
-    steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
+    steps = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
     sparse = kind.startswith("sparse")
     resolved = [
         _metrics.resolve(m, loss, output_dim=out_shape[-1])

@@ -4,6 +4,7 @@ Every check runs before anything touches the model, so bad input never changes
 weights. Messages name the argument, what was expected and what was received.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -231,7 +232,7 @@ def prepare(model, x, y=None, sample_weight=None, class_weight=None, input_shape
     y = prepare_targets(y, model.dtype, out_shape, sparse, out_shape[-1])
     check_lengths(x=x, y=y)
     _check_binary_targets(model.loss, y)
-    steps = int(np.prod(out_shape[:-1])) if len(out_shape) > 1 else 1
+    steps = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
     labels = None
     if class_weight is not None:
         labels = y if sparse else (y.argmax(-1) if out_shape[-1] > 1 else (y > 0.5))

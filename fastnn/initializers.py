@@ -5,6 +5,8 @@ model's seed fixes every initial weight. Fan-in / fan-out follow Keras: for a
 (n_in, n_out) kernel fan_in = n_in, fan_out = n_out.
 """
 
+import math
+
 import numpy as np
 
 
@@ -13,7 +15,7 @@ def _fans(shape):
         return 1, 1
     if len(shape) == 1:
         return shape[0], shape[0]
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
     return shape[-2] * receptive, shape[-1] * receptive
 
 
@@ -171,7 +173,7 @@ class Orthogonal(Initializer):
         self.gain = float(gain)
 
     def __call__(self, shape, dtype, rng):
-        rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
         cols = shape[-1]
         a = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)

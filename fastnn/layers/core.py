@@ -1,5 +1,6 @@
 """Dense, Embedding, Masking, Activation, Dropout, Flatten, Reshape and the input layer."""
 
+import math
 import numbers
 import warnings
 
@@ -93,7 +94,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
-        steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
+        steps = math.prod(self.input_shape[:-1]) if len(self.input_shape) > 1 else 1
         b, db = (self.weights[1], self.grads[1]) if self.use_bias else (None, None)
         act = "linear" if fuse_activation else self.activation
         return [
@@ -177,7 +178,7 @@ class Embedding(Layer):
         return tuple(input_shape) + (self.output_dim,)
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
-        length = int(np.prod(self.input_shape)) if self.input_shape else 1
+        length = math.prod(self.input_shape) if self.input_shape else 1
         op = backend("embedding").EmbeddingOp(
             self.weights[0],
             self.grads[0],
@@ -244,7 +245,7 @@ class Activation(Layer):
         if fuse_activation:
             return []
         units = self.input_shape[-1]
-        steps = int(np.prod(self.input_shape[:-1])) if len(self.input_shape) > 1 else 1
+        steps = math.prod(self.input_shape[:-1]) if len(self.input_shape) > 1 else 1
         return [
             backend("activations").ActivationOp(units, self.activation, self.dtype_, need_dx, steps)
         ]
@@ -275,7 +276,7 @@ class Dropout(Layer):
         self.seed = seed
 
     def make_ops(self, backend, need_dx, fuse_activation, seed):
-        size = int(np.prod(self.input_shape))
+        size = math.prod(self.input_shape)
         seed = seed if self.seed is None else int(self.seed)
         return [backend("dropout").DropoutOp(size, self.rate, self.dtype_, need_dx, seed)]
 
@@ -307,7 +308,7 @@ class Flatten(Layer):
     """Flattens each sample to one dimension (no copy: samples are contiguous)."""
 
     def compute_output_shape(self, input_shape):
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)
 
 
 class Reshape(Layer):
@@ -318,9 +319,9 @@ class Reshape(Layer):
         self.target_shape = _to_shape(target_shape, "target_shape")
 
     def compute_output_shape(self, input_shape):
-        if int(np.prod(input_shape)) != int(np.prod(self.target_shape)):
+        if math.prod(input_shape) != math.prod(self.target_shape):
             raise ValueError(
-                f"Reshape expected an input of {int(np.prod(self.target_shape))} "
+                f"Reshape expected an input of {math.prod(self.target_shape)} "
                 f"values per sample. Received: input shape {tuple(input_shape)}"
             )
         return self.target_shape

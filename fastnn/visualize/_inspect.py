@@ -3,7 +3,7 @@ shapes and parameter counts (also for an unbuilt model), weight names, one-line 
 descriptions. Public model and layer API only (tests/test_layout.py checks it).
 """
 
-import numpy as np
+import math
 
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 
@@ -48,7 +48,7 @@ def _layer_table(model):
             params = int(layer.count_params())
         elif ins is not None:
             try:
-                params = int(sum(np.prod(s) for _, s, _ in layer.weight_specs(ins)))
+                params = sum(math.prod(s) for _, s, _ in layer.weight_specs(ins))
             except Exception:  # a layer that cannot say: leave the count unknown
                 params = None
         else:

@@ -131,9 +131,12 @@ cdef class BidirectionalOp(Op):
             return 0
         self.fwd.reserve(rows)
         self.bwd.reserve(rows)
+        # each array and its pointer together: a MemoryError between two allocations must
+        # not leave a pointer into a freed array (growth is all-or-nothing per buffer)
         self.dyf_arr = np.zeros((rows, self.fwd.out_size), self.dtype)
+        self.dyf = _ptr(self.dyf_arr)
         self.dyb_arr = np.zeros((rows, self.fwd.out_size), self.dtype)
-        self.dyf, self.dyb = _ptr(self.dyf_arr), _ptr(self.dyb_arr)
+        self.dyb = _ptr(self.dyb_arr)
         return Op.reserve(self, rows)
 
     cdef bint _together(self):

@@ -111,14 +111,16 @@ cdef class Net:
             return
         for op in self.ops:
             (<Op>op).reserve(rows)
+        # each array and its pointer together: a MemoryError between two allocations must
+        # not leave a pointer into a freed array (the Net then goes on at its old size)
         self.grad_arr = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
-        self.probs_arr = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
         self.grad = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.grad_arr)
+        self.probs_arr = np.zeros((rows * self.out_steps, self.units), dtype=self.dtype)
         self.probs = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.probs_arr)
         if self.loss_mask is not None:
             self.wl_arr = np.zeros(rows * self.out_steps, dtype=self.dtype)
-            self.wm_arr = np.zeros(rows * self.out_steps, dtype=self.dtype)
             self.wl = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.wl_arr)
+            self.wm_arr = np.zeros(rows * self.out_steps, dtype=self.dtype)
             self.wm = <char *>cnp.PyArray_DATA(<cnp.ndarray>self.wm_arr)
         self.cap = rows
 
