@@ -8,7 +8,10 @@ A fastnn model file is a zip archive holding
                         allow_pickle=False)
 Loading never executes code from the file: layers are rebuilt from a fixed
 registry of fastnn classes, arrays are plain .npy, and every array is checked
-against its recorded hash, shape and dtype before the model sees it. Saving
+against its recorded hash, shape and dtype before the model sees it. No member is
+inflated past the size its record implies (model.json: MAX_JSON_BYTES; an array: its
+declared dtype and shape plus the .npy header), so a zip bomb costs no more memory or
+time than an honest file of what it claims to hold. Saving
 writes a temporary file beside the target and renames it, so a crash mid-save
 never destroys the previous file.
 """
@@ -26,6 +29,9 @@ from fastnn._io import atomic_write
 FORMAT = "fastnn-model"
 VERSION = 1
 _JSON = "model.json"
+MAX_JSON_BYTES = 64 * 2**20  # a config of a few hundred thousand layers
+_NPY_HEADER = 65536 + 12  # the largest .npy header (format 2: a 4-byte length)
+_DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
 
 
 class ModelFileError(ValueError):
@@ -74,7 +80,7 @@ def read_archive(source):
         fileobj = source if isinstance(source, (str, os.PathLike)) else io.BytesIO(source)
         with zipfile.ZipFile(fileobj) as z:
             try:
-                meta = json.loads(z.read(_JSON))
+                meta = json.loads(_bounded_read(z, _JSON, MAX_JSON_BYTES, name))
             except KeyError:
                 raise ModelFileError(
                     f"{name} is not a fastnn model file: it has no {_JSON}"
@@ -118,8 +124,39 @@ def _check_meta(meta, name):
         raise ModelFileError(f"{name} is corrupted: its array index is missing")
 
 
+def _bounded_read(z, member, limit, name):
+    # the member's bytes, inflating at most limit + 1 of them: more is refused (the
+    # header's uncompressed size is not trusted: it is the attacker's to write)
+    with z.open(member) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ModelFileError(
+            f"{name}: member {member!r} inflates past {limit} bytes, the most its record "
+            "allows (a damaged file or a zip bomb)"
+        )
+    return data
+
+
+def _declared_bytes(key, info, name):
+    # what the array's record says it holds, checked before anything is inflated
+    dtype, shape = info.get("dtype"), info.get("shape")
+    if (
+        dtype not in _DTYPES
+        or not isinstance(shape, list)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
+    ):
+        raise ModelFileError(
+            f"{name}: array {key!r} has a bad record (dtype {dtype!r}, shape {shape!r})"
+        )
+    size = 1
+    for s in shape:
+        size *= s  # Python ints: no wrap-around
+    return size * np.dtype(dtype).itemsize
+
+
 def _read_array(z, key, info, name):
-    data = z.read(info["file"])
+    limit = _declared_bytes(key, info, name) + _NPY_HEADER
+    data = _bounded_read(z, info["file"], limit, name)
     if hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise ModelFileError(
             f"{name}: array {key!r} does not match its recorded SHA-256 "
