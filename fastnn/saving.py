@@ -76,6 +76,8 @@ def archive_bytes(meta, arrays):
 def read_archive(source):
     """(meta, arrays) from a path or bytes; ModelFileError naming the problem."""
     name = source if isinstance(source, (str, os.PathLike)) else "<bytes>"
+    if isinstance(source, (str, os.PathLike)):
+        _check_regular_file(source)
     try:
         fileobj = source if isinstance(source, (str, os.PathLike)) else io.BytesIO(source)
         with zipfile.ZipFile(fileobj) as z:
@@ -107,6 +109,17 @@ def read_archive(source):
     ) as exc:
         raise ModelFileError(f"{name} is corrupted: {type(exc).__name__}: {exc}") from None
     return meta, arrays
+
+
+def _check_regular_file(path):
+    # a device node (/dev/zero), a FIFO or a directory would be read forever or fail
+    # obscurely: only a regular file (or a symlink to one) is opened
+    import stat
+
+    mode = os.stat(path).st_mode  # FileNotFoundError as usual
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ModelFileError(f"{os.fspath(path)} is {kind}: a model file is a regular file")
 
 
 def _check_meta(meta, name):

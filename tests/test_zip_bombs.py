@@ -78,3 +78,16 @@ def test_a_bad_array_record_is_refused_before_reading(tmp_path, record):
     _rewrite(path, "model.json", json.dumps(meta).encode())
     with pytest.raises(ModelFileError, match="bad record"):
         fastnn.load_model(path)
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo", "dir"])
+def test_device_nodes_fifos_and_directories_are_refused_unread(tmp_path, target):
+    import os
+
+    if target == "fifo":
+        target = str(tmp_path / "pipe")
+        os.mkfifo(target)  # opening it to read would block forever
+    elif target == "dir":
+        target = str(tmp_path)
+    with pytest.raises(ModelFileError, match="regular file|a directory"):
+        fastnn.load_model(target)
