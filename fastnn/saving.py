@@ -6,6 +6,7 @@ A fastnn model file is a zip archive holding
                         array its file name, dtype, shape and SHA-256
   arrays/<k>.npy        weights, optimizer slots (NumPy .npy, read with
                         allow_pickle=False)
+  model.json.sha256     the SHA-256 of model.json (files written before it have none)
 Loading never executes code from the file: layers are rebuilt from a fixed
 registry of fastnn classes, arrays are plain .npy, and every array is checked
 against its recorded hash, shape and dtype before the model sees it. No member is
@@ -21,6 +22,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from fastnn._io import atomic_write
 FORMAT = "fastnn-model"
 VERSION = 1
 _JSON = "model.json"
+_JSON_HASH = "model.json.sha256"
 MAX_JSON_BYTES = 64 * 2**20  # a config of a few hundred thousand layers
 _NPY_HEADER = 65536 + 12  # the largest .npy header (format 2: a 4-byte length)
 _DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
@@ -59,7 +62,9 @@ def _write_archive(fileobj, meta, arrays):
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         meta = {"format": FORMAT, "version": VERSION, **meta, "arrays": index}
-        z.writestr(_JSON, json.dumps(meta, indent=1, sort_keys=True))
+        text = json.dumps(meta, indent=1, sort_keys=True).encode()
+        z.writestr(_JSON, text)
+        z.writestr(_JSON_HASH, hashlib.sha256(text).hexdigest())
 
 
 def save_archive(path, meta, arrays):
@@ -82,7 +87,9 @@ def read_archive(source):
         fileobj = source if isinstance(source, (str, os.PathLike)) else io.BytesIO(source)
         with zipfile.ZipFile(fileobj) as z:
             try:
-                meta = json.loads(_bounded_read(z, _JSON, MAX_JSON_BYTES, name))
+                text = _bounded_read(z, _JSON, MAX_JSON_BYTES, name)
+                _check_json_hash(z, text, name)
+                meta = json.loads(text)
             except KeyError:
                 raise ModelFileError(
                     f"{name} is not a fastnn model file: it has no {_JSON}"
@@ -106,9 +113,26 @@ def read_archive(source):
         json.JSONDecodeError,
         zipfile.LargeZipFile,
         NotImplementedError,
+        zlib.error,  # a damaged deflate stream
+        RuntimeError,  # zipfile: "File is encrypted" and the like
+        RecursionError,  # deeply nested JSON
+        OverflowError,
     ) as exc:
         raise ModelFileError(f"{name} is corrupted: {type(exc).__name__}: {exc}") from None
     return meta, arrays
+
+
+def _check_json_hash(z, text, name):
+    # damage detection for model.json as for the arrays (integrity, not authenticity:
+    # whoever can rewrite the file can rewrite the hash)
+    if _JSON_HASH not in z.namelist():
+        return  # written before the hash existed
+    recorded = _bounded_read(z, _JSON_HASH, 64, name).decode("ascii", "replace")
+    if hashlib.sha256(text).hexdigest() != recorded:
+        raise ModelFileError(
+            f"{name}: model.json does not match its recorded SHA-256 (the file was "
+            "modified or corrupted)"
+        )
 
 
 def _check_regular_file(path):
@@ -280,7 +304,7 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
         model.set_random_state(meta["random"])
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         raise ModelFileError(
             f"{name}: the model description is invalid or inconsistent "
             f"({type(exc).__name__}: {exc})"

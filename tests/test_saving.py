@@ -1,6 +1,7 @@
 """Persistence: one checked file; exact resume; corrupted files; crashes mid-save;
 pickling; weights-only files."""
 
+import hashlib
 import io
 import json
 import os
@@ -91,12 +92,19 @@ def test_save_weights_and_load_weights(tmp_path):
 
 
 def _rewrite(src, dst, edit):
-    """Copy a model zip, letting edit(name, data) -> data change members."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for info in zin.infolist():
-            data = edit(info.filename, zin.read(info.filename))
+    """Copy a model zip, letting edit(name, data) -> data change members. An edited
+    model.json gets its hash recomputed, so the edit reaches the checks after the hash
+    (test_untrusted_files.py tests the hash itself)."""
+    with zipfile.ZipFile(src) as zin:
+        members = {i.filename: edit(i.filename, zin.read(i.filename)) for i in zin.infolist()}
+    text = members.get("model.json")
+    if text is not None and members.get("model.json.sha256") is not None:
+        text = text.encode() if isinstance(text, str) else text
+        members["model.json.sha256"] = hashlib.sha256(text).hexdigest()
+    with zipfile.ZipFile(dst, "w") as zout:
+        for name, data in members.items():
             if data is not None:
-                zout.writestr(info.filename, data)
+                zout.writestr(name, data)
 
 
 def _json_edit(change):

@@ -1,7 +1,10 @@
-"""A model file cannot make load_model inflate more than its records declare: a member
-that inflates past its record (an array's dtype and shape, model.json's MAX_JSON_BYTES)
-is refused while inflating, with ModelFileError, at a cost bounded by the honest size."""
+"""Untrusted model files. load_model cannot be made to inflate more than the records
+declare (a member that inflates past its record, an array's dtype and shape or
+model.json's MAX_JSON_BYTES, is refused while inflating, at a cost bounded by the honest
+size); it opens regular files only; every damaged file raises ModelFileError, and a
+damaged file that loads is the saved model (model.json is hashed like the arrays)."""
 
+import hashlib
 import json
 import tracemalloc
 import zipfile
@@ -10,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.layers import Dense, Input
+from fastnn.layers import LSTM, Dense, Input
 from fastnn.saving import MAX_JSON_BYTES, ModelFileError
 
 
@@ -23,9 +26,16 @@ def _saved(tmp_path):
     return path
 
 
-def _rewrite(path, member, data):
+def _rewrite(path, member, data, rehash=True):
+    # the archive with one member replaced (and model.json's hash recomputed, so the
+    # test reaches the check it is about)
     with zipfile.ZipFile(path) as z:
         items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    if member == "model.json" and rehash:
+        items = [
+            (n, hashlib.sha256(data).hexdigest().encode() if n == "model.json.sha256" else c)
+            for n, c in items
+        ]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, content in items:
             z.writestr(name, data if name == member else content)
@@ -91,3 +101,40 @@ def test_device_nodes_fifos_and_directories_are_refused_unread(tmp_path, target)
         target = str(tmp_path)
     with pytest.raises(ModelFileError, match="regular file|a directory"):
         fastnn.load_model(target)
+
+
+def test_model_json_is_hashed(tmp_path):
+    path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(z.read("model.json"))
+    meta["compile"] = meta.get("compile")  # a valid JSON edit that keeps every key
+    text = json.dumps(meta, indent=2).encode()
+    _rewrite(path, "model.json", text, rehash=False)
+    with pytest.raises(ModelFileError, match="model.json does not match its recorded SHA-256"):
+        fastnn.load_model(path)
+
+
+def test_every_single_bit_flip_raises_model_file_error_or_loads_the_same_model(tmp_path):
+    model = fastnn.Sequential([Input((5, 3)), LSTM(4, return_sequences=True), Dense(2)])
+    model.compile("adam", "mse", metrics=["mae"])
+    model.fit(np.ones((4, 5, 3)), np.ones((4, 5, 2)), verbose=0)
+    path = tmp_path / "m.fastnn"
+    model.save(path)
+    raw = path.read_bytes()
+    config = json.dumps(model.get_config(), sort_keys=True)
+    rng = np.random.default_rng(0)
+    damaged = tmp_path / "damaged.fastnn"
+    loaded = 0
+    for _ in range(400):
+        b = bytearray(raw)
+        b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
+        damaged.write_bytes(bytes(b))
+        try:
+            other = fastnn.load_model(damaged)
+        except ModelFileError:
+            continue
+        loaded += 1  # a harmless flip (zip timestamps, padding): the same model
+        assert json.dumps(other.get_config(), sort_keys=True) == config
+        for a, c in zip(other.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(a, c)
+    assert loaded < 200  # most flips are caught, not ignored
