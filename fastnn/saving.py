@@ -20,6 +20,7 @@ never destroys the previous file.
 import hashlib
 import io
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -283,6 +284,7 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
         # the seed first: build() then draws nothing from the global stream
         model.set_random_state(meta["random"])
         if "input_shape" in meta:
+            _check_declared_weights(model, tuple(meta["input_shape"]), arrays, name)
             model.build(tuple(meta["input_shape"]))
             n = len(model.get_weights())
             model.set_weights([arrays[f"weight/{i}"] for i in range(n)])
@@ -310,6 +312,28 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
             f"({type(exc).__name__}: {exc})"
         ) from None
     return model
+
+
+def _check_declared_weights(model, shape, arrays, name):
+    # the weights the config implies against the arrays the file holds, before building
+    # allocates and initialises them: a small config cannot make load_model allocate
+    # more than the file's own (present, hashed) arrays
+    from fastnn._assembly import layer_shapes
+
+    want = [
+        tuple(s)
+        for layer, ins, _ in layer_shapes(model, shape)
+        for _, s, _ in layer.weight_specs(ins)
+    ]
+    have = []
+    while f"weight/{len(have)}" in arrays:
+        have.append(tuple(arrays[f"weight/{len(have)}"].shape))
+    if want != have:
+        total = sum(math.prod(s) for s in want)
+        raise ModelFileError(
+            f"{name}: the architecture implies {len(want)} weight arrays ({total} values), "
+            f"the file holds {len(have)} of shapes that do not match: {have[:8]}"
+        )
 
 
 def load_model(filepath, compile=True):

@@ -167,7 +167,7 @@ CORRUPTIONS = {
         lambda p, q: _rewrite(
             p, q, _json_edit(lambda m: m["model"]["layers"][1]["config"].update(units=17))
         ),
-        "invalid or inconsistent",
+        "the architecture implies 4 weight arrays",
     ),
 }
 
