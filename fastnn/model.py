@@ -79,16 +79,18 @@ class Sequential:
             )
         if isinstance(layer, InputLayer) and self._layers:
             raise ValueError("an Input/InputLayer can only be the first layer of a Sequential")
-        # a set, not a scan of the layers: building a model is linear in its layers (a
-        # file of 20,000 layers took half a minute)
-        names = self.__dict__.get("_names")
-        if names is None:
-            names = self.__dict__["_names"] = {l.name for l in self._layers}
+        names = self._layer_names()  # a set: building is linear in the layers
         if layer.name in names:
             raise ValueError(f"layer names must be unique. Received a second {layer.name!r}")
         self._layers.append(layer)
         names.add(layer.name)
         self._invalidate()
+
+    def _layer_names(self):
+        # kept by add, dropped by pop (a scan per add made 20,000 layers take 30 s)
+        if "_names" not in self.__dict__:
+            self.__dict__["_names"] = {l.name for l in self._layers}
+        return self.__dict__["_names"]
 
     def pop(self):
         """Remove and return the last layer (the others keep their weights)."""
