@@ -5,6 +5,7 @@ size); it opens regular files only; every damaged file raises ModelFileError, an
 damaged file that loads is the saved model (model.json is hashed like the arrays)."""
 
 import hashlib
+import io
 import json
 import tracemalloc
 import zipfile
@@ -182,3 +183,42 @@ def test_building_from_a_config_is_linear_in_its_layers():
 
     small, large = events(1000), events(2000)
     assert large < 2.2 * small, (small, large)  # quadratic would be about 4x
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda slots, state: slots["m"].__setitem__(0, np.nan), "finite values in slot 'm'"),
+        (lambda slots, state: slots["v"].__setitem__(1, -1.0), "slot 'v' >= 0"),
+        (lambda slots, state: state.__setitem__("iterations", -3), "iterations"),
+        (lambda slots, state: state.__setitem__("learning_rate", float("inf")), "learning_rate"),
+    ],
+)
+def test_an_impossible_optimizer_state_is_refused_at_load(tmp_path, change, match):
+    model = fastnn.Sequential([Input((3,)), Dense(2)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    state = model.optimizer.get_state()
+    change(state["slots"], state)
+    with pytest.raises(ValueError, match=match):  # set_state itself refuses it
+        model.optimizer.set_state(state)
+    # and a file carrying it: ModelFileError at load_model, before any step
+    path = tmp_path / "m.fastnn"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(z.read("model.json"))
+        index = meta["arrays"]
+    if "iterations" in match or "learning_rate" in match:
+        key = "iterations" if "iterations" in match else "learning_rate"
+        meta["optimizer_state"][key] = state[key]
+        _rewrite(path, "model.json", json.dumps(meta).encode())
+    else:
+        slot = "m" if "'m'" in match else "v"
+        record = index[f"slot/{slot}"]
+        buf = io.BytesIO()
+        np.save(buf, state["slots"][slot], allow_pickle=False)
+        record["sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
+        _rewrite(path, record["file"], buf.getvalue())
+        _rewrite(path, "model.json", json.dumps(meta).encode())
+    with pytest.raises(ModelFileError, match=match):
+        fastnn.load_model(path)

@@ -212,6 +212,27 @@ def _make_slots(kind, h, n, dtype):
     return slots, s0, s1
 
 
+# slots holding running averages of squares: negative values would make the update's
+# square root NaN
+_SQUARES = {("adagrad", "accumulator"), ("rmsprop", "velocity"), ("adam", "v")}
+
+
+def check_slot_values(kind, name, value):
+    # a restored state (a file, a user's dict) must be one an Updater could have reached
+    if not np.isfinite(value).all():
+        bad = int(np.flatnonzero(~np.isfinite(value))[0])
+        raise ValueError(
+            f"Updater.set_state expected finite values in slot {name!r}. Received: "
+            f"{name}[{bad}]={value[bad]}"
+        )
+    if (kind, name) in _SQUARES and value.size and value.min() < 0:
+        bad = int(np.argmin(value))
+        raise ValueError(
+            f"Updater.set_state expected slot {name!r} >= 0 (a running average of squares). "
+            f"Received: {name}[{bad}]={value[bad]}"
+        )
+
+
 def _check_state(state, kind, slots):
     """Check a get_state() dict against an Updater of rule `kind` with these slots;
     returns (its slots, iterations as an int, learning_rate or None)."""
@@ -245,6 +266,7 @@ def _check_state(state, kind, slots):
                 f"Updater.set_state expected slot {name!r} of shape "
                 f"{mine.shape} and dtype {mine.dtype}. Received: {got}"
             )
+        check_slot_values(kind, name, value)
     iterations = _check_iterations("Updater.set_state", state["iterations"])
     lr = state.get("learning_rate")
     if lr is not None:
