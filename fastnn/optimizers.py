@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from fastnn.backend.contract.optimizers import _check_iterations, _check_real
+from fastnn.backend.contract.optimizers import _check_iterations, _check_real, check_slot_values
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "get", "serialize"]
 
@@ -242,10 +242,13 @@ class Optimizer:
                 f"{owner}.set_state expected slots as a dict of arrays. "
                 f"Received: {type(slots).__name__}"
             )
+        pending = {k: np.array(v) for k, v in slots.items()}
+        for k, v in pending.items():  # refused now (a file: at load), not at the first step
+            check_slot_values(self._kind, k, v)
         self._pending_state = {
             "iterations": iterations,
             "learning_rate": learning_rate,
-            "slots": {k: np.array(v) for k, v in slots.items()},
+            "slots": pending,
         }
         self._iterations, self._learning_rate = iterations, learning_rate
 

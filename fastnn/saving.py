@@ -302,10 +302,6 @@ def model_from_archive(meta, arrays, compile=True, name="<bytes>"):
                             f"({size},) dtype {model.dtype}. Received: shape "
                             f"{slot.shape} dtype {slot.dtype}"
                         )
-                from fastnn.backend.contract.optimizers import check_slot_values
-
-                for key, slot in slots.items():  # refused now, not at the first step
-                    check_slot_values(model.optimizer._kind, key, slot)
                 model.optimizer.set_state({**meta["optimizer_state"], "slots": slots})
         model.set_random_state(meta["random"])
     except ModelFileError:

@@ -5,7 +5,8 @@ Workspaces are allocated once per (layer, batch shape) and gradients and optimiz
 slots are written in place, so after warm-up a compiled `train_on_batch` (and a
 one-row `predict`) must neither fault new pages in nor grow the heap:
 
-* minor page faults (`getrusage(RUSAGE_SELF).ru_minflt`) over 1,000 calls: exactly 0;
+* minor page faults (`getrusage(RUSAGE_SELF).ru_minflt`) over 1,000 calls: exactly 0 in
+  one of up to three consecutive windows (a step that faults does so in every window);
 * tracemalloc's traced memory (Python objects and NumPy buffers) before/after 1,000
   and 2,000 calls: no net growth beyond a small constant (MEASUREMENT_SLACK), and the
   same for both windows, so nothing grows with the number of steps;
@@ -26,7 +27,6 @@ import sys
 import pytest
 
 import fastnn
-from fastnn.backend.compiled import _config
 
 pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
 
@@ -179,12 +179,20 @@ report = {"fastnn_dir": os.path.dirname(os.path.abspath(fastnn.__file__)),
           "backend": fastnn.get_backend(), "steps": steps}
 weights_before = [w.copy() for w in model.get_weights()]
 
-# 1. page faults, before tracemalloc (whose own tables would fault pages in)
+# 1. page faults, before tracemalloc (whose own tables would fault pages in): up to three
+#    windows of `steps` calls, stopping at the first with none. A step that faults pages
+#    in faults in every window; a rare fault of the machine's own (seen: 6 in one window
+#    of the Bidirectional case, 0 in the next) does not repeat in the next window.
 run(warmup)
-f0 = faults()
-run(steps)
-f1 = faults()
-report["page_faults"] = f1 - f0
+windows = []
+for _ in range(3):
+    f0 = faults()
+    run(steps)
+    windows.append(faults() - f0)
+    if windows[-1] == 0:
+        break
+report["page_faults"] = min(windows)
+report["page_fault_windows"] = windows
 
 # 2. malloc bytes in use (glibc only)
 if _mallinfo2 is not None:
@@ -253,15 +261,10 @@ def _measure(case, mode, cwd):
 
 
 def _check_faults(report, what):
-    # Exactly 0 in a release build. In the debug build (AddressSanitizer) the sanitizer's own
-    # allocator and shadow memory fault pages in now and then, whatever fastnn does (seen:
-    # 6 in 1,000 steps of the masked Bidirectional case once, 0 on rerun), so there the
-    # count is not fastnn's; the growth checks still hold in both builds.
-    if _config.debug_build():
-        return
+    # exactly 0 in one window (the child measures up to three; see there why)
     assert report["page_faults"] == 0, (
-        f"{what} faulted {report['page_faults']} pages in over {STEPS} steady-state "
-        f"calls\n{json.dumps(report, indent=1)}"
+        f"{what} faulted pages in in every window of {STEPS} steady-state calls: "
+        f"{report['page_fault_windows']}\n{json.dumps(report, indent=1)}"
     )
 
 
