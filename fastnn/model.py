@@ -7,6 +7,7 @@ training step runs").
 """
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -17,6 +18,10 @@ from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.layers import InputLayer, Layer, deserialize, serialize
 from fastnn.layers.base import trainable_version
+
+# layer -> the model it belongs to (weak both ways: neither keeps the other alive, and
+# layers stay picklable)
+_owners = weakref.WeakKeyDictionary()
 
 
 class Sequential:
@@ -82,7 +87,17 @@ class Sequential:
         names = self._layer_names()  # a set: building is linear in the layers
         if layer.name in names:
             raise ValueError(f"layer names must be unique. Received a second {layer.name!r}")
+        owner = _owners.get(layer)
+        if owner is not None and owner() is not None and owner() is not self:
+            # its weights live in the other model's buffers: a second model would take
+            # them over and the first would train to no effect
+            raise ValueError(
+                f"layer {layer.name!r} already belongs to model {owner().name!r}; fastnn "
+                "does not share layers between models. Use a new layer, e.g. "
+                f"type(layer).from_config(layer.get_config())"
+            )
         self._layers.append(layer)
+        _owners[layer] = weakref.ref(self)
         names.add(layer.name)
         self._invalidate()
 
@@ -99,6 +114,7 @@ class Sequential:
                 "pop expected a model with at least one layer. Received: a model with no layers"
             )
         layer = self._layers.pop()
+        _owners.pop(layer, None)
         self.__dict__.pop("_names", None)  # rebuilt from the layers at the next add
         self._invalidate()
         return layer

@@ -191,7 +191,7 @@ def test_saving_and_visualize_use_the_public_model_api():
 MAX_LINES = 500
 OVER_THE_LIMIT = {
     # the Sequential class itself; the functional API's Model base will take part of it
-    "fastnn/model.py": 580,
+    "fastnn/model.py": 600,
     # four Keras optimizer classes with their argument checks and configs
     "fastnn/optimizers.py": 585,
     # the twin of the recurrent kernels: the three layers share one time-loop skeleton,

@@ -911,3 +911,18 @@ def test_layer_get_and_set_weights_write_into_the_model(rng):
     with pytest.raises(ValueError, match="finite"):
         first.set_weights([np.ones((3, 2)), np.array([0.0, np.nan])])
     np.testing.assert_array_equal(model.get_weights()[1], [0.5, 0.5])  # unchanged
+
+
+def test_a_layer_in_two_models_is_refused():
+    # its weights live in the first model's buffers: the second would take them over and
+    # the first would train to no effect (issue: hardening)
+    import pickle
+
+    layer = fastnn.layers.Dense(1)
+    first = fastnn.Sequential([fastnn.layers.Input((2,)), layer])
+    with pytest.raises(ValueError, match="already belongs to model"):
+        fastnn.Sequential([fastnn.layers.Input((2,)), layer])
+    assert pickle.loads(pickle.dumps(layer)).units == 1  # still picklable
+    first.pop()
+    second = fastnn.Sequential([fastnn.layers.Input((2,)), layer])  # released by pop
+    assert second.layers[-1] is layer
