@@ -2,8 +2,10 @@
 fastnn.model): every argument is checked before the model changes, then each batch is one
 compiled train step, with the callbacks around it."""
 
+import contextlib
 import math
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -175,12 +177,7 @@ def fit(
         w = None if w is None else w[: -n_val * steps_out]
 
     # every check passed: from here on the model changes
-    if not model._lock.acquire(blocking=False):
-        raise RuntimeError(
-            "this model is already being trained or used by another thread; "
-            "train one model from one thread at a time"
-        )
-    try:
+    with training(model):
         return _fit_checked(
             model,
             x,
@@ -199,8 +196,29 @@ def fit(
             validation_freq,
             seed,
         )
+
+
+@contextlib.contextmanager
+def training(model):
+    """The calling thread trains `model` for the block: another thread that trains it at
+    the same time gets a RuntimeError (its predicts, get_weights and saves wait for the
+    step in progress instead: the model's lock)."""
+    me = threading.get_ident()
+    with _trainers:
+        if model._trainer not in (None, me):
+            raise RuntimeError(
+                "this model is already being trained by another thread; train one model "
+                "from one thread at a time"
+            )
+        outer, model._trainer = model._trainer, me
+    try:
+        yield
     finally:
-        model._lock.release()
+        with _trainers:
+            model._trainer = outer
+
+
+_trainers = threading.Lock()  # guards every model's _trainer
 
 
 def _fit_checked(
@@ -221,10 +239,11 @@ def _fit_checked(
     validation_freq,
     seed,
 ):
-    if seed is not None and not model.built:
-        model._seed = derive_seed(seed, 0)
-    model._ensure_built(in_shape)
-    net = model._get_net()
+    with model._lock:
+        if seed is not None and not model.built:
+            model._seed = derive_seed(seed, 0)
+        model._ensure_built(in_shape)
+        net = model._get_net()
     if seed is not None:
         model._shuffle_rng = np.random.default_rng(seed)
         for i, (layer, op) in enumerate(model._dropout_ops):
@@ -321,7 +340,8 @@ def _run_epoch(model, net, data, order, pos, bs, steps, cb, epoch):
                 ws = np.take(
                     w.reshape(n, w_per), idx, axis=0, out=wb[: m * w_per].reshape(m, w_per)
                 ).reshape(-1)
-        loss = net.train_step(xs, ys, ws)
+        with model._lock:  # per step: other threads' predicts wait for it, not the fit
+            loss = net.train_step(xs, ys, ws)
         if net.skipped:
             warnings.warn(
                 f"fit stopped at epoch {epoch + 1}, batch {b + 1}: the loss is "

@@ -60,7 +60,12 @@ class Sequential:
         self.stop_training = False
         self._seed = None
         # re-entrant: a callback may call predict/evaluate from inside fit
+        # _lock: every use of the weights and the Net (a step, a predict, get/set_weights,
+        # save) holds it, so each sees whole steps; a fit holds it per step, so another
+        # thread's predict waits for the step, not for the fit. _trainer: the thread
+        # training the model (training one model from two threads is an error)
         self._lock = threading.RLock()
+        self._trainer = None
         if layers is None:
             layers = []
         elif isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
@@ -342,13 +347,8 @@ class Sequential:
         if y is None:
             raise ValueError("train_on_batch expected targets y. Received: y=None")
         # the lock covers building the Net too: two threads' first calls must not each
-        # build one (non-blocking: training one model from two threads is an error)
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                "this model is already being trained or used by another thread; "
-                "train one model from one thread at a time"
-            )
-        try:
+        # build one; another thread's predict is waited for, another trainer refused
+        with _fit.training(self), self._lock:
             net = self._net
             if (
                 net is not None
@@ -373,8 +373,6 @@ class Sequential:
                 self._ensure_built(x.shape[1:])
                 net = self._get_net()
             loss = net.train_step(x, y, w)
-        finally:
-            self._lock.release()
         if net.skipped:
             raise FloatingPointError(
                 f"train_on_batch: the loss is {loss} (non-finite) or the "
@@ -409,13 +407,15 @@ class Sequential:
         x, _, batch_size, _ = _fit.unpack_dataset(x, None, batch_size, "predict")
         batch_size = 32 if batch_size is None else _fit.positive_int(batch_size, "batch_size")
         _fit.check_verbose(verbose, "predict")
-        x = self._prepare(x)[0]
-        if len(x) == 0:
-            raise ValueError(f"predict expected at least one sample. Received: x.shape={x.shape}")
-        self._ensure_built(x.shape[1:])
-        net = self._get_net()
-        out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
-        with self._lock:
+        with self._lock:  # building too: a first predict must not race a fit's build
+            x = self._prepare(x)[0]
+            if len(x) == 0:
+                raise ValueError(
+                    f"predict expected at least one sample. Received: x.shape={x.shape}"
+                )
+            self._ensure_built(x.shape[1:])
+            net = self._get_net()
+            out = np.empty((len(x),) + tuple(self.layers[-1].output_shape), dtype=self.dtype)
             for s in range(0, len(x), batch_size):
                 net.predict(x[s : s + batch_size], out[s : s + batch_size])
         return out
@@ -523,21 +523,24 @@ class Sequential:
         """Copies of every weight array, layer by layer (fastnn layout: Dense kernel
         (n_in, units) then bias)."""
         self._require_built("get_weights")
-        return [w.copy() for layer in self.layers for w in layer.weights]
+        with self._lock:  # whole steps only, never a mix of two
+            return [w.copy() for layer in self.layers for w in layer.weights]
 
     def set_weights(self, weights):
         """Set every weight from a list shaped like get_weights(). Every array is
         checked (count, shapes, numbers, finite) before anything is written."""
         self._require_built("set_weights")
-        targets = [w for layer in self.layers for w in layer.weights]
-        arrays = _data.checked_weights(targets, weights, self.dtype)
-        for t, a in zip(targets, arrays):
-            t[...] = a
+        with self._lock:
+            targets = [w for layer in self.layers for w in layer.weights]
+            arrays = _data.checked_weights(targets, weights, self.dtype)
+            for t, a in zip(targets, arrays):
+                t[...] = a
 
     def save(self, filepath, include_optimizer=True):
         """Write the model (architecture, weights, compile settings, optimizer and
         random state) to one file, atomically (see fastnn.saving)."""
-        meta, arrays = saving.model_archive(self, include_optimizer=include_optimizer)
+        with self._lock:  # a consistent snapshot; the writing needs no lock
+            meta, arrays = saving.model_archive(self, include_optimizer=include_optimizer)
         saving.save_archive(filepath, meta, arrays)
 
     def save_weights(self, filepath):

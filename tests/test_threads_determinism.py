@@ -322,3 +322,65 @@ def test_kernels_see_thread_limits_and_restore_them():
     for t in threads:
         t.join()
     assert _parallel.blas_thread_count() == start
+
+
+def test_predict_get_weights_and_save_in_other_threads_wait_for_whole_steps(tmp_path):
+    """A fit holds the model's lock per step: another thread's predict, get_weights and
+    save wait for the step in progress (they used to make the trainer fail, or see a mix
+    of two steps); every snapshot they see is the state after some whole step."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((256, 16)).astype(np.float32)
+    y = rng.standard_normal((256, 4)).astype(np.float32)
+    model = mlp_model(seed=3)
+    states = {digest(model.get_weights())}
+
+    class Record(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            states.add(digest(self.model.get_weights()))  # the trainer's own thread
+
+    seen, done = [], threading.Event()
+
+    def trainer():
+        try:
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[Record()])
+        finally:
+            done.set()
+
+    def watcher():
+        k = 0
+        while not done.is_set():
+            seen.append(digest(model.get_weights()))
+            assert model.predict(x[:4], verbose=0).shape == (4, 4)
+            if k % 20 == 0:
+                model.save(tmp_path / f"s{k}.fastnn")
+            k += 1
+        return k
+
+    run_together(trainer, watcher)
+    assert seen and set(seen) <= states
+    for path in tmp_path.iterdir():  # every save is a whole state too
+        assert digest(fastnn.load_model(path).get_weights()) in states
+
+
+def test_a_first_predict_and_a_fit_in_two_threads_build_one_model():
+    # a first predict used to build outside the lock: a build after the fit's own threw
+    # its training away. Now the result is that of the fit alone, bitwise.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((64, 16)).astype(np.float32)
+    y = rng.standard_normal((64, 4)).astype(np.float32)
+
+    def fresh():
+        fastnn.utils.set_random_seed(21)
+        model = fastnn.Sequential([Input(shape=(16,)), Dense(8, activation="tanh"), Dense(4)])
+        model.compile("adam", "mse")
+        return model
+
+    alone = fresh()
+    alone.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    for _ in range(5):
+        model = fresh()
+        run_together(
+            lambda: model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False),
+            lambda: model.predict(x, verbose=0),
+        )
+        assert digest(model.get_weights()) == digest(alone.get_weights())
