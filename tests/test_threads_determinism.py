@@ -380,7 +380,7 @@ def test_a_first_predict_and_a_fit_in_two_threads_build_one_model():
     for _ in range(5):
         model = fresh()
         run_together(
-            lambda: model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False),
-            lambda: model.predict(x, verbose=0),
+            lambda m=model: m.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False),
+            lambda m=model: m.predict(x, verbose=0),
         )
         assert digest(model.get_weights()) == digest(alone.get_weights())
