@@ -175,6 +175,7 @@ def fit(
         val = (x[-n_val:], y[-n_val:], None if w is None else w[-n_val * steps_out :])
         x, y = x[:-n_val], y[:-n_val]
         w = None if w is None else w[: -n_val * steps_out]
+    _check_stateful_batches(model, len(x), batch_size)
 
     # every check passed: from here on the model changes
     with training(model):
@@ -196,6 +197,45 @@ def fit(
             validation_freq,
             seed,
         )
+
+
+def _check_stateful_batches(model, n, batch_size):
+    # a stateful layer carries its state from one batch to the next row by row: a last
+    # batch of another size would fail mid-training, so it is refused before the first
+    stateful = [
+        l.name
+        for layer in model.layers
+        for l in (layer, getattr(layer, "forward_layer", None))
+        if getattr(l, "stateful", False)
+    ]
+    bs = min(batch_size, n)
+    if stateful and n % bs:
+        raise ValueError(
+            f"fit expected the number of samples to be a multiple of batch_size with the "
+            f"stateful layer {stateful[0]!r} (each batch continues the last one's state "
+            f"row by row). Received: {n} samples in batches of {bs}, the last of {n % bs}"
+        )
+
+
+def guarded_step(model, net, x, y, w):
+    """net.train_step; a step it refuses (non-finite) leaves the dropout streams where
+    they were, as it leaves the weights: the next step draws the masks this one drew."""
+    drops = model._dropout_ops
+    if not drops:
+        return net.train_step(x, y, w)
+    counters = [op.counter for _, op in drops]
+    loss = net.train_step(x, y, w)
+    if net.skipped:
+        for (_, op), c in zip(drops, counters):
+            op.counter = c
+    return loss
+
+
+def skip_reason(loss):
+    """Why a step was refused, without calling a finite loss non-finite."""
+    if math.isfinite(loss):
+        return f"the gradient norm is non-finite (the loss was {loss})"
+    return f"the loss is {loss}"
 
 
 @contextlib.contextmanager
@@ -341,12 +381,11 @@ def _run_epoch(model, net, data, order, pos, bs, steps, cb, epoch):
                     w.reshape(n, w_per), idx, axis=0, out=wb[: m * w_per].reshape(m, w_per)
                 ).reshape(-1)
         with model._lock:  # per step: other threads' predicts wait for it, not the fit
-            loss = net.train_step(xs, ys, ws)
+            loss = guarded_step(model, net, xs, ys, ws)
         if net.skipped:
             warnings.warn(
-                f"fit stopped at epoch {epoch + 1}, batch {b + 1}: the loss is "
-                f"{loss} (non-finite) or the gradient norm is. The weights are "
-                f"those of the last finite step.",
+                f"fit stopped at epoch {epoch + 1}, batch {b + 1}: {skip_reason(loss)}. "
+                f"The weights are those of the last finite step.",
                 RuntimeWarning,
                 stacklevel=3,
             )

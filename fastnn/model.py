@@ -372,11 +372,10 @@ class Sequential:
                 x, y, w = self._prepare(x, y, sample_weight, class_weight)
                 self._ensure_built(x.shape[1:])
                 net = self._get_net()
-            loss = net.train_step(x, y, w)
+            loss = _fit.guarded_step(self, net, x, y, w)
         if net.skipped:
             raise FloatingPointError(
-                f"train_on_batch: the loss is {loss} (non-finite) or the "
-                f"gradient norm is; the weights were not updated"
+                f"train_on_batch: {_fit.skip_reason(loss)}; the weights were not updated"
             )
         return self._step_result(loss, net, len(x), w, return_dict)
 
