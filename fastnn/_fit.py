@@ -235,7 +235,7 @@ def skip_reason(loss):
     """Why a step was refused, without calling a finite loss non-finite."""
     if math.isfinite(loss):
         return f"the gradient norm is non-finite (the loss was {loss})"
-    return f"the loss is {loss}"
+    return f"the loss is {loss} (non-finite)"
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ def test_the_message_does_not_call_a_finite_loss_non_finite():
     from fastnn import _fit
 
     assert _fit.skip_reason(0.5) == "the gradient norm is non-finite (the loss was 0.5)"
-    assert _fit.skip_reason(float("nan")) == "the loss is nan"
+    assert _fit.skip_reason(float("nan")) == "the loss is nan (non-finite)"
 
 
 def test_a_stateful_model_with_a_ragged_last_batch_is_refused_before_training():
