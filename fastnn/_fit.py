@@ -261,6 +261,11 @@ def training(model):
 _trainers = threading.Lock()  # guards every model's _trainer
 
 
+def after_fork_in_child():
+    global _trainers
+    _trainers = threading.Lock()
+
+
 def _fit_checked(
     model,
     x,

@@ -6,6 +6,7 @@ loss, backward, and the update of every parameter (docs/architecture.md, "How a
 training step runs").
 """
 
+import os
 import threading
 import weakref
 
@@ -22,6 +23,21 @@ from fastnn.layers.base import trainable_version
 # layer -> the model it belongs to (weak both ways: neither keeps the other alive, and
 # layers stay picklable)
 _owners = weakref.WeakKeyDictionary()
+
+# every live model, for fork(): a child starts with each model's lock free and no trainer
+# (the thread that held them in the parent did not come along)
+_models = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for model in list(_models):
+        model._lock = threading.RLock()
+        model._trainer = None
+    _fit.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Sequential:
@@ -66,6 +82,7 @@ class Sequential:
         # training the model (training one model from two threads is an error)
         self._lock = threading.RLock()
         self._trainer = None
+        _models.add(self)
         if layers is None:
             layers = []
         elif isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):

@@ -36,8 +36,28 @@ void *fastnn_find_blas_symbol(void *sgemm_ptr, const char *name) {
  * thread for good. */
 static pthread_mutex_t fastnn_threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fastnn_small_depth = 0, fastnn_saved_threads = 0;
+static int (*fastnn_setter)(int) = NULL;
+
+/* fork(): the lock is held across it (prepare / parent), so the child's copy is never
+ * taken mid-update; in the child the threads that were inside a one-thread region did not
+ * come along, so none is: the count they saved is put back (else the child's BLAS would
+ * stay on one thread for good, or its first small product would wait on a lock no
+ * thread will release). */
+static void blas_prepare(void) { pthread_mutex_lock(&fastnn_threads_lock); }
+static void blas_parent(void) { pthread_mutex_unlock(&fastnn_threads_lock); }
+static void blas_child(void)
+{
+    pthread_mutex_init(&fastnn_threads_lock, NULL);
+    if (fastnn_small_depth > 0 && fastnn_setter) fastnn_setter(fastnn_saved_threads);
+    fastnn_small_depth = 0;
+}
+static pthread_once_t blas_atfork_once = PTHREAD_ONCE_INIT;
+static void blas_register_atfork(void) { pthread_atfork(blas_prepare, blas_parent, blas_child); }
+
 void fastnn_one_thread_enter(int (*set_threads)(int)) {
+    pthread_once(&blas_atfork_once, blas_register_atfork);
     pthread_mutex_lock(&fastnn_threads_lock);
+    fastnn_setter = set_threads;
     if (fastnn_small_depth++ == 0) fastnn_saved_threads = set_threads(1);
     pthread_mutex_unlock(&fastnn_threads_lock);
 }
