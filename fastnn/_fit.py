@@ -2,14 +2,13 @@
 fastnn.model): every argument is checked before the model changes, then each batch is one
 compiled train step, with the callbacks around it."""
 
-import contextlib
 import math
 import numbers
-import threading
 import warnings
 
 import numpy as np
 
+from fastnn import _ownership
 from fastnn.backend.contract.args import integer
 from fastnn.callbacks import Callback, CallbackList, History, ProgbarLogger
 from fastnn.preprocessing.timeseries import TimeseriesDataset
@@ -178,7 +177,7 @@ def fit(
     _check_stateful_batches(model, len(x), batch_size)
 
     # every check passed: from here on the model changes
-    with training(model):
+    with _ownership.training(model):
         return _fit_checked(
             model,
             x,
@@ -236,34 +235,6 @@ def skip_reason(loss):
     if math.isfinite(loss):
         return f"the gradient norm is non-finite (the loss was {loss})"
     return f"the loss is {loss} (non-finite)"
-
-
-@contextlib.contextmanager
-def training(model):
-    """The calling thread trains `model` for the block: another thread that trains it at
-    the same time gets a RuntimeError (its predicts, get_weights and saves wait for the
-    step in progress instead: the model's lock)."""
-    me = threading.get_ident()
-    with _trainers:
-        if model._trainer not in (None, me):
-            raise RuntimeError(
-                "this model is already being trained by another thread; train one model "
-                "from one thread at a time"
-            )
-        outer, model._trainer = model._trainer, me
-    try:
-        yield
-    finally:
-        with _trainers:
-            model._trainer = outer
-
-
-_trainers = threading.Lock()  # guards every model's _trainer
-
-
-def after_fork_in_child():
-    global _trainers
-    _trainers = threading.Lock()
 
 
 def _fit_checked(

@@ -6,38 +6,15 @@ loss, backward, and the update of every parameter (docs/architecture.md, "How a
 training step runs").
 """
 
-import os
-import threading
-import weakref
-
 import numpy as np
 
-from fastnn import _assembly, _data, _fit, _summary, saving
+from fastnn import _assembly, _data, _fit, _ownership, _summary, saving
 from fastnn import backend as _backend
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.layers import InputLayer, Layer, deserialize, serialize
 from fastnn.layers.base import trainable_version
-
-# layer -> the model it belongs to (weak both ways: neither keeps the other alive, and
-# layers stay picklable)
-_owners = weakref.WeakKeyDictionary()
-
-# every live model, for fork(): a child starts with each model's lock free and no trainer
-# (the thread that held them in the parent did not come along)
-_models = weakref.WeakSet()
-
-
-def _after_fork_in_child():
-    for model in list(_models):
-        model._lock = threading.RLock()
-        model._trainer = None
-    _fit.after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Sequential:
@@ -80,9 +57,7 @@ class Sequential:
         # save) holds it, so each sees whole steps; a fit holds it per step, so another
         # thread's predict waits for the step, not for the fit. _trainer: the thread
         # training the model (training one model from two threads is an error)
-        self._lock = threading.RLock()
-        self._trainer = None
-        _models.add(self)
+        _ownership.new_model(self)
         if layers is None:
             layers = []
         elif isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
@@ -109,17 +84,8 @@ class Sequential:
         names = self._layer_names()  # a set: building is linear in the layers
         if layer.name in names:
             raise ValueError(f"layer names must be unique. Received a second {layer.name!r}")
-        owner = _owners.get(layer)
-        if owner is not None and owner() is not None and owner() is not self:
-            # its weights live in the other model's buffers: a second model would take
-            # them over and the first would train to no effect
-            raise ValueError(
-                f"layer {layer.name!r} already belongs to model {owner().name!r}; fastnn "
-                "does not share layers between models. Use a new layer, e.g. "
-                f"type(layer).from_config(layer.get_config())"
-            )
+        _ownership.claim(self, layer)
         self._layers.append(layer)
-        _owners[layer] = weakref.ref(self)
         names.add(layer.name)
         self._invalidate()
 
@@ -136,7 +102,7 @@ class Sequential:
                 "pop expected a model with at least one layer. Received: a model with no layers"
             )
         layer = self._layers.pop()
-        _owners.pop(layer, None)
+        _ownership.release(layer)
         self.__dict__.pop("_names", None)  # rebuilt from the layers at the next add
         self._invalidate()
         return layer
@@ -365,7 +331,7 @@ class Sequential:
             raise ValueError("train_on_batch expected targets y. Received: y=None")
         # the lock covers building the Net too: two threads' first calls must not each
         # build one; another thread's predict is waited for, another trainer refused
-        with _fit.training(self), self._lock:
+        with _ownership.training(self), self._lock:
             net = self._net
             if (
                 net is not None
