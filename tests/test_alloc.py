@@ -27,6 +27,7 @@ import sys
 import pytest
 
 import fastnn
+from fastnn.backend.compiled import _config
 
 pytestmark = pytest.mark.slow  # fresh processes / long loops: not in the fast lane
 
@@ -185,7 +186,7 @@ weights_before = [w.copy() for w in model.get_weights()]
 #    of the Bidirectional case, 0 in the next) does not repeat in the next window.
 run(warmup)
 windows = []
-for _ in range(3):
+for _ in range(1 if os.environ.get("FASTNN_EXPECT_DEBUG_BUILD") == "1" else 3):
     f0 = faults()
     run(steps)
     windows.append(faults() - f0)
@@ -261,7 +262,11 @@ def _measure(case, mode, cwd):
 
 
 def _check_faults(report, what):
-    # exactly 0 in one window (the child measures up to three; see there why)
+    # exactly 0 in one window (the child measures up to three; see there why). Not in the
+    # debug build: AddressSanitizer's allocator and shadow memory fault pages of their
+    # own, and three windows under it cost minutes of CI; the release pass holds the line
+    if _config.debug_build():
+        return
     assert report["page_faults"] == 0, (
         f"{what} faulted pages in in every window of {STEPS} steady-state calls: "
         f"{report['page_fault_windows']}\n{json.dumps(report, indent=1)}"
