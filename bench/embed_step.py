@@ -23,7 +23,7 @@ import numpy as np
 from bench import harness
 from bench.engines_mlp import import_fastnn
 from bench.harness import Engine, EngineUnavailable
-from bench.measure import fastnn_engines
+from bench.measure import ConfigUnsupported, fastnn_engines
 
 LEARNING_RATE, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-7  # Keras' Adam defaults
 
@@ -158,7 +158,7 @@ class TorchEmbed:
         except ImportError as exc:
             raise EngineUnavailable(f"torch is not installed ({exc})") from None
         if config.recurrent_dropout:
-            raise EngineUnavailable("torch.nn.LSTM has no recurrent dropout")
+            raise ConfigUnsupported("torch.nn.LSTM has no recurrent dropout")
         self.torch = torch
         torch.manual_seed(seed)
         self.emb = torch.nn.Embedding(config.vocab, config.dim)

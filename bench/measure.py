@@ -36,6 +36,11 @@ class EngineUnavailable(Exception):
     """Raised by an engine's build() when its library cannot be used here."""
 
 
+class ConfigUnsupported(EngineUnavailable):
+    """Raised by an engine's build() for a config it has no equivalent of (its other
+    configs still run)."""
+
+
 @dataclass(frozen=True)
 class Engine:
     name: str
@@ -294,7 +299,7 @@ def run_cell(
             out["info"] = info()
         out["status"] = "ok"
     except EngineUnavailable as exc:
-        out["status"] = "unavailable"
+        out["status"] = "unsupported" if isinstance(exc, ConfigUnsupported) else "unavailable"
         out["error"] = str(exc)
     except Exception as exc:  # report, never crash the run
         out["status"] = "failed"

@@ -218,7 +218,7 @@ def report(
     def cell_text(entry):
         if entry.get("status") == "ok":
             return fmt_ms(ms(entry))
-        return {"unavailable": "n/a", "skipped": "n/a", "n/a": "-"}.get(
+        return {"unavailable": "n/a", "unsupported": "n/a", "skipped": "n/a", "n/a": "-"}.get(
             entry["status"], entry["status"]
         )
 

@@ -222,3 +222,26 @@ def test_an_impossible_optimizer_state_is_refused_at_load(tmp_path, change, matc
         _rewrite(path, "model.json", json.dumps(meta).encode())
     with pytest.raises(ModelFileError, match=match):
         fastnn.load_model(path)
+
+
+def test_read_idx_inflates_no_more_than_its_header_declares(tmp_path):
+    import gzip
+
+    from fastnn.datasets import read_idx
+
+    header = bytes([0, 0, 0x08, 1]) + (10).to_bytes(4, "big")  # 10 uint8 values
+    bomb = tmp_path / "bomb.idx.gz"
+    with gzip.open(bomb, "wb") as f:
+        f.write(header + bytes(10))
+        for _ in range(64):
+            f.write(bytes(4 * 2**20))  # 256 MiB of trailing zeros
+    assert bomb.stat().st_size < 2**20
+
+    def read():
+        with pytest.raises(ValueError, match="trailing bytes"):
+            read_idx(bomb)
+
+    assert _peak_while(read) < 16 * 2**20
+    honest = tmp_path / "ok.idx.gz"
+    honest.write_bytes(gzip.compress(header + bytes(range(10))))
+    np.testing.assert_array_equal(read_idx(honest), np.arange(10, dtype=np.uint8))

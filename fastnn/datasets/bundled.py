@@ -7,6 +7,7 @@ has on disk; nothing is ever downloaded.
 
 import functools
 import gzip
+import io
 import math
 import os
 import zlib
@@ -92,13 +93,28 @@ def _read_bytes(file):
         )
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = _gunzip_idx(raw)
         except (OSError, EOFError, zlib.error) as err:
             raise ValueError(
                 f"read_idx expected a complete gzip stream in {name!r}. "
                 f"Received: a damaged or truncated one ({err})"
             ) from None
     return raw, name
+
+
+def _gunzip_idx(raw):
+    # inflate no more than the IDX header declares (plus one byte, so that trailing data
+    # is still reported): a gzip bomb costs what the honest file would
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+        head = stream.read(4)
+        if len(head) < 4 or head[0] or head[1] or head[2] not in _IDX_DTYPES:
+            return head  # refused by read_idx's checks
+        dims = stream.read(4 * head[3])
+        if len(dims) < 4 * head[3]:
+            return head + dims
+        shape = np.frombuffer(dims, dtype=">u4")
+        size = math.prod(int(d) for d in shape) * _IDX_DTYPES[head[2]].itemsize
+        return head + dims + stream.read(size + 1)
 
 
 def read_idx(file):
